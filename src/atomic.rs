@@ -1,0 +1,207 @@
+//! Content-addressed atomic writes, shared by the local cache and the directory remote.
+//!
+//! Invariants: bytes go to a temp file in a `tmp/` directory on the same file system as the
+//! destination and are hashed as they are written; [`AtomicFile::commit`] checks the digest
+//! (and the expected oid and size when given), makes the file read-only, optionally fsyncs
+//! it, and renames it into place. "Already there with the right size" is success. A reader
+//! therefore sees a complete, verified object or nothing; a killed writer leaves only a temp.
+
+use crate::oid::{Hasher, Oid, STREAM_BUF};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Why a finished temp file could not become an object.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(
+        "content does not match its id: expected {expected} ({expected_size} bytes), got {actual} ({actual_size} bytes)"
+    )]
+    Mismatch { expected: Oid, expected_size: u64, actual: Oid, actual_size: u64 },
+    #[error("cannot store object at {}: {source}", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// A temp file being filled with an object's bytes.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    hasher: Hasher,
+}
+
+impl AtomicFile {
+    /// A new temp file in `tmp_dir` (created if needed).
+    pub fn create(tmp_dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(tmp_dir)?;
+        let tmp = tempfile::Builder::new().prefix("incoming-").tempfile_in(tmp_dir)?;
+        Ok(AtomicFile { tmp, hasher: Hasher::new() })
+    }
+
+    /// Hashes and writes `data`.
+    pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.hasher.update(data);
+        self.tmp.as_file_mut().write_all(data)
+    }
+
+    /// Streams everything from `reader` through the hasher into the file.
+    pub fn copy_from(&mut self, mut reader: impl Read) -> io::Result<u64> {
+        let mut buf = vec![0u8; STREAM_BUF];
+        let start = self.hasher.len();
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(self.hasher.len() - start),
+                Ok(n) => self.write_all(&buf[..n])?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hasher.is_empty()
+    }
+
+    /// The oid and size of what was written.
+    pub fn digest(&self) -> (Oid, u64) {
+        self.hasher.clone().finish()
+    }
+
+    /// Drops what was written so the temp can be refilled (a retried download).
+    pub fn reset(&mut self) -> io::Result<()> {
+        self.hasher = Hasher::new();
+        let f = self.tmp.as_file_mut();
+        f.set_len(0)?;
+        io::Seek::seek(f, io::SeekFrom::Start(0))?;
+        Ok(())
+    }
+
+    /// Checks and renames the file to `dest`; see the module doc.
+    pub fn commit(
+        self,
+        dest: &Path,
+        expect: Option<(Oid, u64)>,
+        durable: bool,
+    ) -> Result<(), CommitError> {
+        let (actual, actual_size) = self.digest();
+        if let Some((expected, expected_size)) = expect
+            && (expected != actual || expected_size != actual_size)
+        {
+            return Err(CommitError::Mismatch { expected, expected_size, actual, actual_size });
+        }
+        let io_err = |source| CommitError::Io { path: dest.to_path_buf(), source };
+        let file = self.tmp.as_file();
+        file.set_permissions(fs::Permissions::from_mode(0o444)).map_err(io_err)?;
+        if durable {
+            file.sync_all().map_err(io_err)?;
+        }
+        place(self.tmp, dest, actual_size, durable).map_err(io_err)
+    }
+}
+
+/// Copies `src` (already verified, `size` bytes) to `dest` atomically, sharing blocks where
+/// the file system can (see [`clone_or_copy`]).
+pub fn copy_into_place(
+    src: &Path,
+    tmp_dir: &Path,
+    dest: &Path,
+    size: u64,
+    durable: bool,
+) -> io::Result<()> {
+    if has_object(dest, size) {
+        return Ok(());
+    }
+    fs::create_dir_all(tmp_dir)?;
+    let mut tmp = tempfile::Builder::new().prefix("incoming-").tempfile_in(tmp_dir)?;
+    let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut())?;
+    if copied != size {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("copied {copied} bytes of {}, expected {size}", src.display()),
+        ));
+    }
+    let file = tmp.as_file();
+    file.set_permissions(fs::Permissions::from_mode(0o444))?;
+    if durable {
+        file.sync_all()?;
+    }
+    place(tmp, dest, size, durable)
+}
+
+/// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
+/// where the file system supports it, else the kernel's copy (copy_file_range). Returns the
+/// bytes in `dest`.
+pub fn clone_or_copy(src: &File, dest: &mut File) -> io::Result<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: FICLONE reads two valid descriptors we own and fails cleanly when unsupported.
+    let cloned = unsafe { libc::ioctl(dest.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) } == 0;
+    if cloned {
+        return Ok(dest.metadata()?.len());
+    }
+    let mut reader = src;
+    io::copy(&mut reader, dest)
+}
+
+fn has_object(dest: &Path, size: u64) -> bool {
+    fs::metadata(dest).map(|m| m.len() == size).unwrap_or(false)
+}
+
+fn place(tmp: tempfile::NamedTempFile, dest: &Path, size: u64, durable: bool) -> io::Result<()> {
+    if has_object(dest, size) {
+        return Ok(()); // the temp is removed on drop
+    }
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    if durable {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatch_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
+        f.write_all(b"abc").unwrap();
+        let dest = dir.path().join("objects/x");
+        let err = f.commit(&dest, Some((Oid::of_bytes(b"abd"), 3)), true).unwrap_err();
+        assert!(matches!(err, CommitError::Mismatch { .. }));
+        assert!(!dest.exists());
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn copy_into_place_is_read_only_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::write(&src, b"hello").unwrap();
+        let dest = dir.path().join("a/b/c");
+        copy_into_place(&src, &dir.path().join("tmp"), &dest, 5, true).unwrap();
+        copy_into_place(&src, &dir.path().join("tmp"), &dest, 5, true).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hello");
+        assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o444);
+        assert!(
+            copy_into_place(&src, &dir.path().join("tmp"), &dir.path().join("d"), 6, false)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn reset_allows_refill() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path()).unwrap();
+        f.write_all(b"partial").unwrap();
+        f.reset().unwrap();
+        f.write_all(b"full").unwrap();
+        assert_eq!(f.digest(), (Oid::of_bytes(b"full"), 4));
+    }
+}

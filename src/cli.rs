@@ -1,0 +1,189 @@
+//! Command-line definitions. The doc comments are the `--help` text, which is product surface
+//! (snapshot-tested).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Version large data and models beside your code, with plain git commands.
+///
+/// Files matching `git data track` patterns are stored in a content-addressed cache and on a
+/// data remote (a directory or an S3 bucket); git commits only small pointers. `git push`
+/// uploads the data, `git clone` and `git checkout` bring it back.
+#[derive(Parser, Debug)]
+#[command(name = "git-data", bin_name = "git data", version, max_term_width = 100)]
+#[command(after_help = "Exit codes: 0 success, 1 the operation failed, 2 usage error.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Show progress bars even when stderr is not a terminal.
+    #[arg(long, global = true, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never show progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Print less.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up git-data: filter and merge driver in git config, hooks in this repository.
+    Install(InstallArgs),
+    /// Remove what `install` set up (your own hooks are restored).
+    Uninstall(InstallArgs),
+    /// Track file patterns with git-data (writes .gitattributes); without patterns, list them.
+    Track(TrackArgs),
+    /// Stop tracking patterns (files already committed stay as they are).
+    Untrack(UntrackArgs),
+    /// Show every tracked file: modified, not in cache, not pushed, pointer only.
+    Status(StatusArgs),
+    /// List the tracked files of a revision with their object id and size.
+    LsFiles(LsFilesArgs),
+    /// Upload the data of the current branch (or of --all refs) to a data remote.
+    Push(TransferArgs),
+    /// Download the data of the current checkout (or of --all refs) into the cache.
+    Fetch(TransferArgs),
+    /// Fetch, then write the data into the work tree.
+    Pull(TransferArgs),
+    /// Write data files that are still pointers into the work tree, from the cache.
+    Checkout(CheckoutArgs),
+    /// Manage data remotes (recorded in .gitdata.yaml).
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Verify the cache by re-hashing every object, and check pointers of a revision.
+    Fsck(FsckArgs),
+    /// Show what git-data sees: version, repository, cache, remotes, link mode.
+    Env,
+    /// Run the long-running filter process (git calls this).
+    #[command(hide = true)]
+    FilterProcess,
+    /// Clean one file from stdin to stdout (git's per-file fallback).
+    #[command(hide = true)]
+    Clean { path: Option<String> },
+    /// Smudge one file from stdin to stdout (git's per-file fallback).
+    #[command(hide = true)]
+    Smudge { path: Option<String> },
+    /// Run a hook (git calls this through the shims in .git/hooks).
+    #[command(hide = true)]
+    Hook {
+        name: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The merge driver for tracked files (git calls this).
+    #[command(hide = true)]
+    MergeDriver { base: PathBuf, ours: PathBuf, theirs: PathBuf, path: String },
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Write the filter to your global git config (~/.gitconfig) instead of this repository.
+    #[arg(long)]
+    pub global: bool,
+    /// Leave hooks alone (filter and merge driver only).
+    #[arg(long)]
+    pub skip_hooks: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrackArgs {
+    /// Patterns (gitattributes syntax) or directories; a directory `d` tracks `d/**`.
+    pub patterns: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UntrackArgs {
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these paths (files or directories).
+    pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LsFilesArgs {
+    /// The revision to list (default: HEAD).
+    pub rev: Option<String>,
+    /// Show full object ids.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TransferArgs {
+    /// The data remote (default: the default remote of .gitdata.yaml).
+    pub remote: Option<String>,
+    /// Revisions whose data to transfer (default: HEAD; push: the current branch's history).
+    #[arg(long = "rev", value_name = "REV")]
+    pub revs: Vec<String>,
+    /// Transfer the data of every branch and tag, in all of history.
+    #[arg(long)]
+    pub all: bool,
+    /// Only files under these paths.
+    #[arg(last = true)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckoutArgs {
+    /// Only these paths (files or directories).
+    pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FsckArgs {
+    /// Also check that every object the revision needs is on the remote.
+    #[arg(long)]
+    pub remote: bool,
+    /// The revision whose pointers to check (default: HEAD).
+    pub rev: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteCommand {
+    /// Add a remote: a directory path or s3://bucket/prefix. The first one becomes the default.
+    Add(RemoteAddArgs),
+    /// List remotes (the default one is marked with *).
+    List,
+    /// Remove a remote from .gitdata.yaml (its data stays where it is).
+    Remove { name: String },
+    /// Make a remote the default.
+    Default { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct RemoteAddArgs {
+    pub name: String,
+    pub url: String,
+    /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Use path-style S3 URLs (MinIO and most self-hosted stores).
+    #[arg(long)]
+    pub path_style: bool,
+    /// AWS profile to take credentials from.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Make it the default remote.
+    #[arg(long)]
+    pub default: bool,
+}

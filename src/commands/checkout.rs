@@ -1,0 +1,28 @@
+//! `git data checkout [PATHS]`: write every tracked file that is still a pointer, from the
+//! cache (after `git stash`, `cherry-pick` or `reset`, which run no hook). Missing objects
+//! are reported; `git data pull` downloads them.
+
+use crate::cli::CheckoutArgs;
+use crate::context::Context;
+use crate::materialize::{self, Candidate};
+use crate::scan::PathFilter;
+use crate::worktree;
+use anyhow::Result;
+
+pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
+    let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
+    let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
+        .into_iter()
+        .map(|(path, pointer)| Candidate { path, pointer })
+        .collect();
+    let outcome = materialize::materialize(ctx, candidates, false)?;
+    if !ctx.global.quiet && outcome.ok() {
+        println!(
+            "{} file{} written ({})",
+            outcome.written,
+            if outcome.written == 1 { "" } else { "s" },
+            super::human(outcome.bytes)
+        );
+    }
+    Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
+}

@@ -1,0 +1,79 @@
+//! `git-data filter-process` (git's long-running filter) and the per-file `clean`/`smudge`
+//! fallbacks. Nothing but protocol bytes or file content may reach stdout here.
+
+use crate::cli::GlobalArgs;
+use crate::context::Context;
+use crate::filter::{self, Filter};
+use crate::hooks;
+use anyhow::Result;
+use std::io::{self, BufWriter};
+
+fn make_filter(ctx: &Context) -> Filter<'_> {
+    Filter {
+        store: &ctx.store,
+        journal: ctx.journal(),
+        inline_max: ctx.config.inline_max,
+        work_tree: ctx.repo.work_tree.clone(),
+        stat_cache: Some(ctx.stat_cache()),
+    }
+}
+
+/// Installs missing hooks in a repository that uses the filter but lacks them (a fresh clone
+/// made with the global install): only into git's default hooks directory, only empty slots.
+fn auto_install_hooks(ctx: &Context) {
+    if ctx.repo.work_tree.is_none() || ctx.repo.config_string("core.hooksPath").is_some() {
+        return;
+    }
+    let dir = ctx.repo.hooks_dir();
+    if !hooks::all_current(&dir) {
+        let _ = hooks::install(&dir, false);
+    }
+}
+
+/// Asks for 1 MiB pipe buffers so git and the filter block on each other less.
+fn enlarge_pipes() {
+    for fd in [0, 1] {
+        // SAFETY: F_SETPIPE_SZ only changes a pipe's capacity; on a non-pipe it fails harmlessly.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+        }
+    }
+}
+
+pub fn process(g: &GlobalArgs) -> Result<i32> {
+    let ctx = Context::open_lenient(g)?;
+    auto_install_hooks(&ctx);
+    enlarge_pipes();
+    let mut filter = make_filter(&ctx);
+    let stdin = io::stdin().lock();
+    let stdout = BufWriter::with_capacity(256 << 10, io::stdout().lock());
+    filter::process::serve(stdin, stdout, &mut filter)?;
+    Ok(0)
+}
+
+pub fn clean(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {
+    let ctx = Context::open_lenient(g)?;
+    let mut filter = make_filter(&ctx);
+    let result = filter::clean_stream(
+        &mut filter,
+        path.unwrap_or(""),
+        io::stdin().lock(),
+        io::stdout().lock(),
+    );
+    filter.finish();
+    result?;
+    Ok(0)
+}
+
+pub fn smudge(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {
+    let ctx = Context::open_lenient(g)?;
+    auto_install_hooks(&ctx);
+    let mut filter = make_filter(&ctx);
+    filter::smudge_stream(
+        &mut filter,
+        path.unwrap_or(""),
+        io::stdin().lock(),
+        io::stdout().lock(),
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,60 @@
+//! One module per subcommand and per git entry point; each parses its contract (argv, stdin)
+//! and calls the library. `run` is the one dispatch.
+
+pub mod checkout;
+pub mod env;
+pub mod fetch;
+pub mod filter_process;
+pub mod fsck;
+pub mod hook;
+pub mod install;
+pub mod ls_files;
+pub mod merge_driver;
+pub mod pre_push;
+pub mod push;
+pub mod remote;
+pub mod status;
+pub mod track;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use anyhow::Result;
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Install(a) => install::install(g, &a),
+        Command::Uninstall(a) => install::uninstall(g, &a),
+        Command::Track(a) => track::track(&Context::open(g)?, &a),
+        Command::Untrack(a) => track::untrack(&Context::open(g)?, &a),
+        Command::Status(a) => status::run(&Context::open(g)?, &a),
+        Command::LsFiles(a) => ls_files::run(&Context::open(g)?, &a),
+        Command::Push(a) => push::run(&Context::open(g)?, &a),
+        Command::Fetch(a) => fetch::fetch(&Context::open(g)?, &a),
+        Command::Pull(a) => fetch::pull(&Context::open(g)?, &a),
+        Command::Checkout(a) => checkout::run(&Context::open(g)?, &a),
+        Command::Remote(c) => remote::run(&Context::open(g)?, c),
+        Command::Fsck(a) => fsck::run(&Context::open(g)?, &a),
+        Command::Env => env::run(g),
+        Command::FilterProcess => filter_process::process(g),
+        Command::Clean { path } => filter_process::clean(g, path.as_deref()),
+        Command::Smudge { path } => filter_process::smudge(g, path.as_deref()),
+        Command::Hook { name, args } => hook::run(g, &name, &args),
+        Command::MergeDriver { base, ours, theirs, path } => {
+            merge_driver::run(&base, &ours, &theirs, &path)
+        }
+    }
+}
+
+/// Formats a byte count for people (`1.5 GiB`).
+pub fn human(bytes: u64) -> String {
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
+}
+
+/// Prints a line to stdout unless quiet.
+pub fn say(ctx_quiet: bool, line: impl AsRef<str>) {
+    if !ctx_quiet {
+        println!("{}", line.as_ref());
+    }
+}

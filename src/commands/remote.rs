@@ -1,0 +1,126 @@
+//! `git data remote add|list|remove|default`: remotes live in `.gitdata.yaml`, which is
+//! committed so the whole team (and every clone) uses them. No secret is ever written there.
+
+use crate::cli::{RemoteAddArgs, RemoteCommand};
+use crate::config::{FileConfig, RemoteEntry};
+use crate::context::Context;
+use crate::hinted;
+use crate::remote::{Location, parse_url};
+use anyhow::Result;
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
+    let path = ctx.config.file_path.clone();
+    let mut file = FileConfig::load(&path)?;
+    let base = ctx.work_tree()?.to_path_buf();
+    match cmd {
+        RemoteCommand::Add(a) => add(ctx, &mut file, &base, a)?,
+        RemoteCommand::List => {
+            if file.remotes.is_empty() {
+                println!("No data remotes. Add one with `git data remote add NAME URL`.");
+            }
+            let default = ctx.config.default_remote.clone();
+            for (name, r) in &file.remotes {
+                let mark = if Some(name) == default.as_ref() { "*" } else { " " };
+                let mut extra = Vec::new();
+                if let Some(e) = &r.endpoint {
+                    extra.push(format!("endpoint {e}"));
+                }
+                if let Some(reg) = &r.region {
+                    extra.push(format!("region {reg}"));
+                }
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extra.join(", "))
+                };
+                println!("{mark} {name}\t{}{extra}", r.url);
+            }
+            return Ok(0);
+        }
+        RemoteCommand::Remove { name } => {
+            if file.remotes.remove(&name).is_none() {
+                return Err(hinted(
+                    format!("no data remote named `{name}`"),
+                    "`git data remote list` shows them",
+                ));
+            }
+            if file.default_remote.as_deref() == Some(name.as_str()) {
+                file.default_remote = file.remotes.keys().next().cloned();
+            }
+            file.save(&path)?;
+            if !ctx.global.quiet {
+                println!("Removed data remote `{name}` (its data was not touched).");
+            }
+        }
+        RemoteCommand::Default { name } => {
+            if !file.remotes.contains_key(&name) {
+                return Err(hinted(
+                    format!("no data remote named `{name}`"),
+                    "`git data remote list` shows them",
+                ));
+            }
+            file.default_remote = Some(name.clone());
+            file.save(&path)?;
+            if !ctx.global.quiet {
+                println!("`{name}` is now the default data remote.");
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn add(
+    ctx: &Context,
+    file: &mut FileConfig,
+    base: &std::path::Path,
+    a: RemoteAddArgs,
+) -> Result<()> {
+    if !valid_name(&a.name) {
+        return Err(hinted(
+            format!("invalid remote name `{}`", a.name),
+            "use letters, digits, '-', '_' and '.'",
+        ));
+    }
+    let location = parse_url(&a.url, base)
+        .map_err(|m| hinted(m, "examples: /mnt/team-data, s3://bucket/prefix"))?;
+    let is_s3 = matches!(location, Location::S3 { .. });
+    if !is_s3 && (a.endpoint.is_some() || a.region.is_some() || a.path_style || a.profile.is_some())
+    {
+        return Err(hinted(
+            "--endpoint, --region, --path-style and --profile apply to s3:// remotes only",
+            "drop them for a directory remote",
+        ));
+    }
+    let entry = RemoteEntry {
+        url: a.url.clone(),
+        endpoint: a.endpoint,
+        region: a.region,
+        path_style: a.path_style.then_some(true),
+        profile: a.profile,
+    };
+    let replaced = file.remotes.insert(a.name.clone(), entry).is_some();
+    if a.default || file.default_remote.is_none() || file.remotes.len() == 1 {
+        file.default_remote = Some(a.name.clone());
+    }
+    file.save(&ctx.config.file_path)?;
+    if !ctx.global.quiet {
+        let verb = if replaced { "Updated" } else { "Added" };
+        let default =
+            if file.default_remote.as_deref() == Some(a.name.as_str()) { " (default)" } else { "" };
+        println!("{verb} data remote `{}` -> {}{default}", a.name, a.url);
+        if let Location::Directory(dir) = &location
+            && !dir.is_dir()
+        {
+            println!(
+                "note: {} does not exist yet; create it (mkdir -p) before the first push",
+                dir.display()
+            );
+        }
+        println!("Commit .gitdata.yaml so clones use it: git add .gitdata.yaml");
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! `git data track` / `untrack`: edit the `filter=data` lines of the root `.gitattributes`.
+
+use crate::cli::{TrackArgs, UntrackArgs};
+use crate::context::Context;
+use crate::scan::PathFilter;
+use crate::worktree;
+use anyhow::{Context as _, Result};
+use std::path::Path;
+
+/// The attributes git-data writes for a tracked pattern.
+pub const ATTRS: &str = "filter=data diff=data merge=data -text";
+
+/// Turns a user pattern into a gitattributes pattern relative to the root: directories
+/// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
+/// anchored there.
+pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> String {
+    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
+    let mut p = pattern.trim_end_matches('/').trim_start_matches("./").to_string();
+    if let Ok(sub) = cwd.strip_prefix(root)
+        && !sub.as_os_str().is_empty()
+    {
+        p = format!("{}/{p}", sub.to_string_lossy());
+    }
+    if is_dir {
+        p.push_str("/**");
+    }
+    p.replace(' ', "[[:space:]]")
+}
+
+/// The patterns tracked in a .gitattributes text.
+pub fn tracked_patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let pattern = words.next()?;
+            (!pattern.starts_with('#') && words.any(|w| w == "filter=data"))
+                .then(|| pattern.to_string())
+        })
+        .collect()
+}
+
+pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let path = root.join(".gitattributes");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).context("cannot read .gitattributes"),
+    };
+    let existing = tracked_patterns(&text);
+    if args.patterns.is_empty() {
+        if existing.is_empty() {
+            println!(
+                "No patterns are tracked yet. Track some with `git data track \"*.pkl\" \"data/**\"`."
+            );
+        } else {
+            println!("Tracked patterns (.gitattributes):");
+            for p in existing {
+                println!("    {p}");
+            }
+        }
+        return Ok(0);
+    }
+    let cwd = std::env::current_dir()?;
+    let mut new_text = text.clone();
+    if !new_text.is_empty() && !new_text.ends_with('\n') {
+        new_text.push('\n');
+    }
+    let mut added = Vec::new();
+    for raw in &args.patterns {
+        let pattern = normalize(&root, &cwd, raw);
+        if existing.contains(&pattern) || added.contains(&pattern) {
+            if !ctx.global.quiet {
+                println!("\"{pattern}\" is already tracked");
+            }
+            continue;
+        }
+        new_text.push_str(&format!("{pattern} {ATTRS}\n"));
+        added.push(pattern);
+    }
+    if new_text != text {
+        std::fs::write(&path, &new_text).context("cannot write .gitattributes")?;
+    }
+    if !ctx.global.quiet {
+        for p in &added {
+            println!("Tracking \"{p}\"");
+        }
+    }
+    if !added.is_empty() {
+        hint_committed(ctx)?;
+    }
+    Ok(0)
+}
+
+/// Points out files already committed to git that the new patterns now cover.
+fn hint_committed(ctx: &Context) -> Result<()> {
+    let (entries, _) = worktree::index_entries(&ctx.repo, &PathFilter::default())?;
+    let flags = worktree::data_flags(&ctx.repo, &entries)?;
+    let mut committed = 0;
+    for (e, is_data) in entries.iter().zip(flags) {
+        if is_data && ctx.repo.read_pointer(e.id).ok().flatten().is_none() {
+            committed += 1;
+        }
+    }
+    if committed > 0 && !ctx.global.quiet {
+        println!(
+            "hint: {committed} file{} already committed to git match; `git add --renormalize .` moves {} into git-data in the next commit",
+            if committed == 1 { " is" } else { "s are" },
+            if committed == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(())
+}
+
+pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let path = root.join(".gitattributes");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let cwd = std::env::current_dir()?;
+    let wanted: Vec<String> = args.patterns.iter().map(|p| normalize(&root, &cwd, p)).collect();
+    let mut removed = Vec::new();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let mut words = l.split_whitespace();
+            let pattern = words.next().unwrap_or_default();
+            let drop = (wanted.iter().any(|w| w == pattern)
+                || args.patterns.iter().any(|w| w == pattern))
+                && l.split_whitespace().any(|w| w == "filter=data");
+            if drop {
+                removed.push(pattern.to_string());
+            }
+            !drop
+        })
+        .collect();
+    if removed.is_empty() {
+        anyhow::bail!(
+            "no tracked pattern matches {}; `git data track` lists them",
+            args.patterns.join(", ")
+        );
+    }
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    std::fs::write(&path, out).context("cannot write .gitattributes")?;
+    if !ctx.global.quiet {
+        for p in removed {
+            println!("Untracking \"{p}\"");
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_patterns() {
+        let root = Path::new("/nonexistent-root");
+        assert_eq!(normalize(root, root, "*.pkl"), "*.pkl");
+        assert_eq!(normalize(root, root, "data/"), "data/**");
+        assert_eq!(normalize(root, root, "my model.bin"), "my[[:space:]]model.bin");
+        assert_eq!(normalize(root, &root.join("sub"), "x.bin"), "sub/x.bin");
+    }
+
+    #[test]
+    fn lists_tracked() {
+        let t = "# c\n*.pkl filter=data diff=data merge=data -text\n*.txt text\ndata/** filter=data -text\n";
+        assert_eq!(tracked_patterns(t), vec!["*.pkl", "data/**"]);
+    }
+}

@@ -1,0 +1,351 @@
+//! Configuration: the committed `.gitdata.yaml`, the machine's git config (`data.*` keys) and
+//! the environment (`GIT_DATA_*`), resolved once into one typed [`Config`].
+//!
+//! Invariants: precedence is environment > git config > `.gitdata.yaml` > defaults; the
+//! YAML file never holds a secret (credentials live in the environment, AWS profiles or the
+//! repository's own `.git/config`); a syntax error is reported with file, line and column.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = ".gitdata.yaml";
+const FILE_HEADER: &str = "# git-data configuration, shared by the team (commit it).\n\
+# Credentials never go here: see `git data remote set-credentials` or the AWS variables.\n";
+
+/// Default size up to which smudge writes cached files inline (larger ones go through the hooks).
+pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
+pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_RETRIES: u32 = 4;
+
+/// What goes wrong while reading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Syntax { file: String, line: usize, column: usize, message: String },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("cannot read {}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// How a checkout puts a cached object into the work tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkMode {
+    /// A reflink (copy-on-write clone) where the file system supports it, else a copy.
+    #[default]
+    Auto,
+    /// Always reflink; fall back to a copy with a warning.
+    Reflink,
+    /// A read-only hard link to the cache object: no extra disk, but edit by replacing.
+    Hardlink,
+    /// Always a full copy.
+    Copy,
+}
+
+impl LinkMode {
+    pub fn parse(text: &str) -> Option<LinkMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(LinkMode::Auto),
+            "reflink" => Some(LinkMode::Reflink),
+            "hardlink" => Some(LinkMode::Hardlink),
+            "copy" => Some(LinkMode::Copy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LinkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LinkMode::Auto => "auto",
+            LinkMode::Reflink => "reflink",
+            LinkMode::Hardlink => "hardlink",
+            LinkMode::Copy => "copy",
+        })
+    }
+}
+
+/// One remote as written in `.gitdata.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RemoteEntry {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckoutSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_max: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TransferSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+}
+
+/// The contents of `.gitdata.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remotes: BTreeMap<String, RemoteEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_remote: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub checkout: CheckoutSection,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub transfer: TransferSection,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+impl FileConfig {
+    /// Parses YAML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(FileConfig::default());
+        }
+        serde_yaml::from_str(text).map_err(|e| match e.location() {
+            Some(loc) => ConfigError::Syntax {
+                file: file.to_string(),
+                line: loc.line(),
+                column: loc.column(),
+                message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            },
+            None => ConfigError::Invalid { file: file.to_string(), message: e.to_string() },
+        })
+    }
+
+    /// Reads the file at `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => FileConfig::parse(&text, FILE_NAME),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+            Err(source) => Err(ConfigError::Io { path: path.to_path_buf(), source }),
+        }
+    }
+
+    /// Writes the file atomically (comments are not preserved; a header explains the file).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let body = serde_yaml::to_string(self)
+            .map_err(|e| ConfigError::Invalid { file: FILE_NAME.into(), message: e.to_string() })?;
+        let body = if body.trim() == "{}" { String::new() } else { body };
+        let text = format!("{FILE_HEADER}{body}");
+        let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new().prefix(".gitdata-").tempfile_in(dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
+
+/// Machine-local settings read from git config (`data.*`) and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct LocalSettings {
+    pub cache_dir: Option<String>,
+    pub link_mode: Option<String>,
+    pub inline_max: Option<String>,
+    pub concurrency: Option<String>,
+    pub default_remote: Option<String>,
+    pub progress: Option<String>,
+}
+
+impl LocalSettings {
+    /// Overlays `GIT_DATA_*` environment variables on values read from git config.
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        let pairs: [(&str, &mut Option<String>); 6] = [
+            ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
+            ("GIT_DATA_LINK_MODE", &mut self.link_mode),
+            ("GIT_DATA_INLINE_MAX", &mut self.inline_max),
+            ("GIT_DATA_CONCURRENCY", &mut self.concurrency),
+            ("GIT_DATA_REMOTE", &mut self.default_remote),
+            ("GIT_DATA_PROGRESS", &mut self.progress),
+        ];
+        for (var, slot) in pairs {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                *slot = Some(v);
+            }
+        }
+        self
+    }
+}
+
+/// The resolved configuration every command receives.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub file: FileConfig,
+    pub file_path: PathBuf,
+    pub link_mode: LinkMode,
+    pub inline_max: u64,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub cache_dir: PathBuf,
+    pub default_remote: Option<String>,
+    pub progress: Option<bool>,
+}
+
+/// Parses a size such as `1MiB`, `500 KB` or `1048576`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    t.parse::<u64>().ok().or_else(|| t.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64()))
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" | "always" => Some(true),
+        "0" | "false" | "no" | "off" | "never" => Some(false),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Resolves the configuration of a repository whose `.gitdata.yaml` is at `file_path`.
+    pub fn resolve(
+        file_path: PathBuf,
+        default_cache: PathBuf,
+        local: LocalSettings,
+    ) -> Result<Config, ConfigError> {
+        let file = FileConfig::load(&file_path)?;
+        let invalid = |what: &str, value: &str, hint: &str| ConfigError::Invalid {
+            file: what.to_string(),
+            message: format!("invalid value `{value}`; {hint}"),
+        };
+        let link_mode = match &local.link_mode {
+            Some(v) => LinkMode::parse(v).ok_or_else(|| {
+                invalid("data.linkMode", v, "expected auto, reflink, hardlink or copy")
+            })?,
+            None => file.checkout.link.unwrap_or_default(),
+        };
+        let inline_text = local.inline_max.clone().or_else(|| file.checkout.inline_max.clone());
+        let inline_max = match inline_text {
+            Some(v) => parse_size(&v).ok_or_else(|| {
+                invalid("checkout.inline-max", &v, "expected a size such as 1MiB")
+            })?,
+            None => DEFAULT_INLINE_MAX,
+        };
+        let concurrency = match &local.concurrency {
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid("data.concurrency", v, "expected a positive number"))?,
+            None => file.transfer.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+        };
+        let cache_dir = local.cache_dir.as_deref().map(expand_home).unwrap_or(default_cache);
+        let default_remote =
+            local.default_remote.clone().or_else(|| file.default_remote.clone()).or_else(|| {
+                (file.remotes.len() == 1).then(|| file.remotes.keys().next().cloned()).flatten()
+            });
+        Ok(Config {
+            retries: file.transfer.retries.unwrap_or(DEFAULT_RETRIES),
+            progress: local.progress.as_deref().and_then(parse_bool),
+            file,
+            file_path,
+            link_mode,
+            inline_max,
+            concurrency,
+            cache_dir,
+            default_remote,
+        })
+    }
+}
+
+/// Expands a leading `~/` to the home directory.
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_file() {
+        let text = "remotes:\n  storage:\n    url: /mnt/team\n  ovh:\n    url: s3://b/p\n    endpoint: https://s3.gra.io.cloud.ovh.net\n    region: gra\n    path-style: true\ndefault-remote: ovh\ncheckout:\n  link: hardlink\n  inline-max: 2MiB\ntransfer:\n  concurrency: 16\n";
+        let c = FileConfig::parse(text, FILE_NAME).unwrap();
+        assert_eq!(c.remotes["storage"].url, "/mnt/team");
+        assert_eq!(c.remotes["ovh"].region.as_deref(), Some("gra"));
+        assert_eq!(c.remotes["ovh"].path_style, Some(true));
+        assert_eq!(c.default_remote.as_deref(), Some("ovh"));
+        assert_eq!(c.checkout.link, Some(LinkMode::Hardlink));
+        assert_eq!(c.transfer.concurrency, Some(16));
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_column() {
+        let err =
+            FileConfig::parse("remotes:\n  storage:\n    url: [unclosed\n", FILE_NAME).unwrap_err();
+        match err {
+            ConfigError::Syntax { line, column, .. } => {
+                assert!(line >= 3 && column > 0, "{line}:{column}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = FileConfig::parse("remote:\n  x: 1\n", FILE_NAME).unwrap_err().to_string();
+        assert!(err.starts_with(".gitdata.yaml:1:1: unknown field `remote`"), "{err}");
+    }
+
+    #[test]
+    fn save_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut c = FileConfig::default();
+        c.remotes
+            .insert("storage".into(), RemoteEntry { url: "/mnt/x".into(), ..Default::default() });
+        c.default_remote = Some("storage".into());
+        c.save(&path).unwrap();
+        assert_eq!(FileConfig::load(&path).unwrap(), c);
+        FileConfig::default().save(&path).unwrap();
+        assert_eq!(FileConfig::load(&path).unwrap(), FileConfig::default());
+    }
+
+    #[test]
+    fn precedence_env_over_git_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "checkout:\n  link: copy\n  inline-max: 4KiB\n").unwrap();
+        let c = Config::resolve(path.clone(), "/c".into(), LocalSettings::default()).unwrap();
+        assert_eq!((c.link_mode, c.inline_max), (LinkMode::Copy, 4096));
+        let local = LocalSettings { link_mode: Some("hardlink".into()), ..Default::default() };
+        let c = Config::resolve(path.clone(), "/c".into(), local.clone()).unwrap();
+        assert_eq!(c.link_mode, LinkMode::Hardlink);
+        let env = |k: &str| (k == "GIT_DATA_LINK_MODE").then(|| "reflink".to_string());
+        let c = Config::resolve(path.clone(), "/c".into(), local.with_env(env)).unwrap();
+        assert_eq!(c.link_mode, LinkMode::Reflink);
+        let bad = LocalSettings { link_mode: Some("symlink".into()), ..Default::default() };
+        assert!(Config::resolve(path, "/c".into(), bad).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("1MiB"), Some(1 << 20));
+        assert_eq!(parse_size("5 MB"), Some(5_000_000));
+        assert_eq!(parse_size("lots"), None);
+    }
+}

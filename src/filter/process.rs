@@ -1,0 +1,195 @@
+//! The server side of git's long-running filter protocol (gitattributes(5), "Long Running
+//! Filter Process"): one process serves every file of a git command.
+//!
+//! Invariants: nothing but protocol bytes goes to the output (messages go to stderr); the
+//! whole content of a request is read before the response is written (git writes it all
+//! before it reads, so anything else can deadlock); a failure on one file answers
+//! `status=error` for that file and the session goes on.
+
+use super::pktline::{Packet, PktReader, PktWriter};
+use super::{Chunks, Filter, FilterError, Smudged};
+use std::io::{self, Read, Write};
+
+/// Content of one request: the data packets up to the next flush.
+struct PacketContent<'a, R> {
+    reader: &'a mut PktReader<R>,
+    done: bool,
+}
+
+impl<R: Read> Chunks for PacketContent<'_, R> {
+    fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.reader.read_packet()? {
+            Some(Packet::Data(d)) => Ok(Some(d)),
+            Some(Packet::Flush) => {
+                self.done = true;
+                Ok(None)
+            }
+            None => Err(io::ErrorKind::UnexpectedEof.into()),
+        }
+    }
+}
+
+fn protocol(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("filter protocol: {msg}"))
+}
+
+/// Runs the handshake, then serves requests until git closes the stream.
+pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io::Result<()> {
+    let mut reader = PktReader::new(input);
+    let mut writer = PktWriter::new(output);
+    let hello = reader.read_list()?.ok_or_else(|| protocol("no handshake"))?;
+    if hello.first().map(String::as_str) != Some("git-filter-client")
+        || !hello.iter().any(|l| l == "version=2")
+    {
+        return Err(protocol(&format!("unexpected handshake {hello:?}")));
+    }
+    writer.text("git-filter-server")?;
+    writer.text("version=2")?;
+    writer.flush_packet()?;
+    writer.flush()?;
+    let offered = reader.read_list()?.ok_or_else(|| protocol("no capabilities"))?;
+    for cap in ["clean", "smudge"] {
+        if offered.iter().any(|c| c == &format!("capability={cap}")) {
+            writer.text(&format!("capability={cap}"))?;
+        }
+    }
+    writer.flush_packet()?;
+    writer.flush()?;
+
+    while let Some(headers) = reader.read_list()? {
+        let get = |key: &str| {
+            headers.iter().find_map(|h| h.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        };
+        let command = get("command").unwrap_or_default().to_string();
+        let path = get("pathname").unwrap_or_default().to_string();
+        let mut content = PacketContent { reader: &mut reader, done: false };
+        let result = match command.as_str() {
+            "clean" => filter.clean(&path, &mut content).map(Smudged::Bytes),
+            "smudge" => filter.smudge(&path, &mut content),
+            other => {
+                eprintln!("git-data: filter: unsupported command {other:?} for {path}");
+                Err(FilterError::Io { path: path.clone(), source: protocol("unsupported command") })
+            }
+        };
+        // Whatever happened, consume the rest of the request before answering.
+        while content.next_chunk()?.is_some() {}
+        respond(&mut writer, result)?;
+    }
+    filter.finish();
+    Ok(())
+}
+
+fn respond<W: Write>(
+    writer: &mut PktWriter<W>,
+    result: Result<Smudged, FilterError>,
+) -> io::Result<()> {
+    match result {
+        Ok(out) => {
+            writer.text("status=success")?;
+            writer.flush_packet()?;
+            match out {
+                Smudged::Bytes(b) => writer.content(&b)?,
+                Smudged::File(f) => {
+                    writer.content_from(f)?;
+                }
+            }
+            writer.flush_packet()?; // empty list: keep status=success
+        }
+        Err(e) => {
+            eprintln!("git-data: error: {e}");
+            writer.text("status=error")?;
+            writer.flush_packet()?;
+        }
+    }
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pointer::Pointer;
+    use crate::state::pending::Journal;
+    use crate::store::Store;
+
+    fn session(requests: &[(&str, &str, &[u8])]) -> Vec<u8> {
+        let mut input = Vec::new();
+        let mut w = PktWriter::new(&mut input);
+        for l in ["git-filter-client", "version=2"] {
+            w.text(l).unwrap();
+        }
+        w.flush_packet().unwrap();
+        for l in ["capability=clean", "capability=smudge", "capability=delay"] {
+            w.text(l).unwrap();
+        }
+        w.flush_packet().unwrap();
+        for (cmd, path, data) in requests {
+            w.text(&format!("command={cmd}")).unwrap();
+            w.text(&format!("pathname={path}")).unwrap();
+            w.flush_packet().unwrap();
+            w.content(data).unwrap();
+        }
+        input
+    }
+
+    fn run(dir: &std::path::Path, input: &[u8], inline_max: u64) -> Vec<Vec<String>> {
+        let store = Store::new(dir.join("cache"));
+        let mut filter = Filter {
+            store: &store,
+            journal: Journal::new(dir.join("pending.log")),
+            inline_max,
+            work_tree: None,
+            stat_cache: None,
+        };
+        let mut out = Vec::new();
+        serve(input, &mut out, &mut filter).unwrap();
+        let mut r = PktReader::new(&out[..]);
+        let mut lists = Vec::new();
+        while let Some(list) = r.read_list().unwrap() {
+            lists.push(list);
+        }
+        lists
+    }
+
+    #[test]
+    fn handshake_clean_and_smudge() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = vec![42u8; 200_000];
+        let pointer = Pointer::new(crate::oid::Oid::of_bytes(&data), data.len() as u64).encode();
+        let input =
+            session(&[("clean", "model.bin", &data), ("smudge", "model.bin", pointer.as_bytes())]);
+        let lists = run(dir.path(), &input, 1 << 20);
+        assert_eq!(lists[0], vec!["git-filter-server", "version=2"]);
+        assert_eq!(lists[1], vec!["capability=clean", "capability=smudge"]);
+        assert_eq!(lists[2], vec!["status=success"]);
+        assert_eq!(lists[3], vec![pointer.trim_end().to_string()]);
+        assert_eq!(lists[5], vec!["status=success"]);
+        assert_eq!(lists[6].concat().len(), data.len(), "smudge returned the data inline");
+    }
+
+    #[test]
+    fn large_or_missing_objects_stay_pointers_and_are_journaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Pointer::new(crate::oid::Oid::of_bytes(b"elsewhere"), 9).encode();
+        let input =
+            session(&[("smudge", "a.bin", missing.as_bytes()), ("smudge", "b.txt", b"plain text")]);
+        let lists = run(dir.path(), &input, 1 << 20);
+        assert_eq!(lists[3], vec![missing.trim_end().to_string()]);
+        assert_eq!(lists[6], vec!["plain text"]);
+        let pending = Journal::new(dir.path().join("pending.log")).take().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].path, b"a.bin");
+    }
+
+    #[test]
+    fn clean_of_pointer_and_empty_is_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Pointer::new(crate::oid::Oid::of_bytes(b"x"), 1).encode();
+        let input = session(&[("clean", "a", p.as_bytes()), ("clean", "e", b"")]);
+        let lists = run(dir.path(), &input, 0);
+        assert_eq!(lists[3], vec![p.trim_end().to_string()]);
+        assert!(lists[6].is_empty(), "empty file stays empty: {:?}", lists[6]);
+    }
+}

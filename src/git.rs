@@ -1,0 +1,208 @@
+//! Repository access: gix for reading (paths, config, objects, revisions, attributes) and
+//! the one helper that runs the git binary for what git owns (config writes, index refresh).
+//!
+//! Invariants: every git process we start ourselves is told not to call our filter back
+//! (unless the caller asks for it), runs with a C locale, and never prompts.
+
+use crate::config::LocalSettings;
+use crate::pointer::{MAX_POINTER_SIZE, Pointer};
+use gix::bstr::{BStr, ByteSlice};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("not in a git repository (or any parent directory): {0}")]
+    NotARepository(String),
+    #[error("this command needs a work tree, and the repository at {} is bare", .0.display())]
+    Bare(PathBuf),
+    #[error("unknown revision `{rev}`: {message}")]
+    BadRevision { rev: String, message: String },
+    #[error("cannot read git object {id}: {message}")]
+    Object { id: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn other(e: impl std::fmt::Display) -> GitError {
+    GitError::Other(e.to_string())
+}
+
+/// An opened repository and the paths git-data uses in it.
+pub struct Repo {
+    pub gix: gix::Repository,
+    pub git_dir: PathBuf,
+    pub common_dir: PathBuf,
+    pub work_tree: Option<PathBuf>,
+    pub index_path: PathBuf,
+    pub hash_kind: gix::hash::Kind,
+}
+
+impl Repo {
+    /// Finds the repository from the current directory (honouring GIT_DIR and friends).
+    pub fn discover() -> Result<Repo, GitError> {
+        let cwd = std::env::current_dir().map_err(other)?;
+        let gix = gix::discover_with_environment_overrides(&cwd)
+            .map_err(|e| GitError::NotARepository(e.to_string()))?;
+        let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        Ok(Repo {
+            git_dir: absolute(gix.git_dir()),
+            common_dir: absolute(gix.common_dir()),
+            work_tree: gix.workdir().map(absolute),
+            index_path: absolute(&gix.index_path()),
+            hash_kind: gix.object_hash(),
+            gix,
+        })
+    }
+
+    /// The work tree root, or an error for a bare repository.
+    pub fn work_tree(&self) -> Result<&Path, GitError> {
+        self.work_tree.as_deref().ok_or_else(|| GitError::Bare(self.git_dir.clone()))
+    }
+
+    /// `<common dir>/data`: the default cache root and the per-repository state.
+    pub fn data_dir(&self) -> PathBuf {
+        self.common_dir.join("data")
+    }
+
+    /// `<git dir>/data`: state that belongs to one work tree (pending journal, stat cache).
+    pub fn worktree_data_dir(&self) -> PathBuf {
+        self.git_dir.join("data")
+    }
+
+    /// Where git runs hooks from (core.hooksPath or `<common dir>/hooks`).
+    pub fn hooks_dir(&self) -> PathBuf {
+        match self.config_string("core.hooksPath") {
+            Some(p) => {
+                let p = crate::config::expand_home(&p);
+                if p.is_absolute() {
+                    p
+                } else {
+                    self.work_tree.clone().unwrap_or_else(|| self.git_dir.clone()).join(p)
+                }
+            }
+            None => self.common_dir.join("hooks"),
+        }
+    }
+
+    /// A string value of the repository's resolved git config.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.gix.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
+    }
+
+    /// The `data.*` settings of git config, overlaid with the environment.
+    pub fn local_settings(&self) -> LocalSettings {
+        LocalSettings {
+            cache_dir: self.config_string("data.cacheDir"),
+            link_mode: self.config_string("data.linkMode"),
+            inline_max: self.config_string("data.inlineMax"),
+            concurrency: self.config_string("data.concurrency"),
+            default_remote: self.config_string("data.remote"),
+            progress: self.config_string("data.progress"),
+        }
+        .with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Resolves a revision to a commit id.
+    pub fn resolve_commit(&self, rev: &str) -> Result<gix::ObjectId, GitError> {
+        let bad = |e: &dyn std::fmt::Display| GitError::BadRevision {
+            rev: rev.into(),
+            message: e.to_string(),
+        };
+        let id = self.gix.rev_parse_single(rev).map_err(|e| bad(&e))?;
+        let commit = id.object().map_err(|e| bad(&e))?.peel_to_commit().map_err(|e| bad(&e))?;
+        Ok(commit.id)
+    }
+
+    /// The tree of a commit.
+    pub fn tree_of(&self, commit: gix::ObjectId) -> Result<gix::ObjectId, GitError> {
+        let c = self.gix.find_commit(commit).map_err(|e| obj_err(commit, e))?;
+        c.tree_id().map(|t| t.detach()).map_err(|e| obj_err(commit, e))
+    }
+
+    /// The id git gives to a blob with these bytes.
+    pub fn blob_id(&self, data: &[u8]) -> gix::ObjectId {
+        gix::objs::compute_hash(self.hash_kind, gix::objs::Kind::Blob, data)
+            .unwrap_or_else(|_| gix::ObjectId::null(self.hash_kind))
+    }
+
+    /// Reads the blob `id` as a pointer if it is small enough to be one and parses.
+    pub fn read_pointer(&self, id: gix::ObjectId) -> Result<Option<Pointer>, GitError> {
+        let header = self.gix.find_header(id).map_err(|e| obj_err(id, e))?;
+        if header.size() as usize >= MAX_POINTER_SIZE || header.kind() != gix::objs::Kind::Blob {
+            return Ok(None);
+        }
+        let blob = self.gix.find_blob(id).map_err(|e| obj_err(id, e))?;
+        Ok(Pointer::parse(&blob.data).ok())
+    }
+
+    /// The size of a blob.
+    pub fn blob_size(&self, id: gix::ObjectId) -> Result<u64, GitError> {
+        Ok(self.gix.find_header(id).map_err(|e| obj_err(id, e))?.size())
+    }
+
+    /// Whether the object exists locally.
+    pub fn has_object(&self, id: &gix::oid) -> bool {
+        self.gix.has_object(id)
+    }
+
+    /// The id a ref points to, if it exists.
+    pub fn ref_id(&self, name: &str) -> Option<gix::ObjectId> {
+        let mut r = self.gix.try_find_reference(name).ok()??;
+        r.peel_to_id().ok().map(|id| id.detach())
+    }
+
+    /// Ids of every ref whose full name starts with `prefix` (e.g. `refs/remotes/origin/`).
+    pub fn refs_with_prefix(&self, prefix: &str) -> Vec<gix::ObjectId> {
+        let Ok(platform) = self.gix.references() else { return Vec::new() };
+        let Ok(iter) = platform.prefixed(prefix) else { return Vec::new() };
+        iter.filter_map(Result::ok)
+            .filter_map(|mut r| r.peel_to_id().ok().map(|id| id.detach()))
+            .collect()
+    }
+
+    /// Ids of every branch, tag and remote-tracking ref.
+    pub fn all_ref_tips(&self) -> Vec<gix::ObjectId> {
+        let Ok(platform) = self.gix.references() else { return Vec::new() };
+        let Ok(iter) = platform.all() else { return Vec::new() };
+        iter.filter_map(Result::ok)
+            .filter_map(|mut r| r.peel_to_id().ok().map(|id| id.detach()))
+            .filter(|id| self.gix.find_commit(*id).is_ok())
+            .collect()
+    }
+}
+
+pub(crate) fn obj_err(id: impl std::fmt::Display, e: impl std::fmt::Display) -> GitError {
+    GitError::Object { id: id.to_string(), message: e.to_string() }
+}
+
+/// Converts a repository-relative path (bytes, `/`-separated) to a native path.
+pub fn rel_path(path: &BStr) -> PathBuf {
+    PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path))
+}
+
+/// A `git` command that does not call back into our filter (the `-c` options come first).
+pub fn git_command() -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(["-c", "filter.data.process=", "-c", "filter.data.required=false"])
+        .env("LC_ALL", "C")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    cmd
+}
+
+/// Runs git with `args`, returning stdout, or an error with git's stderr.
+pub fn run_git(cmd: &mut Command) -> Result<String, GitError> {
+    let out = cmd.output().map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(GitError::Other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+    }
+}
+
+/// The installed git's version string.
+pub fn git_version() -> String {
+    run_git(git_command().arg("--version"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|e| format!("unknown ({e})"))
+}

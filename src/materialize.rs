@@ -1,0 +1,302 @@
+//! Materialisation: turns work-tree files that hold pointer text into their data. Shared by
+//! the post-checkout/post-merge hooks, `git data checkout` and `git data pull`.
+//!
+//! Steps: keep only files that still hold exactly their pointer; fetch missing objects in
+//! parallel; write each file next to its target (reflink, read-only hard link, or copy) and
+//! rename it over the pointer; then refresh the index's stat data so `git status` stays clean
+//! without re-reading the files. Invariants: a file is replaced atomically or not at all;
+//! only verified objects are written; a failure on one file never stops the others.
+
+use crate::config::LinkMode;
+use crate::context::Context;
+use crate::index_refresh::{self, IndexError, StatUpdate};
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::state::{self, FileStat};
+use crate::store::{Store, StoreError};
+use gix::bstr::{BString, ByteSlice};
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A work-tree file that holds pointer text.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub path: BString,
+    pub pointer: Pointer,
+}
+
+/// What happened.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub written: usize,
+    pub bytes: u64,
+    /// Files left as pointers, with the reason and, where known, the fix.
+    pub failed: Vec<(BString, String)>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+struct Written {
+    path: BString,
+    pointer: Pointer,
+    stat: FileStat,
+}
+
+/// Materialises `candidates`, fetching missing objects from the default remote when `fetch`.
+pub fn materialize(
+    ctx: &Context,
+    candidates: Vec<Candidate>,
+    fetch: bool,
+) -> anyhow::Result<Outcome> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let mut outcome = Outcome::default();
+    let todo: Vec<Candidate> =
+        dedup(candidates).into_iter().filter(|c| holds_pointer(&root, c)).collect();
+    if todo.is_empty() {
+        return Ok(outcome);
+    }
+    let missing: Vec<(gix::bstr::BString, Pointer)> = todo
+        .iter()
+        .filter(|c| !ctx.store.contains(&c.pointer.oid, c.pointer.size))
+        .map(|c| (c.path.clone(), c.pointer))
+        .collect();
+    let mut unavailable = std::collections::HashMap::new();
+    if !missing.is_empty() {
+        unavailable = fetch_missing(ctx, &missing, fetch);
+    }
+    let (ready, skipped): (Vec<Candidate>, Vec<Candidate>) =
+        todo.into_iter().partition(|c| !unavailable.contains_key(&c.pointer.oid));
+    for c in skipped {
+        let reason = unavailable.get(&c.pointer.oid).cloned().unwrap_or_default();
+        outcome.failed.push((c.path, reason));
+    }
+    let written = write_all(ctx, &root, ready, &mut outcome);
+    refresh_index(ctx, &root, written);
+    Ok(outcome)
+}
+
+fn dedup(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    let mut by_path = std::collections::BTreeMap::new();
+    for c in candidates {
+        by_path.insert(c.path.clone(), c);
+    }
+    by_path.into_values().collect()
+}
+
+fn holds_pointer(root: &Path, c: &Candidate) -> bool {
+    crate::worktree::read_small(&root.join(crate::git::rel_path(c.path.as_bstr())))
+        .is_some_and(|content| content == c.pointer.encode().as_bytes())
+}
+
+/// Downloads missing objects; returns, per oid that is still missing, why.
+fn fetch_missing(
+    ctx: &Context,
+    missing: &[(BString, Pointer)],
+    fetch: bool,
+) -> std::collections::HashMap<crate::oid::Oid, String> {
+    let mut out = std::collections::HashMap::new();
+    let fail_all = |why: String, out: &mut std::collections::HashMap<_, _>| {
+        for (_, p) in missing {
+            out.insert(p.oid, why.clone());
+        }
+    };
+    if !fetch {
+        fail_all("not in the local cache; run `git data pull` to download it".into(), &mut out);
+        return out;
+    }
+    let remote = match ctx.remote(None) {
+        Ok(r) => r,
+        Err(e) => {
+            let hint = e.hint.clone().map(|h| format!(" ({h})")).unwrap_or_default();
+            fail_all(
+                format!("not in the local cache and cannot be downloaded: {e}{hint}"),
+                &mut out,
+            );
+            return out;
+        }
+    };
+    let transfer = match ctx.transfer() {
+        Ok(t) => t,
+        Err(e) => {
+            fail_all(format!("{e:#}"), &mut out);
+            return out;
+        }
+    };
+    let objects: Vec<_> = missing.iter().map(|(_, p)| (p.oid, p.size)).collect();
+    let total = objects.iter().map(|o| o.1).sum();
+    let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
+    let report = transfer.download(&remote, &ctx.store, &objects, &progress);
+    progress.finish();
+    let mut known = ctx.known(&*remote);
+    known.add(report.done.iter().copied());
+    for (oid, err) in report.failed {
+        let hint = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
+        out.insert(oid, format!("{err}{hint}"));
+    }
+    out
+}
+
+/// Writes every ready file in parallel; returns what was written.
+fn write_all(
+    ctx: &Context,
+    root: &Path,
+    ready: Vec<Candidate>,
+    outcome: &mut Outcome,
+) -> Vec<Written> {
+    let total: u64 = ready.iter().map(|c| c.pointer.size).sum();
+    let progress = if total > 64 << 20 {
+        Progress::bytes(ctx.progress(), "Writing", total, ready.len())
+    } else {
+        Progress::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let written = Mutex::new(Vec::new());
+    let failed = Mutex::new(Vec::new());
+    let (store, link) = (&*ctx.store, ctx.config.link_mode);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
+        .min(ready.len());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = ready.get(i) else { break };
+                    match write_one(store, link, root, c) {
+                        Ok(stat) => {
+                            progress.inc(c.pointer.size);
+                            if let Ok(mut w) = written.lock() {
+                                w.push(Written { path: c.path.clone(), pointer: c.pointer, stat });
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failed.lock() {
+                                f.push((c.path.clone(), e));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    progress.finish();
+    let written = written.into_inner().unwrap_or_default();
+    outcome.written += written.len();
+    outcome.bytes += written.iter().map(|w| w.pointer.size).sum::<u64>();
+    outcome.failed.extend(failed.into_inner().unwrap_or_default());
+    written
+}
+
+/// Replaces one pointer file by its data; returns the new file's stat.
+fn write_one(
+    store: &Store,
+    link: LinkMode,
+    root: &Path,
+    c: &Candidate,
+) -> Result<FileStat, String> {
+    let (file, object) =
+        store.open_verified(&c.pointer.oid, c.pointer.size).map_err(|e| match e {
+            StoreError::Corrupt { .. } => {
+                format!("{e}; run `git data pull` to download a good copy")
+            }
+            other => other.to_string(),
+        })?;
+    drop(file);
+    let target = root.join(crate::git::rel_path(c.path.as_bstr()));
+    let dir = target.parent().unwrap_or(root).to_path_buf();
+    let mode =
+        fs::symlink_metadata(&target).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o644);
+    let executable = mode & 0o111 != 0;
+    let io_err = |e: io::Error| format!("cannot write {}: {e}", target.display());
+    let prefix =
+        format!(".{}.", target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+    let builder = {
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix).suffix(".git-data");
+        b
+    };
+    let tmp: tempfile::TempPath = if link == LinkMode::Hardlink && !executable {
+        builder.make_in(&dir, |p| fs::hard_link(&object, p)).map_err(io_err)?.into_temp_path()
+    } else {
+        let mut t = builder.tempfile_in(&dir).map_err(io_err)?;
+        let src = fs::File::open(&object).map_err(io_err)?;
+        let n = if link == LinkMode::Copy {
+            io::copy(&mut &src, t.as_file_mut())
+        } else {
+            crate::atomic::clone_or_copy(&src, t.as_file_mut())
+        }
+        .map_err(io_err)?;
+        if n != c.pointer.size {
+            return Err(format!(
+                "short copy of {}: {n} of {} bytes",
+                object.display(),
+                c.pointer.size
+            ));
+        }
+        t.as_file().set_permissions(fs::Permissions::from_mode(mode | 0o200)).map_err(io_err)?;
+        t.into_temp_path()
+    };
+    tmp.persist(&target).map_err(|e| io_err(e.error))?;
+    let meta = fs::symlink_metadata(&target).map_err(io_err)?;
+    Ok(FileStat::from_metadata(&meta))
+}
+
+/// Records the new stat of written files in the index and the stat cache.
+fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) {
+    if written.is_empty() {
+        return;
+    }
+    let latest = written.iter().map(|w| w.stat.ctime_ns.max(w.stat.mtime_ns)).max().unwrap_or(0);
+    state::wait_until_settled(latest);
+    let mut cache = ctx.stat_cache();
+    let mut updates = Vec::with_capacity(written.len());
+    let observed = std::time::SystemTime::now();
+    for w in &written {
+        let path = root.join(crate::git::rel_path(w.path.as_bstr()));
+        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+        let now = FileStat::from_metadata(&meta);
+        if !now.same_content_stat(&w.stat) {
+            continue; // changed since we wrote it: let git look at it
+        }
+        if now.settled_at(observed) {
+            cache.insert(w.path.as_slice(), &now, w.pointer.oid);
+        }
+        let blob = ctx.repo.blob_id(w.pointer.encode().as_bytes());
+        updates.push(StatUpdate {
+            path: w.path.to_vec(),
+            blob: blob.as_bytes().to_vec(),
+            stat: now,
+        });
+    }
+    let _ = cache.save();
+    match index_refresh::refresh(
+        &ctx.repo.index_path,
+        ctx.repo.hash_kind,
+        &updates,
+        Duration::from_secs(5),
+    ) {
+        Ok(_) => {}
+        Err(IndexError::Locked(_)) => {
+            eprintln!(
+                "git-data: note: the index is busy (another git command is running); `git status` will re-check the written files"
+            );
+        }
+        Err(_) => {
+            // A split index or an index format we do not patch: let git refresh it.
+            let mut cmd = std::process::Command::new("git");
+            cmd.args(["update-index", "-q", "--refresh"]).current_dir(root);
+            let _ = cmd.output();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Progress reporting: a byte bar with rate and ETA on a terminal, nothing in pipes, CI or
+//! hooks unless asked. Output goes to stderr only, never to stdout (git may be reading it).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+/// Whether progress should be drawn: `forced` (from `--progress`/`GIT_DATA_PROGRESS`) wins,
+/// otherwise only when stderr is a terminal and not in CI.
+pub fn enabled(forced: Option<bool>) -> bool {
+    forced.unwrap_or_else(|| std::io::stderr().is_terminal() && std::env::var_os("CI").is_none())
+}
+
+/// A cheap, cloneable handle; a disabled one does nothing.
+#[derive(Clone)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn hidden() -> Self {
+        Progress { bar: None }
+    }
+
+    /// A byte-counting bar labelled `what` for `total` bytes over `count` files.
+    pub fn bytes(enabled: bool, what: &str, total: u64, count: usize) -> Self {
+        if !enabled {
+            return Self::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let template =
+            "{prefix} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}";
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(format!("{what} {count} file{}", if count == 1 { "" } else { "s" }));
+        Progress { bar: Some(bar) }
+    }
+
+    pub fn inc(&self, bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(bytes);
+        }
+    }
+
+    pub fn message(&self, msg: String) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    /// Prints a line above the bar (or plainly when there is no bar).
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// A reader that reports bytes read to a [`Progress`].
+pub struct CountingReader<'a, R> {
+    pub inner: R,
+    pub progress: &'a Progress,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,128 @@
+//! The directory remote: a folder on disk or a mounted share, laid out like the cache.
+//!
+//! Invariants: the root must already exist (a missing mount must not silently fill the local
+//! disk); objects are copied to `<root>/tmp/`, size-checked, fsynced and renamed into place,
+//! so a killed push leaves at most a temp file, never a partial object.
+
+use super::{ErrorKind, Key, Remote, RemoteError};
+use crate::atomic::{self, AtomicFile};
+use crate::progress::{CountingReader, Progress};
+use async_trait::async_trait;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub struct DirRemote {
+    name: String,
+    root: PathBuf,
+}
+
+impl DirRemote {
+    pub fn new(name: &str, root: PathBuf) -> Self {
+        DirRemote { name: name.to_string(), root }
+    }
+
+    fn error(&self, e: &io::Error, doing: &str) -> RemoteError {
+        let root = self.root.display();
+        let (kind, hint) = match e.kind() {
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => (
+                ErrorKind::Denied,
+                format!("{root} is not writable for you: ask for write access, or fetch only"),
+            ),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => (
+                ErrorKind::Other,
+                format!("the file system of {root} is full: free space and run the command again"),
+            ),
+            io::ErrorKind::NotFound => (ErrorKind::Unavailable, self.missing_root_hint()),
+            _ => (ErrorKind::Other, String::new()),
+        };
+        let err = RemoteError::new(&self.name, kind, format!("{doing}: {e}"));
+        if hint.is_empty() { err } else { err.with_hint(hint) }
+    }
+
+    fn missing_root_hint(&self) -> String {
+        format!(
+            "create it (`mkdir -p {}`), mount the share, or point the remote elsewhere with `git data remote add {} URL`",
+            self.root.display(),
+            self.name
+        )
+    }
+
+    fn ensure_root(&self) -> Result<(), RemoteError> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        Err(RemoteError::new(
+            &self.name,
+            ErrorKind::Unavailable,
+            format!("remote directory {} does not exist", self.root.display()),
+        )
+        .with_hint(self.missing_root_hint()))
+    }
+}
+
+#[async_trait]
+impl Remote for DirRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    async fn check(&self) -> Result<(), RemoteError> {
+        self.ensure_root()
+    }
+
+    async fn stat(&self, key: &Key) -> Result<Option<u64>, RemoteError> {
+        match std::fs::metadata(self.root.join(key.path())) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.ensure_root()?;
+                Ok(None)
+            }
+            Err(e) => Err(self.error(&e, &format!("cannot look up {}", key.path()))),
+        }
+    }
+
+    async fn put(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        self.ensure_root()?;
+        let dest = self.root.join(key.path());
+        let tmp = self.root.join("tmp");
+        tokio::task::block_in_place(|| atomic::copy_into_place(src, &tmp, &dest, size, true))
+            .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
+        progress.inc(size);
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        key: &Key,
+        sink: &mut AtomicFile,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        let path = self.root.join(key.path());
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.ensure_root()?;
+                return Err(RemoteError::new(
+                    &self.name,
+                    ErrorKind::NotFound,
+                    format!("{} is not on the remote", key.path()),
+                ));
+            }
+            Err(e) => return Err(self.error(&e, &format!("cannot read {}", key.path()))),
+        };
+        let reader = CountingReader { inner: file, progress };
+        tokio::task::block_in_place(|| sink.copy_from(reader))
+            .map_err(|e| self.error(&e, &format!("cannot download {}", key.path())))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! Remotes: where objects are shared. A [`Remote`] stores immutable objects under keys laid
+//! out as `objects/ab/cd/<oid>` below its root, for every implementation.
+//!
+//! Contract for every implementation: `put` makes the object appear whole or not at all and
+//! checks what it stored (size, and a checksum where the store offers one); `get` writes the
+//! bytes into the caller's [`AtomicFile`], which hashes them, so nothing unverified reaches
+//! the cache; errors carry a kind that decides retries, never their text. Keys are an enum
+//! so later object kinds (chunks, chunk lists) fit beside whole objects.
+
+pub mod dir;
+
+use crate::atomic::AtomicFile;
+use crate::config::{Config, RemoteEntry};
+use crate::oid::Oid;
+use crate::progress::Progress;
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a remote stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A whole file, named by the SHA-256 of its bytes.
+    Object(Oid),
+}
+
+impl Key {
+    /// The key's path below the remote's root.
+    pub fn path(&self) -> String {
+        match self {
+            Key::Object(oid) => format!("objects/{}", oid.shard_path()),
+        }
+    }
+}
+
+/// Why a remote operation failed; the kind decides whether to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The object is not on the remote.
+    NotFound,
+    /// The remote cannot be reached or does not exist (missing directory, no network).
+    Unavailable,
+    /// Permission denied or bad credentials.
+    Denied,
+    /// The store asked us to slow down.
+    Throttled,
+    /// A failure that may pass (5xx, connection reset, timeout).
+    Transient,
+    /// Data on the remote does not match its key.
+    Corrupt,
+    /// Anything else.
+    Other,
+}
+
+/// A remote failure, naming the remote and, where known, the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("remote {remote}: {message}")]
+pub struct RemoteError {
+    pub remote: String,
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl RemoteError {
+    pub fn new(remote: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
+        RemoteError { remote: remote.to_string(), kind, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+}
+
+/// A place objects are pushed to and fetched from.
+#[async_trait]
+pub trait Remote: Send + Sync {
+    /// The remote's name in `.gitdata.yaml`.
+    fn name(&self) -> &str;
+    /// Where it points, for messages (never contains a secret).
+    fn location(&self) -> String;
+    /// Checks the remote is there and usable; errors say how to fix it.
+    async fn check(&self) -> Result<(), RemoteError>;
+    /// The stored size of `key`, or `None` when absent.
+    async fn stat(&self, key: &Key) -> Result<Option<u64>, RemoteError>;
+    /// Stores the `size` bytes of the local file `src` at `key` (whole or not at all).
+    async fn put(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+    ) -> Result<(), RemoteError>;
+    /// Writes the bytes at `key` into `sink` (which hashes them).
+    async fn get(
+        &self,
+        key: &Key,
+        sink: &mut AtomicFile,
+        progress: &Progress,
+    ) -> Result<(), RemoteError>;
+}
+
+/// How a remote URL is interpreted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Directory(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+/// Parses a remote URL: a path, `file://…`, or `s3://bucket/prefix`.
+pub fn parse_url(url: &str, base: &Path) -> Result<Location, String> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("`{url}` has no bucket name: use s3://BUCKET[/PREFIX]"));
+        }
+        return Ok(Location::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        });
+    }
+    let path = match url.strip_prefix("file://") {
+        Some(p) => PathBuf::from(p),
+        None if url.contains("://") => {
+            return Err(format!(
+                "unsupported remote URL `{url}`: use a directory path, file:///path or s3://bucket/prefix"
+            ));
+        }
+        None => crate::config::expand_home(url),
+    };
+    if url.is_empty() {
+        return Err("the remote URL is empty".into());
+    }
+    Ok(Location::Directory(if path.is_absolute() { path } else { base.join(path) }))
+}
+
+/// Opens the remote `name` (or the default one) of a resolved configuration.
+pub fn open(
+    config: &Config,
+    name: Option<&str>,
+    base: &Path,
+) -> Result<Arc<dyn Remote>, RemoteError> {
+    let name = match name.map(str::to_string).or_else(|| config.default_remote.clone()) {
+        Some(n) => n,
+        None => {
+            return Err(RemoteError::new(
+                "(none)",
+                ErrorKind::Unavailable,
+                "no data remote is configured",
+            )
+            .with_hint(
+                "add one with `git data remote add NAME URL` (a directory or s3://bucket/prefix)",
+            ));
+        }
+    };
+    let Some(entry) = config.file.remotes.get(&name) else {
+        let known: Vec<&str> = config.file.remotes.keys().map(String::as_str).collect();
+        return Err(RemoteError::new(
+            &name,
+            ErrorKind::Unavailable,
+            "no such remote in .gitdata.yaml",
+        )
+        .with_hint(if known.is_empty() {
+            "add it with `git data remote add NAME URL`".to_string()
+        } else {
+            format!("known remotes: {}", known.join(", "))
+        }));
+    };
+    open_entry(&name, entry, base)
+}
+
+/// Opens a remote from its configuration entry.
+pub fn open_entry(
+    name: &str,
+    entry: &RemoteEntry,
+    base: &Path,
+) -> Result<Arc<dyn Remote>, RemoteError> {
+    match parse_url(&entry.url, base).map_err(|m| RemoteError::new(name, ErrorKind::Other, m))? {
+        Location::Directory(root) => Ok(Arc::new(dir::DirRemote::new(name, root))),
+        Location::S3 { .. } => Err(RemoteError::new(
+            name,
+            ErrorKind::Other,
+            "S3 remotes are not supported by this build",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let base = Path::new("/repo");
+        assert_eq!(parse_url("/mnt/x", base), Ok(Location::Directory("/mnt/x".into())));
+        assert_eq!(parse_url("file:///mnt/x", base), Ok(Location::Directory("/mnt/x".into())));
+        assert_eq!(parse_url("../store", base), Ok(Location::Directory("/repo/../store".into())));
+        assert_eq!(
+            parse_url("s3://bucket/a/b/", base),
+            Ok(Location::S3 { bucket: "bucket".into(), prefix: "a/b".into() })
+        );
+        assert!(parse_url("s3:///x", base).is_err());
+        assert!(parse_url("gs://bucket", base).is_err());
+    }
+
+    #[test]
+    fn key_layout() {
+        let oid = Oid::of_bytes(b"x");
+        let hex = oid.to_hex();
+        assert_eq!(Key::Object(oid).path(), format!("objects/{}/{}/{hex}", &hex[..2], &hex[2..4]));
+    }
+}

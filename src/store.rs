@@ -1,0 +1,296 @@
+//! The local content-addressed cache: `<root>/objects/ab/cd/<oid>`, read-only files.
+//!
+//! Invariants: an object appears under its name only after its bytes were hashed and found
+//! equal to its name (temp file in `<root>/tmp`, hash while writing, rename); an object is
+//! handed out only after a size check and a content check — either a hash, or a match with
+//! the stat recorded the last time it was hashed (any write or chmod changes the ctime). A
+//! corrupt object is moved to `<root>/quarantine/` and reported, never served.
+
+use crate::atomic::{AtomicFile, CommitError};
+use crate::oid::{Oid, hash_file};
+use crate::state::FileStat;
+use crate::state::log::RecordLog;
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Errors of the local cache, carrying the object and the path.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object {oid} is not in the local cache")]
+    Missing { oid: Oid },
+    #[error(
+        "corrupt object {oid} in the local cache: {reason} (moved to {quarantined})",
+        quarantined = .quarantined.display()
+    )]
+    Corrupt { oid: Oid, reason: String, quarantined: PathBuf },
+    #[error("cache I/O error on {}: {source}", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+}
+
+impl StoreError {
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        StoreError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// The local object cache.
+pub struct Store {
+    root: PathBuf,
+    objects: PathBuf,
+    tmp: PathBuf,
+    verified: Mutex<Option<HashMap<Oid, FileStat>>>,
+}
+
+const VERIFIED_RECORD: usize = 32 + 8 * 4;
+
+impl Store {
+    /// A store rooted at `root` (created lazily).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        Store {
+            objects: root.join("objects"),
+            tmp: root.join("tmp"),
+            root,
+            verified: Mutex::new(None),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn objects_dir(&self) -> &Path {
+        &self.objects
+    }
+
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    pub fn object_path(&self, oid: &Oid) -> PathBuf {
+        oid.path_in(&self.objects)
+    }
+
+    /// Whether an object of the right size is present (no content check).
+    pub fn contains(&self, oid: &Oid, size: u64) -> bool {
+        fs::metadata(self.object_path(oid)).map(|m| m.len() == size).unwrap_or(false)
+    }
+
+    /// A new temp file for an object that is about to be written.
+    pub fn begin(&self) -> Result<AtomicFile, StoreError> {
+        AtomicFile::create(&self.tmp).map_err(|e| StoreError::io(&self.tmp, e))
+    }
+
+    /// Streams `reader` into the cache; returns the oid and size of what was read.
+    pub fn insert_reader(&self, reader: impl Read) -> Result<(Oid, u64), StoreError> {
+        let mut file = self.begin()?;
+        file.copy_from(reader).map_err(|e| StoreError::io(&self.tmp, e))?;
+        self.commit(file, None)
+    }
+
+    /// Moves a fully written temp file into place, checking it against `expect` if given.
+    pub fn commit(
+        &self,
+        file: AtomicFile,
+        expect: Option<(Oid, u64)>,
+    ) -> Result<(Oid, u64), StoreError> {
+        let (oid, size) = file.digest();
+        let dest = self.object_path(&oid);
+        file.commit(&dest, expect, false)?;
+        self.record_verified(&oid, &dest);
+        Ok((oid, size))
+    }
+
+    /// Opens an object for reading after checking its size and content (see module doc).
+    pub fn open_verified(&self, oid: &Oid, size: u64) -> Result<(fs::File, PathBuf), StoreError> {
+        let path = self.object_path(oid);
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { oid: *oid });
+            }
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
+        let meta = file.metadata().map_err(|e| StoreError::io(&path, e))?;
+        if meta.len() != size {
+            return Err(
+                self.quarantine(oid, format!("size is {} bytes, expected {size}", meta.len()))
+            );
+        }
+        let stat = FileStat::from_metadata(&meta);
+        if self.recorded(oid).is_some_and(|r| r.same_content_stat(&stat)) {
+            return Ok((file, path));
+        }
+        let (actual, _) = hash_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        if actual != *oid {
+            return Err(self.quarantine(oid, format!("content hashes to {actual}")));
+        }
+        self.record_verified(oid, &path);
+        Ok((file, path))
+    }
+
+    /// Re-hashes an object regardless of records (for `fsck`).
+    pub fn check(&self, oid: &Oid) -> Result<u64, StoreError> {
+        let path = self.object_path(oid);
+        let (actual, size) = match hash_file(&path) {
+            Ok(v) => v,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { oid: *oid });
+            }
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
+        if actual != *oid {
+            return Err(self.quarantine(oid, format!("content hashes to {actual}")));
+        }
+        self.record_verified(oid, &path);
+        Ok(size)
+    }
+
+    /// Every object file name under `objects/` (for fsck and gc).
+    pub fn list(&self) -> io::Result<Vec<Oid>> {
+        let mut out = Vec::new();
+        for a in read_dir_or_empty(&self.objects)? {
+            for b in read_dir_or_empty(&a)? {
+                for f in read_dir_or_empty(&b)? {
+                    if let Some(oid) =
+                        f.file_name().and_then(|n| n.to_str()).and_then(|n| Oid::from_hex(n).ok())
+                    {
+                        out.push(oid);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn quarantine(&self, oid: &Oid, reason: String) -> StoreError {
+        let src = self.object_path(oid);
+        let dir = self.root.join("quarantine");
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let dest = dir.join(format!("{oid}.{stamp}"));
+        let moved = fs::create_dir_all(&dir).and_then(|_| fs::rename(&src, &dest));
+        let quarantined = if moved.is_ok() { dest } else { src };
+        StoreError::Corrupt { oid: *oid, reason, quarantined }
+    }
+
+    fn verified_log(&self) -> RecordLog {
+        RecordLog::new(self.root.join("verified.log"))
+    }
+
+    fn recorded(&self, oid: &Oid) -> Option<FileStat> {
+        let mut guard = self.verified.lock().ok()?;
+        let map = guard.get_or_insert_with(|| self.load_verified());
+        map.get(oid).copied()
+    }
+
+    fn load_verified(&self) -> HashMap<Oid, FileStat> {
+        let mut map = HashMap::new();
+        if let Ok(records) = self.verified_log().read() {
+            for r in records.iter().filter(|r| r.len() == VERIFIED_RECORD) {
+                let mut oid = [0u8; 32];
+                oid.copy_from_slice(&r[..32]);
+                let field = |i: usize| crate::state::get_u64(r, 32 + 8 * i).unwrap_or(0);
+                let stat = FileStat {
+                    size: field(0),
+                    mtime_ns: field(1) as i64,
+                    ctime_ns: field(2) as i64,
+                    ino: field(3),
+                    ..FileStat::default()
+                };
+                map.insert(Oid::from_bytes(oid), stat);
+            }
+        }
+        map
+    }
+
+    /// Remembers the stat of an object whose content was just checked.
+    fn record_verified(&self, oid: &Oid, path: &Path) {
+        let Ok(meta) = fs::metadata(path) else { return };
+        let mut stat = FileStat::from_metadata(&meta);
+        stat.dev = 0;
+        let mut rec = Vec::with_capacity(VERIFIED_RECORD);
+        rec.extend_from_slice(oid.as_bytes());
+        for v in [stat.size, stat.mtime_ns as u64, stat.ctime_ns as u64, stat.ino] {
+            crate::state::put_u64(&mut rec, v);
+        }
+        // Best effort: a lost record only means one more hash later.
+        let _ = self.verified_log().append([rec.as_slice()]);
+        if let Ok(mut guard) = self.verified.lock()
+            && let Some(map) = guard.as_mut()
+        {
+            map.insert(*oid, FileStat { mode: 0, uid: 0, gid: 0, ..stat });
+        }
+    }
+}
+
+fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    match fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.map(|e| e.path())).collect(),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn insert_is_read_only_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (oid, size) = store.insert_reader(&b"weights v1"[..]).unwrap();
+        assert_eq!((oid, size), (Oid::of_bytes(b"weights v1"), 10));
+        let path = store.object_path(&oid);
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o222, 0);
+        assert_eq!(store.insert_reader(&b"weights v1"[..]).unwrap().0, oid);
+        assert!(store.contains(&oid, 10));
+        assert_eq!(store.list().unwrap(), vec![oid]);
+        assert!(fs::read_dir(store.tmp_dir()).unwrap().next().is_none(), "no temp left behind");
+    }
+
+    #[test]
+    fn corrupt_object_is_detected_and_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (oid, size) = store.insert_reader(&b"0123456789"[..]).unwrap();
+        let path = store.object_path(&oid);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, b"0123456780").unwrap();
+        let err = store.open_verified(&oid, size).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains(&oid.to_hex()));
+        assert!(!path.exists(), "corrupt object is no longer served");
+        assert!(matches!(store.open_verified(&oid, size), Err(StoreError::Missing { .. })));
+    }
+
+    #[test]
+    fn wrong_size_is_corrupt_without_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (oid, _) = store.insert_reader(&b"abc"[..]).unwrap();
+        assert!(matches!(store.open_verified(&oid, 4), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn verified_record_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let oid = Store::new(dir.path()).insert_reader(&b"abc"[..]).unwrap().0;
+        let store = Store::new(dir.path());
+        assert!(store.recorded(&oid).is_some());
+        store.open_verified(&oid, 3).unwrap();
+    }
+}

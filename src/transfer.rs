@@ -1,0 +1,265 @@
+//! The transfer queue: existence checks, uploads and downloads with bounded parallelism,
+//! retries with backoff on transient errors, and progress. Owns the one tokio runtime and
+//! exposes a blocking API, so the rest of the program stays synchronous.
+//!
+//! Invariants: each object is transferred once per call (inputs are deduplicated); an upload
+//! reads the cache object only after it was verified; a download lands in the cache only
+//! after its bytes hashed to its oid; one failed object never stops the others, and every
+//! failure is reported with its oid.
+
+use crate::atomic::CommitError;
+use crate::oid::Oid;
+use crate::progress::Progress;
+use crate::remote::{ErrorKind, Key, Remote, RemoteError};
+use crate::store::{Store, StoreError};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Why one object could not be transferred.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TransferError {
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            TransferError::Remote(e) => e.hint.as_deref(),
+            TransferError::Store(_) => None,
+        }
+    }
+}
+
+/// The outcome of a batch: what succeeded and what failed, per object.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub done: Vec<Oid>,
+    pub failed: Vec<(Oid, TransferError)>,
+    pub bytes: u64,
+}
+
+/// The transfer engine.
+pub struct Transfer {
+    rt: tokio::runtime::Runtime,
+    concurrency: usize,
+    retries: u32,
+}
+
+impl Transfer {
+    pub fn new(concurrency: usize, retries: u32) -> std::io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(concurrency.clamp(2, 16))
+            .enable_all()
+            .build()?;
+        Ok(Transfer { rt, concurrency: concurrency.max(1), retries })
+    }
+
+    /// Runs a future on the runtime (for one-off remote calls such as `check`).
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The objects of `objects` the remote does not have, asked with bounded concurrency.
+    pub fn missing(
+        &self,
+        remote: &Arc<dyn Remote>,
+        objects: &[(Oid, u64)],
+    ) -> Result<Vec<(Oid, u64)>, RemoteError> {
+        let results = self.run(
+            dedup(objects),
+            |remote, (oid, size)| async move {
+                let present = remote.stat(&Key::Object(oid)).await?;
+                Ok::<_, RemoteError>((oid, size, present))
+            },
+            remote,
+        );
+        let mut out = Vec::new();
+        for r in results {
+            let (oid, size, present) = r?;
+            // A different size on the remote is a broken object: upload over it.
+            if present != Some(size) {
+                out.push((oid, size));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Uploads objects from the cache.
+    pub fn upload(
+        &self,
+        remote: &Arc<dyn Remote>,
+        store: &Arc<Store>,
+        objects: &[(Oid, u64)],
+        progress: &Progress,
+    ) -> Report {
+        let retries = self.retries;
+        let results = self.run(
+            dedup(objects),
+            |remote, (oid, size)| {
+                let store = store.clone();
+                let progress = progress.clone();
+                async move {
+                    let result = async {
+                        let (_file, path) =
+                            tokio::task::block_in_place(|| store.open_verified(&oid, size))?;
+                        let key = Key::Object(oid);
+                        retry(retries, || remote.put(&key, &path, size, &progress)).await?;
+                        Ok(size)
+                    };
+                    (oid, result.await)
+                }
+            },
+            remote,
+        );
+        collect(results)
+    }
+
+    /// Downloads objects into the cache, verifying each against its oid.
+    pub fn download(
+        &self,
+        remote: &Arc<dyn Remote>,
+        store: &Arc<Store>,
+        objects: &[(Oid, u64)],
+        progress: &Progress,
+    ) -> Report {
+        let retries = self.retries;
+        let results =
+            self.run(
+                dedup(objects),
+                |remote, (oid, size)| {
+                    let store = store.clone();
+                    let progress = progress.clone();
+                    async move {
+                        (oid, download_one(&*remote, &store, oid, size, retries, &progress).await)
+                    }
+                },
+                remote,
+            );
+        collect(results)
+    }
+
+    /// Runs `op` for every item with at most `concurrency` in flight; results in any order.
+    fn run<I, T, F, Fut>(&self, items: Vec<I>, op: F, remote: &Arc<dyn Remote>) -> Vec<T>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        F: Fn(Arc<dyn Remote>, I) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+    {
+        self.rt.block_on(async {
+            let limit = Arc::new(Semaphore::new(self.concurrency));
+            let mut set = JoinSet::new();
+            for item in items {
+                let fut = op(remote.clone(), item);
+                let limit = limit.clone();
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    fut.await
+                });
+            }
+            let mut out = Vec::new();
+            while let Some(res) = set.join_next().await {
+                match res {
+                    Ok(v) => out.push(v),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => {}
+                }
+            }
+            out
+        })
+    }
+}
+
+fn dedup(objects: &[(Oid, u64)]) -> Vec<(Oid, u64)> {
+    let mut seen = HashSet::new();
+    objects.iter().filter(|(o, _)| seen.insert(*o)).copied().collect()
+}
+
+fn collect(results: Vec<(Oid, Result<u64, TransferError>)>) -> Report {
+    let mut report = Report::default();
+    for (oid, r) in results {
+        match r {
+            Ok(size) => {
+                report.done.push(oid);
+                report.bytes += size;
+            }
+            Err(e) => report.failed.push((oid, e)),
+        }
+    }
+    report
+}
+
+async fn download_one(
+    remote: &dyn Remote,
+    store: &Store,
+    oid: Oid,
+    size: u64,
+    retries: u32,
+    progress: &Progress,
+) -> Result<u64, TransferError> {
+    if store.contains(&oid, size) {
+        progress.inc(size);
+        return Ok(size);
+    }
+    let mut sink = store.begin()?;
+    let mut delays = backoff(retries);
+    loop {
+        match remote.get(&Key::Object(oid), &mut sink, progress).await {
+            Ok(()) => break,
+            Err(e) if e.is_retryable() => match delays.next() {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    sink.reset().map_err(|e| StoreError::io(store.tmp_dir(), e))?;
+                }
+                None => return Err(e.into()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match tokio::task::block_in_place(|| store.commit(sink, Some((oid, size)))) {
+        Ok(_) => Ok(size),
+        Err(StoreError::Commit(CommitError::Mismatch { actual, actual_size, .. })) => Err(RemoteError::new(
+            remote.name(),
+            ErrorKind::Corrupt,
+            format!("object {oid} on the remote is corrupt: its {actual_size} bytes hash to {actual}"),
+        )
+        .with_hint("push it again from a clone that has a good copy (`git data push`), then fetch again")
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn backoff(retries: u32) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(10))
+        .with_max_times(retries as usize)
+        .with_jitter()
+        .build()
+}
+
+/// Retries `op` on retryable errors with exponential backoff and jitter.
+pub async fn retry<T, F, Fut>(retries: u32, mut op: F) -> Result<T, RemoteError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RemoteError>>,
+{
+    let mut delays = backoff(retries);
+    loop {
+        match op().await {
+            Err(e) if e.is_retryable() => match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
