@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = ".gitdata.yaml";
 const FILE_HEADER: &str = "# git-data configuration, shared by the team (commit it).\n\
-# Credentials never go here: see `git data remote set-credentials` or the AWS variables.\n";
+# Never put credentials here: they come from the environment, AWS profiles or .git/config.\n";
 
 /// Default size up to which smudge writes cached files inline (larger ones go through the hooks).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;

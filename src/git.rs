@@ -5,7 +5,7 @@
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
 use crate::config::LocalSettings;
-use crate::pointer::{MAX_POINTER_SIZE, Pointer};
+use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use gix::bstr::{BStr, ByteSlice};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -128,12 +128,25 @@ impl Repo {
 
     /// Reads the blob `id` as a pointer if it is small enough to be one and parses.
     pub fn read_pointer(&self, id: gix::ObjectId) -> Result<Option<Pointer>, GitError> {
+        Ok(self.check_pointer(id)?.ok().flatten())
+    }
+
+    /// Classifies the blob `id`: `Ok(Some)` a pointer, `Ok(None)` not a pointer, `Err` a
+    /// blob that claims to be a pointer (it has the version line) but is malformed.
+    pub fn check_pointer(
+        &self,
+        id: gix::ObjectId,
+    ) -> Result<Result<Option<Pointer>, PointerError>, GitError> {
         let header = self.gix.find_header(id).map_err(|e| obj_err(id, e))?;
         if header.size() as usize >= MAX_POINTER_SIZE || header.kind() != gix::objs::Kind::Blob {
-            return Ok(None);
+            return Ok(Ok(None));
         }
         let blob = self.gix.find_blob(id).map_err(|e| obj_err(id, e))?;
-        Ok(Pointer::parse(&blob.data).ok())
+        Ok(match Pointer::parse(&blob.data) {
+            Ok(p) => Ok(Some(p)),
+            Err(PointerError::NotAPointer) => Ok(None),
+            Err(e) => Err(e),
+        })
     }
 
     /// The size of a blob.

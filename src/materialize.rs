@@ -37,6 +37,8 @@ pub struct Outcome {
     pub bytes: u64,
     /// Files left as pointers, with the reason and, where known, the fix.
     pub failed: Vec<(BString, String)>,
+    /// The index could not be updated (another git process held its lock).
+    pub index_locked: bool,
 }
 
 impl Outcome {
@@ -79,8 +81,27 @@ pub fn materialize(
         let reason = unavailable.get(&c.pointer.oid).cloned().unwrap_or_default();
         outcome.failed.push((c.path, reason));
     }
-    let written = write_all(ctx, &root, ready, &mut outcome);
-    refresh_index(ctx, &root, written);
+    let (mut written, corrupt) = write_all(ctx, &root, ready, &mut outcome);
+    if !corrupt.is_empty() {
+        // corrupt objects were quarantined: download good copies and write those files again
+        let again: Vec<(BString, Pointer)> =
+            corrupt.iter().map(|c| (c.path.clone(), c.pointer)).collect();
+        let still = fetch_missing(ctx, &again, fetch);
+        let (retry, lost): (Vec<Candidate>, Vec<Candidate>) =
+            corrupt.into_iter().partition(|c| !still.contains_key(&c.pointer.oid));
+        for c in lost {
+            let why = still.get(&c.pointer.oid).cloned().unwrap_or_default();
+            outcome
+                .failed
+                .push((c.path, format!("its cached object was corrupt (quarantined) and {why}")));
+        }
+        let (more, corrupt_again) = write_all(ctx, &root, retry, &mut outcome);
+        written.extend(more);
+        for c in corrupt_again {
+            outcome.failed.push((c.path, "the downloaded object is corrupt too".into()));
+        }
+    }
+    outcome.index_locked = !refresh_index(ctx, &root, written);
     Ok(outcome)
 }
 
@@ -145,13 +166,21 @@ fn fetch_missing(
     out
 }
 
-/// Writes every ready file in parallel; returns what was written.
+/// Why one file could not be written.
+enum WriteFailure {
+    /// The cached object was corrupt (and is now quarantined).
+    Corrupt(String),
+    Other(String),
+}
+
+/// Writes every ready file in parallel; returns what was written and the candidates whose
+/// cached object turned out corrupt (other failures go to `outcome`).
 fn write_all(
     ctx: &Context,
     root: &Path,
     ready: Vec<Candidate>,
     outcome: &mut Outcome,
-) -> Vec<Written> {
+) -> (Vec<Written>, Vec<Candidate>) {
     let total: u64 = ready.iter().map(|c| c.pointer.size).sum();
     let progress = if total > 64 << 20 {
         Progress::bytes(ctx.progress(), "Writing", total, ready.len())
@@ -182,7 +211,7 @@ fn write_all(
                         }
                         Err(e) => {
                             if let Ok(mut f) = failed.lock() {
-                                f.push((c.path.clone(), e));
+                                f.push((c.clone(), e));
                             }
                         }
                     }
@@ -194,8 +223,17 @@ fn write_all(
     let written = written.into_inner().unwrap_or_default();
     outcome.written += written.len();
     outcome.bytes += written.iter().map(|w| w.pointer.size).sum::<u64>();
-    outcome.failed.extend(failed.into_inner().unwrap_or_default());
-    written
+    let mut corrupt = Vec::new();
+    for (c, e) in failed.into_inner().unwrap_or_default() {
+        match e {
+            WriteFailure::Corrupt(msg) => {
+                eprintln!("git-data: warning: {msg}");
+                corrupt.push(c);
+            }
+            WriteFailure::Other(msg) => outcome.failed.push((c.path, msg)),
+        }
+    }
+    (written, corrupt)
 }
 
 /// Replaces one pointer file by its data; returns the new file's stat.
@@ -204,15 +242,22 @@ fn write_one(
     link: LinkMode,
     root: &Path,
     c: &Candidate,
-) -> Result<FileStat, String> {
+) -> Result<FileStat, WriteFailure> {
     let (file, object) =
         store.open_verified(&c.pointer.oid, c.pointer.size).map_err(|e| match e {
-            StoreError::Corrupt { .. } => {
-                format!("{e}; run `git data pull` to download a good copy")
-            }
-            other => other.to_string(),
+            StoreError::Corrupt { .. } => WriteFailure::Corrupt(e.to_string()),
+            other => WriteFailure::Other(other.to_string()),
         })?;
     drop(file);
+    write_file(&object, link, root, c).map_err(WriteFailure::Other)
+}
+
+fn write_file(
+    object: &Path,
+    link: LinkMode,
+    root: &Path,
+    c: &Candidate,
+) -> Result<FileStat, String> {
     let target = root.join(crate::git::rel_path(c.path.as_bstr()));
     let dir = target.parent().unwrap_or(root).to_path_buf();
     let mode =
@@ -227,10 +272,10 @@ fn write_one(
         b
     };
     let tmp: tempfile::TempPath = if link == LinkMode::Hardlink && !executable {
-        builder.make_in(&dir, |p| fs::hard_link(&object, p)).map_err(io_err)?.into_temp_path()
+        builder.make_in(&dir, |p| fs::hard_link(object, p)).map_err(io_err)?.into_temp_path()
     } else {
         let mut t = builder.tempfile_in(&dir).map_err(io_err)?;
-        let src = fs::File::open(&object).map_err(io_err)?;
+        let src = fs::File::open(object).map_err(io_err)?;
         let n = if link == LinkMode::Copy {
             io::copy(&mut &src, t.as_file_mut())
         } else {
@@ -252,10 +297,11 @@ fn write_one(
     Ok(FileStat::from_metadata(&meta))
 }
 
-/// Records the new stat of written files in the index and the stat cache.
-fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) {
+/// Records the new stat of written files in the index and the stat cache; false when the
+/// index lock could not be taken.
+fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) -> bool {
     if written.is_empty() {
-        return;
+        return true;
     }
     let latest = written.iter().map(|w| w.stat.ctime_ns.max(w.stat.mtime_ns)).max().unwrap_or(0);
     state::wait_until_settled(latest);
@@ -286,17 +332,82 @@ fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) {
         &updates,
         Duration::from_secs(5),
     ) {
-        Ok(_) => {}
-        Err(IndexError::Locked(_)) => {
+        Ok(_) => true,
+        Err(IndexError::Locked(path)) => {
             eprintln!(
-                "git-data: note: the index is busy (another git command is running); `git status` will re-check the written files"
+                "git-data: warning: could not record the written files in the index: {} is locked by \
+                 another git process; if none is running, remove {}.lock, then run `git data checkout`",
+                path.display(),
+                path.display()
             );
+            false
         }
         Err(_) => {
-            // A split index or an index format we do not patch: let git refresh it.
-            let mut cmd = std::process::Command::new("git");
-            cmd.args(["update-index", "-q", "--refresh"]).current_dir(root);
-            let _ = cmd.output();
+            git_refresh(root, &updates);
+            true
         }
     }
+}
+
+/// Lets git refresh entries (split index, or an index we do not patch). git treats a size
+/// change as a content change without looking, so the entries' stat data is reset first
+/// (`--index-info` with the same blob), which makes git compare content through the filter.
+fn git_refresh(root: &Path, updates: &[StatUpdate]) {
+    use std::io::Write;
+    let mut info = Vec::new();
+    for u in updates {
+        let mode = if u.stat.mode & 0o111 != 0 { "100755" } else { "100644" };
+        let hex: String = u.blob.iter().map(|b| format!("{b:02x}")).collect();
+        info.extend_from_slice(format!("{mode} {hex}\t").as_bytes());
+        info.extend_from_slice(&u.path);
+        info.push(b'\n');
+    }
+    let reset = std::process::Command::new("git")
+        .args(["update-index", "--index-info"])
+        .current_dir(root)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(&info)?;
+            }
+            child.wait()
+        });
+    if reset.is_ok() {
+        let _ = std::process::Command::new("git")
+            .args(["update-index", "-q", "--refresh"])
+            .current_dir(root)
+            .output();
+    }
+}
+
+/// Refreshes the index entries of data files whose content is right but whose recorded stat
+/// is stale — git would report them as modified without looking, because their size differs
+/// (a refresh that could not take the index lock leaves this). Content is checked first.
+pub fn repair_index(ctx: &Context, filter: &crate::scan::PathFilter) -> anyhow::Result<usize> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let (entries, _) = crate::worktree::index_entries(&ctx.repo, filter)?;
+    let cache = ctx.stat_cache();
+    let mut stale = Vec::new();
+    for e in entries {
+        let path = root.join(crate::git::rel_path(e.path.as_bstr()));
+        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+        let disk = FileStat::from_metadata(&meta);
+        if e.stat.size == disk.size & 0xffff_ffff {
+            continue; // equal sizes: git compares content itself when the stat differs
+        }
+        let Some(pointer) = ctx.repo.read_pointer(e.id)? else { continue };
+        if pointer.size != disk.size {
+            continue;
+        }
+        let oid = match cache.lookup(e.path.as_slice(), &disk) {
+            Some(oid) => oid,
+            None => crate::oid::hash_file(&path)?.0,
+        };
+        if oid == pointer.oid {
+            stale.push(Written { path: e.path, pointer, stat: disk });
+        }
+    }
+    let n = stale.len();
+    Ok(if refresh_index(ctx, &root, stale) { n } else { 0 })
 }

@@ -19,6 +19,8 @@ pub struct Found {
     pub blob: ObjectId,
     pub size: u64,
     pub pointer: Option<Pointer>,
+    /// Set when the blob claims to be a pointer but is malformed.
+    pub malformed: Option<String>,
     pub executable: bool,
     /// The commit that introduced it (commit scans), or the commit listed (tree scans).
     pub commit: ObjectId,
@@ -65,12 +67,15 @@ impl PathFilter {
     }
 }
 
+/// What a blob is: its size, its pointer, or why it is a malformed pointer.
+type Class = (u64, Option<Pointer>, Option<String>);
+
 type Entries = Vec<(BString, gix::objs::tree::EntryMode, ObjectId)>;
 
 /// A scan over one repository, memoizing blob classifications.
 pub struct Scanner<'r> {
     repo: &'r Repo,
-    blobs: HashMap<ObjectId, (u64, Option<Pointer>)>,
+    blobs: HashMap<ObjectId, Class>,
     visited: HashSet<ObjectId>,
 }
 
@@ -79,18 +84,17 @@ impl<'r> Scanner<'r> {
         Scanner { repo, blobs: HashMap::new(), visited: HashSet::new() }
     }
 
-    fn classify(&mut self, id: ObjectId) -> Result<(u64, Option<Pointer>), GitError> {
+    fn classify(&mut self, id: ObjectId) -> Result<Class, GitError> {
         if let Some(v) = self.blobs.get(&id) {
-            return Ok(*v);
+            return Ok(v.clone());
         }
         let size = self.repo.blob_size(id)?;
-        let pointer = if (size as usize) < crate::pointer::MAX_POINTER_SIZE {
-            self.repo.read_pointer(id)?
-        } else {
-            None
+        let class = match self.repo.check_pointer(id)? {
+            Ok(pointer) => (size, pointer, None),
+            Err(e) => (size, None, Some(e.to_string())),
         };
-        self.blobs.insert(id, (size, pointer));
-        Ok((size, pointer))
+        self.blobs.insert(id, class.clone());
+        Ok(class)
     }
 
     fn entries(&self, tree: ObjectId) -> Result<Entries, GitError> {
@@ -124,12 +128,13 @@ impl<'r> Scanner<'r> {
                         stack.push((id, path));
                     }
                 } else if mode.is_blob() && filter.matches(&path) {
-                    let (size, pointer) = self.classify(id)?;
+                    let (size, pointer, malformed) = self.classify(id)?;
                     out.push(Found {
                         path,
                         blob: id,
                         size,
                         pointer,
+                        malformed,
                         executable: mode.is_executable(),
                         commit,
                     });
@@ -209,12 +214,13 @@ impl<'r> Scanner<'r> {
                     .collect();
                 self.diff_tree(commit, id, sub, path, out)?;
             } else if mode.is_blob() {
-                let (size, pointer) = self.classify(id)?;
+                let (size, pointer, malformed) = self.classify(id)?;
                 out.push(Found {
                     path,
                     blob: id,
                     size,
                     pointer,
+                    malformed,
                     executable: mode.is_executable(),
                     commit,
                 });

@@ -122,7 +122,10 @@ pub fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool>, GitE
     Ok(out)
 }
 
-/// Every work-tree file selected by `filter` that holds exactly its index entry's pointer.
+/// Every work-tree file selected by `filter` that holds pointer text where git has a tracked
+/// data file: the index entry is that very pointer, or another pointer (an unstaged change,
+/// as `git stash pop` leaves). Writing the pointer's data there loses nothing: the data cleans
+/// back to the same pointer.
 pub fn pointer_files(
     repo: &Repo,
     filter: &PathFilter,
@@ -132,8 +135,10 @@ pub fn pointer_files(
     let mut out = Vec::new();
     for e in entries {
         let path = root.join(crate::git::rel_path(e.path.as_ref()));
-        if let Some(p) = pointer_file(repo, &path, &e.id) {
-            out.push((e.path, p));
+        let Some(content) = read_small(&path) else { continue };
+        let Ok(pointer) = Pointer::parse(&content) else { continue };
+        if repo.blob_id(&content) == e.id || repo.read_pointer(e.id)?.is_some() {
+            out.push((e.path, pointer));
         }
     }
     Ok(out)

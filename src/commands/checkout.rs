@@ -16,6 +16,9 @@ pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
+    if !outcome.index_locked {
+        materialize::repair_index(ctx, &filter)?;
+    }
     if !ctx.global.quiet && outcome.ok() {
         println!(
             "{} file{} written ({})",

@@ -40,6 +40,10 @@ pub fn run(ctx: &Context, args: &FsckArgs) -> Result<i32> {
         Err(e) if args.rev.is_some() => return Err(e.into()),
         Err(_) => Vec::new(),
     };
+    for f in pointers.iter().filter(|f| f.malformed.is_some()) {
+        bad += 1;
+        println!("malformed pointer: {}: {}", f.path, f.malformed.as_deref().unwrap_or_default());
+    }
     let pointers: Vec<_> = pointers.into_iter().filter(|f| f.pointer.is_some()).collect();
     let mut missing_local = 0;
     for f in &pointers {

@@ -25,7 +25,7 @@ pub fn run(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
     let ours = match name {
         "pre-push" => Context::open(g).and_then(|ctx| super::pre_push::run(&ctx, args, &stdin)),
         "post-checkout" | "post-merge" | "post-rewrite" => {
-            Context::open(g).and_then(|ctx| materialize_pending(&ctx))
+            Context::open_lenient(g).and_then(|ctx| materialize_pending(&ctx))
         }
         _ => Ok(0),
     };

@@ -104,8 +104,9 @@ fn hint_committed(ctx: &Context) -> Result<()> {
     }
     if committed > 0 && !ctx.global.quiet {
         println!(
-            "hint: {committed} file{} already committed to git match; `git add --renormalize .` moves {} into git-data in the next commit",
-            if committed == 1 { " is" } else { "s are" },
+            "hint: {committed} file{} already committed to git {}; `git add --renormalize .` moves {} into git-data in the next commit",
+            if committed == 1 { "" } else { "s" },
+            if committed == 1 { "matches" } else { "match" },
             if committed == 1 { "it" } else { "them" }
         );
     }

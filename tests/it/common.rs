@@ -1,0 +1,203 @@
+//! The hermetic test environment: every command runs the real git binary with its own HOME,
+//! global config and PATH (which holds the git-data under test), so tests run in parallel
+//! and never see the developer's configuration.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    home: PathBuf,
+    path_var: OsString,
+}
+
+/// The result of a command.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Everything printed, for assertions on messages.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl Env {
+    /// A fresh environment with an identity and `git data install --global` done.
+    pub fn new() -> Env {
+        let env = Env::bare();
+        for (k, v) in [
+            ("user.name", "Test User"),
+            ("user.email", "test@example.invalid"),
+            ("init.defaultBranch", "main"),
+            ("advice.detachedHead", "false"),
+            ("protocol.file.allow", "always"),
+        ] {
+            env.git(env.root(), &["config", "--global", k, v]);
+        }
+        env.data(env.root(), &["install", "--global"]);
+        env
+    }
+
+    /// An environment with an identity but without git-data installed.
+    pub fn bare() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_git-data"));
+        let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
+        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        let path_var = std::env::join_paths(paths).expect("PATH");
+        let env = Env { dir, home, path_var };
+        if !env.home.join("gitconfig").exists() {
+            std::fs::write(env.home.join("gitconfig"), "").expect("gitconfig");
+        }
+        for (k, v) in [
+            ("user.name", "Test User"),
+            ("user.email", "test@example.invalid"),
+            ("init.defaultBranch", "main"),
+        ] {
+            env.git(env.root(), &["config", "--global", k, v]);
+        }
+        env
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A command with the hermetic environment.
+    pub fn command(&self, dir: &Path, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("GIT_") || k.starts_with("AWS_") || k == "CI" {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_GLOBAL", self.home.join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .env("PATH", &self.path_var)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Out {
+        Out::from(self.command(dir, program).args(args).output().expect("spawn"))
+    }
+
+    /// Runs git; panics with its output unless it succeeds.
+    pub fn git(&self, dir: &Path, args: &[&str]) -> Out {
+        let out = self.run(dir, "git", args);
+        assert_eq!(out.code, 0, "git {args:?} failed in {}:\n{}", dir.display(), out.all());
+        out
+    }
+
+    /// Runs `git data …`; panics with its output unless it succeeds.
+    pub fn data(&self, dir: &Path, args: &[&str]) -> Out {
+        let mut full = vec!["data"];
+        full.extend_from_slice(args);
+        self.git(dir, &full)
+    }
+
+    /// Runs `git data …` expecting failure with exit code 1.
+    pub fn data_fails(&self, dir: &Path, args: &[&str]) -> Out {
+        let mut full = vec!["data"];
+        full.extend_from_slice(args);
+        let out = self.run(dir, "git", &full);
+        assert_eq!(out.code, 1, "git data {args:?} should fail with 1:\n{}", out.all());
+        out
+    }
+
+    /// Creates `name` (a work repository with an `origin` bare repository and a directory data
+    /// remote `storage`), with git-data installed and `*.bin` and `data/` tracked.
+    pub fn project(&self, name: &str) -> PathBuf {
+        let repo = self.path(name);
+        let origin = self.path(&format!("{name}-origin.git"));
+        let store = self.path(&format!("{name}-store"));
+        std::fs::create_dir_all(&store).expect("store");
+        self.git(self.root(), &["init", "-q", "--bare", origin.to_str().expect("utf8")]);
+        self.git(self.root(), &["init", "-q", repo.to_str().expect("utf8")]);
+        self.git(&repo, &["remote", "add", "origin", origin.to_str().expect("utf8")]);
+        self.data(&repo, &["install"]);
+        self.data(&repo, &["track", "*.bin", "data/"]);
+        self.data(&repo, &["remote", "add", "storage", store.to_str().expect("utf8")]);
+        repo
+    }
+
+    /// Clones `<name>-origin.git` into `dest`.
+    pub fn clone_of(&self, name: &str, dest: &str) -> (PathBuf, Out) {
+        let origin = self.path(&format!("{name}-origin.git"));
+        let out =
+            self.run(self.root(), "git", &["clone", "-q", origin.to_str().expect("utf8"), dest]);
+        (self.path(dest), out)
+    }
+}
+
+/// Deterministic incompressible bytes.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn write(path: &Path, data: &[u8]) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let _ = std::fs::remove_file(path);
+    std::fs::write(path, data).expect("write");
+}
+
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The SHA-256 of bytes, hex.
+pub fn sha256(data: &[u8]) -> String {
+    git_data::oid::Oid::of_bytes(data).to_hex()
+}
+
+/// The pointer text for bytes.
+pub fn pointer_of(data: &[u8]) -> String {
+    git_data::pointer::Pointer::new(git_data::oid::Oid::of_bytes(data), data.len() as u64).encode()
+}
+
+/// The path of an object in a store rooted at `root` (cache `.git/data` or a remote dir).
+pub fn object_path(root: &Path, data: &[u8]) -> PathBuf {
+    git_data::oid::Oid::of_bytes(data).path_in(&root.join("objects"))
+}
+
+/// `git status --porcelain` is empty.
+pub fn assert_clean(env: &Env, repo: &Path) {
+    let out = env.git(repo, &["status", "--porcelain"]);
+    assert_eq!(out.stdout, "", "work tree not clean in {}", repo.display());
+}

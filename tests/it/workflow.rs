@@ -1,0 +1,283 @@
+//! The user workflow of the README, step by step, through the real git binary.
+
+use crate::common::*;
+
+const MIB: usize = 1 << 20;
+
+#[test]
+fn track_commit_tag_push_clone_and_switch_versions() {
+    let env = Env::new();
+    let repo = env.project("proj");
+    let attrs = String::from_utf8(read(&repo.join(".gitattributes"))).unwrap();
+    assert_eq!(
+        attrs,
+        "*.bin filter=data diff=data merge=data -text\ndata/** filter=data diff=data merge=data -text\n"
+    );
+    let listed = env.data(&repo, &["track"]);
+    assert!(
+        listed.stdout.contains("*.bin") && listed.stdout.contains("data/**"),
+        "{}",
+        listed.stdout
+    );
+    let yaml = String::from_utf8(read(&repo.join(".gitdata.yaml"))).unwrap();
+    assert!(yaml.contains("storage:") && yaml.contains("default-remote: storage"), "{yaml}");
+
+    let model_v1 = bytes(1, 2 * MIB + 17);
+    let csv_v1 = bytes(2, 10_000);
+    write(&repo.join("model.bin"), &model_v1);
+    write(&repo.join("data/train.csv"), &csv_v1);
+    write(&repo.join("main.py"), b"print('train')\n");
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["tag", "v1.0"]);
+    // git stores pointers, not data
+    let blob = env.git(&repo, &["show", "HEAD:model.bin"]);
+    assert_eq!(blob.stdout, pointer_of(&model_v1));
+    assert_clean(&env, &repo);
+    let push = env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
+    assert!(push.stderr.contains("uploaded 2 files"), "{}", push.stderr);
+    let store = env.path("proj-store");
+    assert_eq!(read(&object_path(&store, &model_v1)), model_v1);
+    assert_eq!(read(&object_path(&store, &csv_v1)), csv_v1);
+
+    let model_v2 = bytes(3, 3 * MIB);
+    let csv_v2 = bytes(4, 12_000);
+    write(&repo.join("model.bin"), &model_v2);
+    write(&repo.join("data/train.csv"), &csv_v2);
+    env.git(&repo, &["commit", "-q", "-am", "v2"]);
+    env.git(&repo, &["tag", "v2.0"]);
+    env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
+    assert_eq!(read(&object_path(&store, &model_v2)), model_v2);
+
+    // a fresh clone has the data with no extra command
+    let (fresh, out) = env.clone_of("proj", "fresh");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read(&fresh.join("model.bin")), model_v2);
+    assert_eq!(read(&fresh.join("data/train.csv")), csv_v2);
+    assert_clean(&env, &fresh);
+
+    env.git(&fresh, &["checkout", "-q", "v1.0"]);
+    assert_eq!(read(&fresh.join("model.bin")), model_v1);
+    assert_eq!(read(&fresh.join("data/train.csv")), csv_v1);
+    assert_clean(&env, &fresh);
+    env.git(&fresh, &["checkout", "-q", "main"]);
+    assert_eq!(read(&fresh.join("model.bin")), model_v2);
+    assert_clean(&env, &fresh);
+
+    // keep today's code, take v1.0's data (the seed workflow)
+    env.git(&fresh, &["checkout", "v1.0", "--", "data/"]);
+    assert_eq!(read(&fresh.join("data/train.csv")), csv_v1);
+    assert_eq!(read(&fresh.join("model.bin")), model_v2);
+    let status = env.git(&fresh, &["status", "--porcelain"]);
+    assert_eq!(status.stdout, "M  data/train.csv\n");
+
+    let ls = env.data(&fresh, &["ls-files", "v1.0"]);
+    assert!(ls.stdout.contains(&sha256(&model_v1)[..12]), "{}", ls.stdout);
+    assert!(
+        ls.stdout.contains("data/train.csv") && ls.stdout.contains("model.bin"),
+        "{}",
+        ls.stdout
+    );
+    let ls_long = env.data(&fresh, &["ls-files", "--long", "v2.0"]);
+    assert!(ls_long.stdout.contains(&sha256(&model_v2)), "{}", ls_long.stdout);
+
+    let env_out = env.data(&fresh, &["env"]);
+    for needle in ["git-data", "git version", "storage", "link mode", "cache:"] {
+        assert!(env_out.stdout.contains(needle), "env lacks {needle}: {}", env_out.stdout);
+    }
+}
+
+#[test]
+fn status_reports_each_state_with_sizes() {
+    let env = Env::new();
+    let repo = env.project("st");
+    let a = bytes(10, 50_000);
+    let b = bytes(11, 2 * MIB);
+    write(&repo.join("a.bin"), &a);
+    write(&repo.join("b.bin"), &b);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "one"]);
+    let out = env.data(&repo, &["status"]);
+    assert!(out.stdout.contains("not pushed"), "{}", out.stdout);
+    assert!(out.stdout.contains("2.0 MiB"), "{}", out.stdout);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let out = env.data(&repo, &["status"]);
+    assert!(
+        out.stdout.contains("2 tracked files") && out.stdout.contains("2 up to date"),
+        "{}",
+        out.stdout
+    );
+
+    write(&repo.join("a.bin"), &bytes(12, 50_000));
+    let out = env.data(&repo, &["status"]);
+    assert!(out.stdout.contains("modified") && out.stdout.contains("a.bin"), "{}", out.stdout);
+    let json = env.data(&repo, &["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let files = doc["files"].as_array().expect("files");
+    let a_state = files.iter().find(|f| f["path"] == "a.bin").expect("a.bin");
+    assert_eq!(a_state["modified"], true);
+    assert_eq!(a_state["size"], 50_000);
+    assert_eq!(doc["remote"]["name"], "storage");
+
+    // a pointer-only file (its data not written) is reported as such
+    env.git(&repo, &["checkout", "--", "a.bin"]);
+    std::fs::remove_file(repo.join("b.bin")).unwrap();
+    write(&repo.join("b.bin"), pointer_of(&b).as_bytes());
+    let out = env.data(&repo, &["status"]);
+    assert!(out.stdout.contains("pointer only") && out.stdout.contains("b.bin"), "{}", out.stdout);
+    assert!(out.stdout.contains("git data pull"), "hint missing: {}", out.stdout);
+}
+
+#[test]
+fn manual_push_fetch_pull_and_checkout() {
+    let env = Env::new();
+    let repo = env.project("man");
+    let model = bytes(20, 2 * MIB);
+    let small = bytes(21, 3000);
+    write(&repo.join("model.bin"), &model);
+    write(&repo.join("data/x.csv"), &small);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "one"]);
+    // push the data by hand (no git push yet), then the branch
+    env.data(&repo, &["push"]);
+    let store = env.path("man-store");
+    assert_eq!(read(&object_path(&store, &model)), model);
+    let again = env.data(&repo, &["push"]);
+    assert!(again.stdout.contains("already on the remote"), "{}", again.all());
+    env.git(&repo, &["-c", "core.hooksPath=/dev/null", "push", "-q", "origin", "main"]);
+
+    // a machine without git-data: the clone holds pointers
+    let plain = Env::bare();
+    let origin = env.path("man-origin.git");
+    let dest = plain.path("clone");
+    plain.git(plain.root(), &["clone", "-q", origin.to_str().unwrap(), dest.to_str().unwrap()]);
+    assert_eq!(read(&dest.join("model.bin")), pointer_of(&model).as_bytes());
+    // ... then installs git-data, fetches, and checks out
+    plain.data(&dest, &["install"]);
+    let st = plain.data(&dest, &["status"]);
+    assert!(st.stdout.contains("pointer only"), "{}", st.stdout);
+    plain.data(&dest, &["fetch"]);
+    assert_eq!(
+        read(&dest.join("model.bin")),
+        pointer_of(&model).as_bytes(),
+        "fetch does not touch the work tree"
+    );
+    plain.data(&dest, &["checkout", "data/"]);
+    assert_eq!(read(&dest.join("data/x.csv")), small);
+    assert_eq!(read(&dest.join("model.bin")), pointer_of(&model).as_bytes());
+    plain.data(&dest, &["checkout"]);
+    assert_eq!(read(&dest.join("model.bin")), model);
+    assert_clean(&plain, &dest);
+
+    // pull = fetch + checkout, limited to paths
+    let other = plain.path("clone2");
+    plain.git(plain.root(), &["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    plain.data(&other, &["install"]);
+    plain.data(&other, &["pull", "--", "data"]);
+    assert_eq!(read(&other.join("data/x.csv")), small);
+    assert_eq!(read(&other.join("model.bin")), pointer_of(&model).as_bytes());
+    plain.data(&other, &["pull"]);
+    assert_eq!(read(&other.join("model.bin")), model);
+    assert_clean(&plain, &other);
+}
+
+#[test]
+fn stash_leaves_pointers_that_checkout_restores() {
+    let env = Env::new();
+    let repo = env.project("stash");
+    let v1 = bytes(30, 2 * MIB);
+    let v2 = bytes(31, 2 * MIB);
+    write(&repo.join("model.bin"), &v1);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    write(&repo.join("model.bin"), &v2);
+    env.git(&repo, &["stash", "-q"]);
+    // stash runs no hook: the file may be left as a pointer; checkout writes it from the cache
+    env.data(&repo, &["checkout"]);
+    assert_eq!(read(&repo.join("model.bin")), v1);
+    assert_clean(&env, &repo);
+    env.git(&repo, &["stash", "pop", "-q"]);
+    env.data(&repo, &["checkout"]);
+    assert_eq!(read(&repo.join("model.bin")), v2);
+}
+
+#[test]
+fn small_files_inline_large_files_through_hooks_and_hardlinks() {
+    let env = Env::new();
+    let repo = env.project("links");
+    env.git(&repo, &["config", "data.inlineMax", "1KiB"]);
+    env.git(&repo, &["config", "data.linkMode", "hardlink"]);
+    let tiny = bytes(40, 700);
+    let big = bytes(41, 300_000);
+    let script = bytes(42, 5000);
+    write(&repo.join("tiny.bin"), &tiny);
+    write(&repo.join("big.bin"), &big);
+    write(&repo.join("tool.bin"), &script);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["update-index", "--chmod=+x", "tool.bin"]);
+    env.git(&repo, &["commit", "-q", "-m", "one"]);
+    env.git(&repo, &["checkout", "-q", "--detach"]);
+    for f in ["tiny.bin", "big.bin", "tool.bin"] {
+        std::fs::remove_file(repo.join(f)).unwrap();
+    }
+    env.git(&repo, &["checkout", "-q", "HEAD", "--", "."]);
+    assert_eq!(read(&repo.join("tiny.bin")), tiny);
+    assert_eq!(read(&repo.join("big.bin")), big);
+    assert_eq!(read(&repo.join("tool.bin")), script);
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(repo.join("big.bin")).unwrap();
+    let object = std::fs::metadata(object_path(&repo.join(".git/data"), &big)).unwrap();
+    assert_eq!(meta.ino(), object.ino(), "big.bin is a hard link to the cache object");
+    assert_eq!(meta.mode() & 0o222, 0, "hard-linked files are read-only");
+    let tool = std::fs::metadata(repo.join("tool.bin")).unwrap();
+    assert_ne!(
+        tool.ino(),
+        std::fs::metadata(object_path(&repo.join(".git/data"), &script)).unwrap().ino()
+    );
+    assert_eq!(tool.mode() & 0o111, 0o111, "executable bit kept (copied, not linked)");
+    assert_clean(&env, &repo);
+}
+
+#[test]
+fn merge_conflict_on_a_data_file_has_no_markers() {
+    let env = Env::new();
+    let repo = env.project("merge");
+    write(&repo.join("model.bin"), &bytes(50, 4000));
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "base"]);
+    env.git(&repo, &["checkout", "-q", "-b", "theirs"]);
+    let theirs = bytes(51, 5000);
+    write(&repo.join("model.bin"), &theirs);
+    env.git(&repo, &["commit", "-q", "-am", "theirs"]);
+    env.git(&repo, &["checkout", "-q", "main"]);
+    let ours = bytes(52, 6000);
+    write(&repo.join("model.bin"), &ours);
+    env.git(&repo, &["commit", "-q", "-am", "ours"]);
+    let merge = env.run(&repo, "git", &["merge", "theirs"]);
+    assert_ne!(merge.code, 0);
+    assert!(merge.all().contains("CONFLICT (data file): model.bin"), "{}", merge.all());
+    let content = read(&repo.join("model.bin"));
+    assert!(!content.windows(7).any(|w| w == b"<<<<<<<"), "conflict markers in a data file");
+    assert_eq!(content, ours, "ours stays in the work tree");
+    env.git(&repo, &["checkout", "--theirs", "--", "model.bin"]);
+    env.data(&repo, &["checkout"]);
+    assert_eq!(read(&repo.join("model.bin")), theirs);
+    env.git(&repo, &["add", "model.bin"]);
+    env.git(&repo, &["commit", "-q", "--no-edit"]);
+    assert_clean(&env, &repo);
+}
+
+#[test]
+fn clean_is_idempotent_and_empty_files_stay_empty() {
+    let env = Env::new();
+    let repo = env.project("idem");
+    let data = bytes(60, 5000);
+    // a file that already holds a valid pointer is committed unchanged
+    write(&repo.join("already.bin"), pointer_of(&data).as_bytes());
+    write(&repo.join("empty.bin"), b"");
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "x"]);
+    assert_eq!(env.git(&repo, &["show", "HEAD:already.bin"]).stdout, pointer_of(&data));
+    assert_eq!(env.git(&repo, &["show", "HEAD:empty.bin"]).stdout, "");
+    assert!(!repo.join(".git/data/objects").join(&sha256(&data)[..2]).exists());
+}
