@@ -97,6 +97,11 @@ impl<'r> Scanner<'r> {
         Ok(class)
     }
 
+    fn peel(&self, id: ObjectId) -> Option<ObjectId> {
+        let object = self.repo.gix.try_find_object(id).ok()??;
+        object.peel_to_commit().ok().map(|c| c.id)
+    }
+
     fn entries(&self, tree: ObjectId) -> Result<Entries, GitError> {
         let t = self.repo.gix.find_tree(tree).map_err(|e| obj_err(tree, e))?;
         let mut out = Vec::new();
@@ -151,12 +156,14 @@ impl<'r> Scanner<'r> {
         tips: &[ObjectId],
         hidden: &[ObjectId],
     ) -> Result<Vec<Found>, GitError> {
-        let hidden: Vec<ObjectId> =
-            hidden.iter().copied().filter(|h| self.repo.has_object(h)).collect();
+        // gix ignores a tag object given as a hidden tip: peel every id to its commit first
+        // (pushed tags arrive as tag objects); ids that are missing or not commit-ish drop out.
+        let tips: Vec<ObjectId> = tips.iter().filter_map(|id| self.peel(*id)).collect();
+        let hidden: Vec<ObjectId> = hidden.iter().filter_map(|id| self.peel(*id)).collect();
         let walk = self
             .repo
             .gix
-            .rev_walk(tips.iter().copied())
+            .rev_walk(tips)
             .with_hidden(hidden)
             .all()
             .map_err(|e| GitError::Other(format!("cannot walk history: {e}")))?;

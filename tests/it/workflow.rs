@@ -281,3 +281,38 @@ fn clean_is_idempotent_and_empty_files_stay_empty() {
     assert_eq!(env.git(&repo, &["show", "HEAD:empty.bin"]).stdout, "");
     assert!(!repo.join(".git/data/objects").join(&sha256(&data)[..2]).exists());
 }
+
+#[test]
+fn push_uploads_what_new_commits_introduce_through_merges_and_annotated_tags() {
+    let env = Env::new();
+    let repo = env.project("scan");
+    let store = env.path("scan-store");
+    let commit = |name: &str, seed: u64| {
+        write(&repo.join(name), &bytes(seed, 20_000));
+        env.git(&repo, &["add", "-A"]);
+        env.git(&repo, &["commit", "-q", "-m", name]);
+    };
+    commit("a.bin", 1);
+    let first = env.git(&repo, &["push", "-q", "origin", "main"]);
+    assert!(first.stderr.contains("uploaded 1 file "), "{}", first.stderr);
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    commit("b.bin", 2);
+    env.git(&repo, &["checkout", "-q", "main"]);
+    commit("c.bin", 3);
+    env.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    let merged = env.git(&repo, &["push", "-q", "origin", "main"]);
+    assert!(merged.stderr.contains("uploaded 2 files"), "{}", merged.stderr);
+    // an annotated tag on a commit no branch has: git hands the hook a tag object
+    env.git(&repo, &["checkout", "-q", "-b", "side"]);
+    commit("d.bin", 4);
+    env.git(&repo, &["tag", "-a", "v3", "-m", "release 3"]);
+    env.git(&repo, &["checkout", "-q", "main"]);
+    let tagged = env.git(&repo, &["push", "-q", "origin", "v3"]);
+    assert!(tagged.stderr.contains("uploaded 1 file "), "{}", tagged.stderr);
+    assert_eq!(read(&object_path(&store, &bytes(4, 20_000))), bytes(4, 20_000));
+    let again = env.git(&repo, &["push", "-q", "origin", "--all"]);
+    assert!(!again.stderr.contains("uploaded"), "nothing new: {}", again.stderr);
+    for seed in 1..=4 {
+        assert!(object_path(&store, &bytes(seed, 20_000)).exists());
+    }
+}
