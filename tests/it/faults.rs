@@ -49,18 +49,25 @@ fn corrupt_cache_object_is_replaced_from_the_remote() {
     assert_clean(&env, &repo);
 }
 
-#[test]
-fn corrupt_cache_object_without_remote_copy_is_never_written() {
-    let env = Env::new();
-    let repo = env.project("cn");
-    let v1 = bytes(110, 2 * MIB);
+/// A project with two committed but unpushed versions of model.bin (v1 tagged v1.0) whose
+/// v1 cache object has been corrupted; returns the repository and v1's bytes.
+fn corrupted_unpushed(env: &Env, name: &str, seed: u64) -> (std::path::PathBuf, Vec<u8>) {
+    let repo = env.project(name);
+    let v1 = bytes(seed, 2 * MIB);
     write(&repo.join("model.bin"), &v1);
     env.git(&repo, &["add", "-A"]);
     env.git(&repo, &["commit", "-q", "-m", "v1"]);
     env.git(&repo, &["tag", "v1.0"]);
-    write(&repo.join("model.bin"), &bytes(111, MIB + 3));
+    write(&repo.join("model.bin"), &bytes(seed + 1, MIB + 3));
     env.git(&repo, &["commit", "-q", "-am", "v2"]);
     corrupt(&object_path(&repo.join(".git/data"), &v1));
+    (repo, v1)
+}
+
+#[test]
+fn corrupt_cache_object_without_remote_copy_is_never_written() {
+    let env = Env::new();
+    let (repo, v1) = corrupted_unpushed(&env, "cn", 110);
     let fsck = env.data_fails(&repo, &["fsck"]);
     assert!(
         fsck.stdout.contains("corrupt") && fsck.stdout.contains(&sha256(&v1)),
@@ -82,15 +89,7 @@ fn corrupt_cache_object_without_remote_copy_is_never_written() {
 #[test]
 fn corrupt_checkout_reports_path_and_oid_and_fails() {
     let env = Env::new();
-    let repo = env.project("cp");
-    let v1 = bytes(120, 2 * MIB);
-    write(&repo.join("model.bin"), &v1);
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-q", "-m", "v1"]);
-    env.git(&repo, &["tag", "v1.0"]);
-    write(&repo.join("model.bin"), &bytes(121, 2 * MIB));
-    env.git(&repo, &["commit", "-q", "-am", "v2"]);
-    corrupt(&object_path(&repo.join(".git/data"), &v1));
+    let (repo, v1) = corrupted_unpushed(&env, "cp", 120);
     let out = env.run(&repo, "git", &["checkout", "-q", "v1.0"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
