@@ -82,6 +82,20 @@ pub enum Command {
     MergeDriver { base: PathBuf, ours: PathBuf, theirs: PathBuf, path: String },
 }
 
+impl Command {
+    /// Commands that print listings and never touch a remote.
+    pub fn prints_offline(&self) -> bool {
+        matches!(
+            self,
+            Command::LsFiles(_)
+                | Command::Status(_)
+                | Command::Track(_)
+                | Command::Env
+                | Command::Remote(RemoteCommand::List)
+        )
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct InstallArgs {
     /// Write the filter to your global git config (~/.gitconfig) instead of this repository.
@@ -165,11 +179,32 @@ pub enum RemoteCommand {
     Remove { name: String },
     /// Make a remote the default.
     Default { name: String },
+    /// Store S3 keys for a remote in this clone's .git/config (never in .gitdata.yaml).
+    ///
+    /// The secret is read from standard input (one line) or asked for without echo; it is
+    /// never taken from the command line, where shell history and `ps` would keep it.
+    SetCredentials(SetCredentialsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SetCredentialsArgs {
+    pub name: String,
+    /// The access key id (asked for when omitted).
+    #[arg(long)]
+    pub access_key_id: Option<String>,
+    /// Also read a session token (a second line of standard input).
+    #[arg(long)]
+    pub session_token: bool,
+    /// Remove the stored keys instead.
+    #[arg(long, conflicts_with_all = ["access_key_id", "session_token"])]
+    pub unset: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct RemoteAddArgs {
+    /// A name for the remote (letters, digits, '-', '_', '.').
     pub name: String,
+    /// A directory (/mnt/team-data, file:///path) or s3://bucket/prefix.
     pub url: String,
     /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
     #[arg(long)]
@@ -183,6 +218,9 @@ pub struct RemoteAddArgs {
     /// AWS profile to take credentials from.
     #[arg(long)]
     pub profile: Option<String>,
+    /// `when-required` for stores that reject streamed checksums (default `always`).
+    #[arg(long, value_enum, hide_possible_values = true, value_name = "MODE")]
+    pub checksums: Option<crate::config::ChecksumMode>,
     /// Make it the default remote.
     #[arg(long)]
     pub default: bool,

@@ -18,6 +18,9 @@ const FILE_HEADER: &str = "# git-data configuration, shared by the team (commit 
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_RETRIES: u32 = 4;
+/// Default multipart part size for S3 uploads (S3 allows 5 MiB to 5 GiB, and 10,000 parts).
+pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
+pub const MIN_PART_SIZE: u64 = 5 << 20;
 
 /// What goes wrong while reading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,46 @@ pub struct RemoteEntry {
     pub path_style: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// `when-required` for S3-compatible stores that reject the SDK's default checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<ChecksumMode>,
+}
+
+/// When the S3 client sends request checksums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChecksumMode {
+    /// CRC32 on every upload and a SHA-256 on whole-object uploads (the default).
+    #[default]
+    Always,
+    /// Only where the API requires one (for stores that reject streamed checksums).
+    WhenRequired,
+}
+
+/// Access keys for one remote, kept in the repository's own `.git/config`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StaticKeys({}, secret redacted)", mask_key_id(&self.access_key_id))
+    }
+}
+
+/// An access key id shortened for display (`AKIA…WXYZ`); key ids are not secret, but a
+/// shortened one is all a message needs.
+pub fn mask_key_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 8 {
+        return "…".to_string();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -99,6 +142,8 @@ pub struct TransferSection {
     pub concurrency: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<String>,
 }
 
 /// The contents of `.gitdata.yaml`.
@@ -203,6 +248,9 @@ pub struct Config {
     pub cache_dir: PathBuf,
     pub default_remote: Option<String>,
     pub progress: Option<bool>,
+    pub part_size: u64,
+    /// Access keys per remote name, from `.git/config` (never from `.gitdata.yaml`).
+    pub keys: BTreeMap<String, StaticKeys>,
 }
 
 /// Parses a size such as `1MiB`, `500 KB` or `1048576`.
@@ -253,6 +301,12 @@ impl Config {
                 .ok_or_else(|| invalid("data.concurrency", v, "expected a positive number"))?,
             None => file.transfer.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
         };
+        let part_size = match &file.transfer.part_size {
+            Some(v) => parse_size(v).filter(|n| *n >= MIN_PART_SIZE).ok_or_else(|| {
+                invalid("transfer.part-size", v, "expected a size of at least 5MiB")
+            })?,
+            None => DEFAULT_PART_SIZE,
+        };
         let cache_dir = local.cache_dir.as_deref().map(expand_home).unwrap_or(default_cache);
         let default_remote =
             local.default_remote.clone().or_else(|| file.default_remote.clone()).or_else(|| {
@@ -268,6 +322,8 @@ impl Config {
             concurrency,
             cache_dir,
             default_remote,
+            part_size,
+            keys: BTreeMap::new(),
         })
     }
 }

@@ -27,7 +27,12 @@ impl Context {
     pub fn open(global: &GlobalArgs) -> Result<Context> {
         let repo = Repo::discover()?;
         let file_path = repo.work_tree.as_deref().unwrap_or(&repo.git_dir).join(config::FILE_NAME);
-        let config = Config::resolve(file_path, repo.data_dir(), repo.local_settings())?;
+        let mut config = Config::resolve(file_path, repo.data_dir(), repo.local_settings())?;
+        for name in config.file.remotes.keys() {
+            if let Some(keys) = repo.remote_keys(name) {
+                config.keys.insert(name.clone(), keys);
+            }
+        }
         let store = Arc::new(Store::new(config.cache_dir.clone()));
         Ok(Context { repo, config, store, global: global.clone() })
     }
@@ -73,7 +78,7 @@ impl Context {
     /// The remote `name`, or the default one.
     pub fn remote(&self, name: Option<&str>) -> Result<Arc<dyn Remote>, RemoteError> {
         let base = self.repo.work_tree.clone().unwrap_or_else(|| self.repo.git_dir.clone());
-        remote::open(&self.config, name, &base)
+        remote::open(&self.config, name, &base, &self.repo.data_dir())
     }
 
     /// The record of objects known to be on `remote`.

@@ -103,6 +103,60 @@ impl Repo {
         .with_env(|k| std::env::var(k).ok())
     }
 
+    /// Access keys for the remote `name` kept in git config
+    /// (`data.remote.NAME.accessKeyId`, `.secretAccessKey`, `.sessionToken`).
+    pub fn remote_keys(&self, name: &str) -> Option<crate::config::StaticKeys> {
+        let get = |k: &str| {
+            self.config_string(&format!("data.remote.{name}.{k}")).filter(|v| !v.is_empty())
+        };
+        Some(crate::config::StaticKeys {
+            access_key_id: get("accessKeyId")?,
+            secret_access_key: get("secretAccessKey")?,
+            session_token: get("sessionToken"),
+        })
+    }
+
+    /// Sets (`Some`) or removes (`None`) values in the repository's own `.git/config`, under
+    /// git's lock protocol, without passing values on any command line (they may be secrets).
+    pub fn write_local_config(
+        &self,
+        edits: &[(&str, &str, &str, Option<&str>)],
+    ) -> Result<(), GitError> {
+        use std::io::Write;
+        let path = self.common_dir.join("config");
+        let mut file =
+            gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
+                .map_err(other)?;
+        for (section, subsection, name, value) in edits {
+            let sub = Some(BStr::new(subsection.as_bytes()));
+            match value {
+                Some(v) => {
+                    file.set_raw_value_by(*section, sub, *name, *v).map_err(other)?;
+                }
+                None => {
+                    if let Ok(mut sec) = file.section_mut(*section, sub) {
+                        while sec.remove(name).is_some() {}
+                    }
+                }
+            }
+        }
+        let lock = path.with_extension("lock");
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+            .map_err(|e| GitError::Other(format!("cannot lock {}: {e}", path.display())))?;
+        let written = file
+            .write_to(&mut out)
+            .and_then(|_| out.flush())
+            .and_then(|_| std::fs::rename(&lock, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&lock);
+            return Err(GitError::Other(format!("cannot write {}: {e}", path.display())));
+        }
+        Ok(())
+    }
+
     /// Resolves a revision to a commit id.
     pub fn resolve_commit(&self, rev: &str) -> Result<gix::ObjectId, GitError> {
         let bad = |e: &dyn std::fmt::Display| GitError::BadRevision {

@@ -3,17 +3,12 @@
 use clap::Parser;
 
 fn main() {
-    // Die quietly on a closed pipe (`git data ls-files | head`) instead of panicking.
-    // SAFETY: resetting a signal disposition at start-up, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let code = match git_data::cli::Cli::try_parse() {
         Err(e) => {
             let _ = e.print();
             if e.use_stderr() { 2 } else { 0 }
         }
-        Ok(cli) => match git_data::commands::run(cli) {
+        Ok(cli) => match run(cli) {
             Ok(code) => code,
             Err(e) => {
                 git_data::report(&e);
@@ -22,4 +17,17 @@ fn main() {
         },
     };
     std::process::exit(code);
+}
+
+fn run(cli: git_data::cli::Cli) -> anyhow::Result<i32> {
+    if cli.command.prints_offline() {
+        // A listing piped into `head` should end quietly when the pipe closes. Only for
+        // commands that never talk to a remote: elsewhere a socket write to a peer that hung
+        // up would kill the process without a word.
+        // SAFETY: resetting a signal disposition before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    git_data::commands::run(cli)
 }

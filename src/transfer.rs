@@ -67,29 +67,53 @@ impl Transfer {
         self.rt.block_on(f)
     }
 
-    /// The objects of `objects` the remote does not have, asked with bounded concurrency.
+    /// The objects of `objects` the remote does not have (or holds with another size):
+    /// one batched check where the remote offers one, else one check per object in parallel.
     pub fn missing(
         &self,
         remote: &Arc<dyn Remote>,
         objects: &[(Oid, u64)],
     ) -> Result<Vec<(Oid, u64)>, RemoteError> {
-        let results = self.run(
-            dedup(objects),
-            |remote, (oid, size)| async move {
-                let present = remote.stat(&Key::Object(oid)).await?;
-                Ok::<_, RemoteError>((oid, size, present))
-            },
-            remote,
-        );
-        let mut out = Vec::new();
-        for r in results {
-            let (oid, size, present) = r?;
-            // A different size on the remote is a broken object: upload over it.
-            if present != Some(size) {
-                out.push((oid, size));
-            }
+        let objects = dedup(objects);
+        if objects.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let keys: Vec<Key> = objects.iter().map(|(o, _)| Key::Object(*o)).collect();
+        let sizes = match self.rt.block_on(remote.stat_batch(&keys))? {
+            Some(sizes) => sizes,
+            None => {
+                let results = self.run(
+                    objects.clone(),
+                    |remote, (oid, _)| async move { (oid, remote.stat(&Key::Object(oid)).await) },
+                    remote,
+                );
+                let by_oid: std::collections::HashMap<Oid, Result<Option<u64>, RemoteError>> =
+                    results.into_iter().collect();
+                let mut sizes = Vec::with_capacity(objects.len());
+                for (oid, _) in &objects {
+                    match by_oid.get(oid) {
+                        Some(Ok(s)) => sizes.push(*s),
+                        Some(Err(e)) => {
+                            return Err(RemoteError {
+                                remote: e.remote.clone(),
+                                kind: e.kind,
+                                message: e.message.clone(),
+                                hint: e.hint.clone(),
+                            });
+                        }
+                        None => sizes.push(None),
+                    }
+                }
+                sizes
+            }
+        };
+        // A different size on the remote is a broken object: upload over it.
+        Ok(objects
+            .into_iter()
+            .zip(sizes)
+            .filter(|((_, size), stored)| *stored != Some(*size))
+            .map(|(o, _)| o)
+            .collect())
     }
 
     /// Uploads objects from the cache.

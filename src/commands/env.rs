@@ -4,7 +4,7 @@
 use crate::cli::GlobalArgs;
 use crate::config::LinkMode;
 use crate::context::Context;
-use crate::git::{git_command, git_version, run_git};
+use crate::git::{git_version, run_git};
 use crate::hooks;
 use anyhow::Result;
 
@@ -20,7 +20,10 @@ fn reflink_supported(dir: &std::path::Path) -> bool {
 pub fn run(g: &GlobalArgs) -> Result<i32> {
     println!("git-data {}", env!("CARGO_PKG_VERSION"));
     println!("git: {}", git_version());
-    let filter = run_git(git_command().args(["config", "--get", "filter.data.process"])).ok();
+    // not git_command(): its `-c filter.data.process=` would hide the real value
+    let filter =
+        run_git(std::process::Command::new("git").args(["config", "--get", "filter.data.process"]))
+            .ok();
     println!(
         "filter: {}",
         match filter {
@@ -72,7 +75,40 @@ pub fn run(g: &GlobalArgs) -> Result<i32> {
             let mark =
                 if ctx.config.default_remote.as_deref() == Some(name.as_str()) { "*" } else { " " };
             println!("  {mark} {name}  {}", r.url);
+            if r.url.starts_with("s3://") {
+                print_s3(&ctx, name, r);
+            }
         }
     }
     Ok(0)
+}
+
+/// Endpoint, region and where credentials come from (never the secret itself).
+fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoint = r.endpoint.clone().unwrap_or_else(|| "AWS S3".to_string());
+    let style = if r.path_style == Some(true) { ", path-style" } else { "" };
+    let region = match (&r.region, var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"))) {
+        (Some(reg), _) => format!("{reg} (.gitdata.yaml)"),
+        (None, Some(reg)) => format!("{reg} (environment)"),
+        (None, None) => "from the AWS profile, else us-east-1".to_string(),
+    };
+    let creds = if let Some(k) = ctx.config.keys.get(name) {
+        format!(
+            ".git/config (data.remote.{name}.accessKeyId = {})",
+            crate::config::mask_key_id(&k.access_key_id)
+        )
+    } else if let Some(id) = var("AWS_ACCESS_KEY_ID") {
+        format!("environment (AWS_ACCESS_KEY_ID = {})", crate::config::mask_key_id(&id))
+    } else if let Some(p) = r.profile.clone().or_else(|| var("AWS_PROFILE")) {
+        format!("AWS profile `{p}`")
+    } else {
+        "the AWS default chain (shared config and credentials files, SSO, web identity, instance metadata)".to_string()
+    };
+    let checksums = match r.checksums.unwrap_or_default() {
+        crate::config::ChecksumMode::Always => "",
+        crate::config::ChecksumMode::WhenRequired => ", checksums only when required",
+    };
+    println!("      endpoint {endpoint}, region {region}{style}{checksums}");
+    println!("      credentials: {creds}");
 }

@@ -38,8 +38,6 @@ pub fn upload(
         return Ok(Uploaded::default());
     }
     let remote = ctx.remote(name)?;
-    let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
     let mut known = ctx.known(&*remote);
     let unknown: Vec<(crate::oid::Oid, u64)> = by_oid
         .values()
@@ -47,6 +45,12 @@ pub fn upload(
         .filter(|p| verify || !known.contains(&p.oid))
         .map(|p| (p.oid, p.size))
         .collect();
+    if unknown.is_empty() {
+        // everything is known to be on the remote: nothing to ask it
+        return Ok(Uploaded { files: 0, bytes: 0, already: by_oid.len() });
+    }
+    let transfer = ctx.transfer()?;
+    transfer.block_on(remote.check())?;
     let lacking = transfer.missing(&remote, &unknown)?;
     let lacking_set: std::collections::HashSet<_> = lacking.iter().map(|(o, _)| *o).collect();
     known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));

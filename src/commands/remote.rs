@@ -1,7 +1,7 @@
 //! `git data remote add|list|remove|default`: remotes live in `.gitdata.yaml`, which is
 //! committed so the whole team (and every clone) uses them. No secret is ever written there.
 
-use crate::cli::{RemoteAddArgs, RemoteCommand};
+use crate::cli::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 use crate::config::{FileConfig, RemoteEntry};
 use crate::context::Context;
 use crate::hinted;
@@ -56,6 +56,7 @@ pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
                 println!("Removed data remote `{name}` (its data was not touched).");
             }
         }
+        RemoteCommand::SetCredentials(a) => set_credentials(ctx, &file, a)?,
         RemoteCommand::Default { name } => {
             if !file.remotes.contains_key(&name) {
                 return Err(hinted(
@@ -88,7 +89,12 @@ fn add(
     let location = parse_url(&a.url, base)
         .map_err(|m| hinted(m, "examples: /mnt/team-data, s3://bucket/prefix"))?;
     let is_s3 = matches!(location, Location::S3 { .. });
-    if !is_s3 && (a.endpoint.is_some() || a.region.is_some() || a.path_style || a.profile.is_some())
+    if !is_s3
+        && (a.endpoint.is_some()
+            || a.region.is_some()
+            || a.path_style
+            || a.profile.is_some()
+            || a.checksums.is_some())
     {
         return Err(hinted(
             "--endpoint, --region, --path-style and --profile apply to s3:// remotes only",
@@ -101,6 +107,7 @@ fn add(
         region: a.region,
         path_style: a.path_style.then_some(true),
         profile: a.profile,
+        checksums: a.checksums,
     };
     let replaced = file.remotes.insert(a.name.clone(), entry).is_some();
     if a.default || file.default_remote.is_none() || file.remotes.len() == 1 {
@@ -121,6 +128,66 @@ fn add(
             );
         }
         println!("Commit .gitdata.yaml so clones use it: git add .gitdata.yaml");
+    }
+    Ok(())
+}
+
+/// Reads one line: from a no-echo prompt on a terminal, else from standard input.
+fn read_secret(prompt: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    Ok(line.trim().to_string())
+}
+
+fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> Result<()> {
+    if !file.remotes.contains_key(&a.name) {
+        return Err(hinted(
+            format!("no data remote named `{}`", a.name),
+            "`git data remote list` shows them",
+        ));
+    }
+    let sub = format!("remote.{}", a.name);
+    if a.unset {
+        let none = |k| ("data", sub.as_str(), k, None);
+        ctx.repo.write_local_config(&[
+            none("accessKeyId"),
+            none("secretAccessKey"),
+            none("sessionToken"),
+        ])?;
+        if !ctx.global.quiet {
+            println!("Removed the keys of `{}` from .git/config.", a.name);
+        }
+        return Ok(());
+    }
+    let id = match a.access_key_id {
+        Some(id) => id,
+        None => read_secret("Access key id: ")?,
+    };
+    let secret = read_secret("Secret access key: ")?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(hinted(
+            "empty access key id or secret",
+            "pass the secret on standard input, e.g. `git data remote set-credentials NAME --access-key-id ID < secret.txt`",
+        ));
+    }
+    let token = if a.session_token { Some(read_secret("Session token: ")?) } else { None };
+    ctx.repo.write_local_config(&[
+        ("data", sub.as_str(), "accessKeyId", Some(&id)),
+        ("data", sub.as_str(), "secretAccessKey", Some(&secret)),
+        ("data", sub.as_str(), "sessionToken", token.as_deref()),
+    ])?;
+    if !ctx.global.quiet {
+        println!(
+            "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",
+            a.name,
+            crate::config::mask_key_id(&id)
+        );
     }
     Ok(())
 }

@@ -8,6 +8,9 @@
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
 pub mod dir;
+pub mod multipart;
+pub mod s3;
+pub mod s3_error;
 
 use crate::atomic::AtomicFile;
 use crate::config::{Config, RemoteEntry};
@@ -88,6 +91,11 @@ pub trait Remote: Send + Sync {
     async fn check(&self) -> Result<(), RemoteError>;
     /// The stored size of `key`, or `None` when absent.
     async fn stat(&self, key: &Key) -> Result<Option<u64>, RemoteError>;
+    /// The sizes of many keys at once when the store has a cheaper way than one `stat` per
+    /// key (S3: listing the shard prefixes); `None` means "ask one by one".
+    async fn stat_batch(&self, _keys: &[Key]) -> Result<Option<Vec<Option<u64>>>, RemoteError> {
+        Ok(None)
+    }
     /// Stores the `size` bytes of the local file `src` at `key` (whole or not at all).
     async fn put(
         &self,
@@ -144,6 +152,7 @@ pub fn open(
     config: &Config,
     name: Option<&str>,
     base: &Path,
+    state_dir: &Path,
 ) -> Result<Arc<dyn Remote>, RemoteError> {
     let name = match name.map(str::to_string).or_else(|| config.default_remote.clone()) {
         Some(n) => n,
@@ -171,22 +180,34 @@ pub fn open(
             format!("known remotes: {}", known.join(", "))
         }));
     };
-    open_entry(&name, entry, base)
+    open_entry(config, &name, entry, base, state_dir)
 }
 
 /// Opens a remote from its configuration entry.
 pub fn open_entry(
+    config: &Config,
     name: &str,
     entry: &RemoteEntry,
     base: &Path,
+    state_dir: &Path,
 ) -> Result<Arc<dyn Remote>, RemoteError> {
     match parse_url(&entry.url, base).map_err(|m| RemoteError::new(name, ErrorKind::Other, m))? {
         Location::Directory(root) => Ok(Arc::new(dir::DirRemote::new(name, root))),
-        Location::S3 { .. } => Err(RemoteError::new(
-            name,
-            ErrorKind::Other,
-            "S3 remotes are not supported by this build",
-        )),
+        Location::S3 { bucket, prefix } => Ok(Arc::new(s3::S3Remote::new(s3::S3Settings {
+            name: name.to_string(),
+            bucket,
+            prefix,
+            endpoint: entry.endpoint.clone(),
+            region: entry.region.clone(),
+            path_style: entry.path_style.unwrap_or(false),
+            profile: entry.profile.clone(),
+            checksums: entry.checksums.unwrap_or_default(),
+            keys: config.keys.get(name).cloned(),
+            part_size: config.part_size,
+            concurrency: config.concurrency,
+            retries: config.retries,
+            state_dir: state_dir.to_path_buf(),
+        }))),
     }
 }
 

@@ -10,6 +10,7 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     home: PathBuf,
     path_var: OsString,
+    extra: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 /// The result of a command.
@@ -61,7 +62,7 @@ impl Env {
         let mut paths = vec![bin.parent().expect("bin dir").to_path_buf()];
         paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         let path_var = std::env::join_paths(paths).expect("PATH");
-        let env = Env { dir, home, path_var };
+        let env = Env { dir, home, path_var, extra: Default::default() };
         if !env.home.join("gitconfig").exists() {
             std::fs::write(env.home.join("gitconfig"), "").expect("gitconfig");
         }
@@ -101,7 +102,41 @@ impl Env {
             .env("LC_ALL", "C")
             .env("PATH", &self.path_var)
             .stdin(Stdio::null());
+        for (k, v) in self.extra.lock().expect("env").iter() {
+            cmd.env(k, v);
+        }
         cmd
+    }
+
+    /// Sets an environment variable for every later command.
+    pub fn set_env(&self, key: &str, value: &str) {
+        let mut extra = self.extra.lock().expect("env");
+        extra.retain(|(k, _)| k != key);
+        extra.push((key.to_string(), value.to_string()));
+    }
+
+    /// Points the remote `storage` of `repo` at the test S3 server (under `prefix`), with the
+    /// server's keys in the environment.
+    pub fn use_s3(&self, repo: &Path, server: &crate::s3server::S3Server, prefix: &str) {
+        use crate::s3server::{ACCESS_KEY, BUCKET, SECRET_KEY};
+        self.set_env("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        self.set_env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        self.set_env("AWS_EC2_METADATA_DISABLED", "true");
+        let url = format!("s3://{BUCKET}/{prefix}");
+        self.data(
+            repo,
+            &[
+                "remote",
+                "add",
+                "storage",
+                &url,
+                "--endpoint",
+                &server.endpoint,
+                "--path-style",
+                "--region",
+                "us-east-1",
+            ],
+        );
     }
 
     pub fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Out {

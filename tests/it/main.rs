@@ -2,5 +2,7 @@
 
 mod common;
 mod faults;
+mod s3;
+mod s3server;
 mod setup;
 mod workflow;

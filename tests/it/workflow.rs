@@ -4,10 +4,28 @@ use crate::common::*;
 
 const MIB: usize = 1 << 20;
 
+/// Where a workflow's data remote is.
+pub enum Remote<'a> {
+    Directory,
+    S3(&'a crate::s3server::S3Server),
+}
+
 #[test]
 fn track_commit_tag_push_clone_and_switch_versions() {
+    workflow(Remote::Directory);
+}
+
+/// The README workflow, against one kind of remote; `store` is where objects land on disk.
+pub fn workflow(remote: Remote) {
     let env = Env::new();
     let repo = env.project("proj");
+    let store = match remote {
+        Remote::Directory => env.path("proj-store"),
+        Remote::S3(server) => {
+            env.use_s3(&repo, server, "team/proj");
+            server.root.join(crate::s3server::BUCKET).join("team/proj")
+        }
+    };
     let attrs = String::from_utf8(read(&repo.join(".gitattributes"))).unwrap();
     assert_eq!(
         attrs,
@@ -21,6 +39,7 @@ fn track_commit_tag_push_clone_and_switch_versions() {
     );
     let yaml = String::from_utf8(read(&repo.join(".gitdata.yaml"))).unwrap();
     assert!(yaml.contains("storage:") && yaml.contains("default-remote: storage"), "{yaml}");
+    assert!(!yaml.to_lowercase().contains("secret"), "no secret in .gitdata.yaml: {yaml}");
 
     let model_v1 = bytes(1, 2 * MIB + 17);
     let csv_v1 = bytes(2, 10_000);
@@ -36,7 +55,6 @@ fn track_commit_tag_push_clone_and_switch_versions() {
     assert_clean(&env, &repo);
     let push = env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
     assert!(push.stderr.contains("uploaded 2 files"), "{}", push.stderr);
-    let store = env.path("proj-store");
     assert_eq!(read(&object_path(&store, &model_v1)), model_v1);
     assert_eq!(read(&object_path(&store, &csv_v1)), csv_v1);
 
