@@ -21,6 +21,8 @@ pub const DEFAULT_RETRIES: u32 = 4;
 /// Default multipart part size for S3 uploads (S3 allows 5 MiB to 5 GiB, and 10,000 parts).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 pub const MIN_PART_SIZE: u64 = 5 << 20;
+/// See [`Config::list_threshold`]; measured in docs/s3.md.
+pub const DEFAULT_LIST_THRESHOLD: usize = 64;
 
 /// What goes wrong while reading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -214,12 +216,14 @@ pub struct LocalSettings {
     pub concurrency: Option<String>,
     pub default_remote: Option<String>,
     pub progress: Option<String>,
+    pub list_threshold: Option<String>,
 }
 
 impl LocalSettings {
     /// Overlays `GIT_DATA_*` environment variables on values read from git config.
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        let pairs: [(&str, &mut Option<String>); 6] = [
+        let pairs: [(&str, &mut Option<String>); 7] = [
+            ("GIT_DATA_LIST_THRESHOLD", &mut self.list_threshold),
             ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
             ("GIT_DATA_LINK_MODE", &mut self.link_mode),
             ("GIT_DATA_INLINE_MAX", &mut self.inline_max),
@@ -249,6 +253,9 @@ pub struct Config {
     pub default_remote: Option<String>,
     pub progress: Option<bool>,
     pub part_size: u64,
+    /// From this many unknown objects on, S3 existence checks list shard prefixes instead of
+    /// asking for each object.
+    pub list_threshold: usize,
     /// Access keys per remote name, from `.git/config` (never from `.gitdata.yaml`).
     pub keys: BTreeMap<String, StaticKeys>,
 }
@@ -323,6 +330,12 @@ impl Config {
             cache_dir,
             default_remote,
             part_size,
+            list_threshold: match &local.list_threshold {
+                Some(v) => v.trim().parse().map_err(|_| {
+                    invalid("data.listThreshold", v, "expected a number of objects")
+                })?,
+                None => DEFAULT_LIST_THRESHOLD,
+            },
             keys: BTreeMap::new(),
         })
     }

@@ -99,6 +99,7 @@ impl Repo {
             concurrency: self.config_string("data.concurrency"),
             default_remote: self.config_string("data.remote"),
             progress: self.config_string("data.progress"),
+            list_threshold: self.config_string("data.listThreshold"),
         }
         .with_env(|k| std::env::var(k).ok())
     }

@@ -204,6 +204,7 @@ pub fn open_entry(
             checksums: entry.checksums.unwrap_or_default(),
             keys: config.keys.get(name).cloned(),
             part_size: config.part_size,
+            list_threshold: config.list_threshold,
             concurrency: config.concurrency,
             retries: config.retries,
             state_dir: state_dir.to_path_buf(),

@@ -24,9 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
 
-/// Below this many keys, one HEAD each is cheaper than listing shard prefixes.
-pub const LIST_THRESHOLD: usize = 64;
-
 /// Everything needed to build the client, resolved from configuration.
 #[derive(Clone, Debug)]
 pub struct S3Settings {
@@ -40,6 +37,8 @@ pub struct S3Settings {
     pub checksums: ChecksumMode,
     pub keys: Option<StaticKeys>,
     pub part_size: u64,
+    /// From this many keys on, existence checks list shard prefixes (one HEAD each below).
+    pub list_threshold: usize,
     pub concurrency: usize,
     pub retries: u32,
     /// Where resumable multipart uploads are recorded.
@@ -229,7 +228,7 @@ impl Remote for S3Remote {
     }
 
     async fn stat_batch(&self, keys: &[Key]) -> Result<Option<Vec<Option<u64>>>, RemoteError> {
-        if keys.len() < LIST_THRESHOLD {
+        if keys.len() < self.s.list_threshold {
             return Ok(None);
         }
         let mut shards: Vec<String> =

@@ -4,7 +4,6 @@
 
 use super::{ErrorKind, RemoteError};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::RequestId;
 
 /// What the error is about, for the message.
 pub struct Site<'a> {
@@ -122,9 +121,4 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers().get(name)
     }
-}
-
-/// The request id of an error, for reports to a provider's support.
-pub fn request_id<E: RequestId>(e: &E) -> Option<&str> {
-    e.request_id()
 }

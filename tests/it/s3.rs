@@ -13,6 +13,23 @@ fn workflow_on_s3() {
     workflow(Remote::S3(&server));
 }
 
+/// The same workflow against an independent S3 server when one is configured (CI starts
+/// SeaweedFS): GIT_DATA_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY.
+#[test]
+fn workflow_on_external_s3() {
+    let var =
+        |k: &str| std::env::var(format!("GIT_DATA_TEST_S3_{k}")).ok().filter(|v| !v.is_empty());
+    let (Some(endpoint), Some(bucket), Some(key), Some(secret)) =
+        (var("ENDPOINT"), var("BUCKET"), var("ACCESS_KEY"), var("SECRET_KEY"))
+    else {
+        eprintln!(
+            "skipped: GIT_DATA_TEST_S3_ENDPOINT is not set (.ci/run sets it after starting SeaweedFS)"
+        );
+        return;
+    };
+    workflow(Remote::External { endpoint, bucket, key, secret });
+}
+
 /// A project using the test server, with 5 MiB parts and one transfer at a time.
 fn s3_project(env: &Env, server: &S3Server, name: &str) -> std::path::PathBuf {
     let repo = env.project(name);
