@@ -61,6 +61,11 @@ pub enum Command {
     Fsck(FsckArgs),
     /// Show what git-data sees: version, repository, cache, remotes, link mode.
     Env,
+    /// Check commits against the large-file policy and check their pointers (for CI).
+    Check(CheckArgs),
+    /// Move large files out of git history, or adopt a git-lfs or DVC repository.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Run the long-running filter process (git calls this).
     #[command(hide = true)]
     FilterProcess,
@@ -110,6 +115,9 @@ pub struct InstallArgs {
 pub struct TrackArgs {
     /// Patterns (gitattributes syntax) or directories; a directory `d` tracks `d/**`.
     pub patterns: Vec<String>,
+    /// Track every file larger than SIZE (e.g. 5MiB), present and future.
+    #[arg(long, value_name = "SIZE")]
+    pub above: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -224,4 +232,67 @@ pub struct RemoteAddArgs {
     /// Make it the default remote.
     #[arg(long)]
     pub default: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The commits to check, as for `git log` (default: commits not yet on any remote).
+    pub range: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Rewrite history (or, with --no-rewrite, make one commit) so matching files become pointers.
+    Import(MigrateImportArgs),
+    /// Show what `migrate import` would move, by extension and size; changes nothing.
+    Info(MigrateSelectArgs),
+    /// Switch a git-lfs repository to git-data: attributes rewritten, objects imported.
+    Lfs(MigrateLfsArgs),
+    /// Convert a DVC repository's .dvc files and cache into git-data pointers in one commit.
+    Dvc(MigrateDvcArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateSelectArgs {
+    /// Files larger than SIZE (e.g. 5MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub above: Option<String>,
+    /// Files matching these patterns (gitattributes syntax, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub include: Vec<String>,
+    /// Never files matching these patterns.
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub exclude: Vec<String>,
+    /// Every local branch and tag (default: the current branch).
+    #[arg(long)]
+    pub everything: bool,
+    /// The refs to rewrite (default: the current branch).
+    pub refs: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateImportArgs {
+    #[command(flatten)]
+    pub select: MigrateSelectArgs,
+    /// Make one new commit of the given paths instead of rewriting history.
+    #[arg(long)]
+    pub no_rewrite: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateLfsArgs {
+    /// Also rewrite .gitattributes in history (default: one new commit).
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: every local branch and tag (default: the current branch).
+    #[arg(long)]
+    pub everything: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateDvcArgs {
+    /// A DVC remote to pull missing data from before converting (its data is then pushed by
+    /// `git data push`).
+    #[arg(long, value_name = "NAME")]
+    pub dvc_remote: Option<String>,
 }

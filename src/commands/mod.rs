@@ -1,6 +1,7 @@
 //! One module per subcommand and per git entry point; each parses its contract (argv, stdin)
 //! and calls the library. `run` is the one dispatch.
 
+pub mod check;
 pub mod checkout;
 pub mod env;
 pub mod fetch;
@@ -10,13 +11,14 @@ pub mod hook;
 pub mod install;
 pub mod ls_files;
 pub mod merge_driver;
+pub mod migrate;
 pub mod pre_push;
 pub mod push;
 pub mod remote;
 pub mod status;
 pub mod track;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, MigrateCommand};
 use crate::context::Context;
 use anyhow::Result;
 
@@ -37,6 +39,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Remote(c) => remote::run(&Context::open(g)?, c),
         Command::Fsck(a) => fsck::run(&Context::open(g)?, &a),
         Command::Env => env::run(g),
+        Command::Check(a) => check::run(&Context::open(g)?, &a),
+        Command::Migrate(c) => {
+            let ctx = Context::open(g)?;
+            match c {
+                MigrateCommand::Import(a) => migrate::import(&ctx, &a),
+                MigrateCommand::Info(a) => migrate::info(&ctx, &a),
+                MigrateCommand::Lfs(a) => migrate::lfs(&ctx, &a),
+                MigrateCommand::Dvc(a) => migrate::dvc(&ctx, &a),
+            }
+        }
         Command::FilterProcess => filter_process::process(g),
         Command::Clean { path } => filter_process::clean(g, path.as_deref()),
         Command::Smudge { path } => filter_process::smudge(g, path.as_deref()),
