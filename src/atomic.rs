@@ -6,6 +6,7 @@
 //! it, and renames it into place. "Already there with the right size" is success. A reader
 //! therefore sees a complete, verified object or nothing; a killed writer leaves only a temp.
 
+use crate::bgwrite::BgWriter;
 use crate::oid::{Hasher, Oid, STREAM_BUF};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -23,10 +24,15 @@ pub enum CommitError {
     Io { path: PathBuf, source: io::Error },
 }
 
+/// Streams longer than this are written by a second thread while the caller hashes.
+const BACKGROUND_AFTER: u64 = 4 << 20;
+
 /// A temp file being filled with an object's bytes.
 pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     hasher: Hasher,
+    /// Set once the stream is long enough for hashing and writing to overlap.
+    bg: Option<BgWriter>,
 }
 
 impl AtomicFile {
@@ -34,13 +40,30 @@ impl AtomicFile {
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
         fs::create_dir_all(tmp_dir)?;
         let tmp = tempfile::Builder::new().prefix("incoming-").tempfile_in(tmp_dir)?;
-        Ok(AtomicFile { tmp, hasher: Hasher::new() })
+        Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None })
     }
 
     /// Hashes and writes `data`.
     pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.hasher.update(data);
+        if let Some(bg) = &mut self.bg {
+            return bg.write_all(data);
+        }
+        if self.hasher.len() >= BACKGROUND_AFTER {
+            let mut bg = BgWriter::start(self.tmp.as_file().try_clone()?)?;
+            bg.write_all(data)?;
+            self.bg = Some(bg);
+            return Ok(());
+        }
         self.tmp.as_file_mut().write_all(data)
+    }
+
+    /// Waits until every byte given so far is in the file.
+    fn settle(&mut self) -> io::Result<()> {
+        match self.bg.take() {
+            Some(bg) => bg.finish(),
+            None => Ok(()),
+        }
     }
 
     /// Streams everything from `reader` through the hasher into the file.
@@ -73,6 +96,7 @@ impl AtomicFile {
 
     /// Drops what was written so the temp can be refilled (a retried download).
     pub fn reset(&mut self) -> io::Result<()> {
+        self.settle()?;
         self.hasher = Hasher::new();
         let f = self.tmp.as_file_mut();
         f.set_len(0)?;
@@ -82,12 +106,13 @@ impl AtomicFile {
 
     /// Checks and renames the file to `dest`; see the module doc.
     pub fn commit(
-        self,
+        mut self,
         dest: &Path,
         expect: Option<(Oid, u64)>,
         durable: bool,
     ) -> Result<(), CommitError> {
         let (actual, actual_size) = self.digest();
+        self.settle().map_err(|source| CommitError::Io { path: dest.to_path_buf(), source })?;
         if let Some((expected, expected_size)) = expect
             && (expected != actual || expected_size != actual_size)
         {
@@ -193,6 +218,19 @@ mod tests {
             copy_into_place(&src, &dir.path().join("tmp"), &dir.path().join("d"), 6, false)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn long_streams_are_written_completely() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
+        let data: Vec<u8> = (0..(9u32 << 20) + 12345).map(|i| (i % 251) as u8).collect();
+        for chunk in data.chunks(65516) {
+            f.write_all(chunk).unwrap();
+        }
+        let dest = dir.path().join("obj");
+        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
+        assert!(fs::read(&dest).unwrap() == data);
     }
 
     #[test]

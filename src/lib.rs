@@ -5,6 +5,7 @@
 //! and maps errors to exit codes.
 
 pub mod atomic;
+pub mod bgwrite;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -83,6 +83,25 @@ pub enum FilterError {
     Changed { path: String },
 }
 
+impl FilterError {
+    /// How to fix it, when that is known.
+    pub fn hint(&self) -> Option<String> {
+        let io = match self {
+            FilterError::Store { source: StoreError::Io { source, .. }, .. } => source,
+            FilterError::Store {
+                source: StoreError::Commit(crate::atomic::CommitError::Io { source, .. }),
+                ..
+            } => source,
+            _ => return None,
+        };
+        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then(|| {
+            "the disk holding the git-data cache is full: free space, or move the cache with \
+             `git config data.cacheDir PATH` (see `git data env`)"
+                .to_string()
+        })
+    }
+}
+
 /// What smudge produced.
 pub enum Smudged {
     /// Bytes to hand to git.
@@ -132,8 +151,20 @@ impl Filter<'_> {
         }
         let store_err = |source| FilterError::Store { path: path.to_string(), source };
         let mut file = self.store.begin().map_err(store_err)?;
-        file.write_all(&head).map_err(io_err)?;
-        drain(input, |c| file.write_all(c)).map_err(io_err)?;
+        // Tell a failed write to the cache (a full disk) from a failed read from git.
+        let mut write_failed = None;
+        let mut write = |c: &[u8]| {
+            file.write_all(c).map_err(|e| {
+                let kind = e.kind();
+                write_failed = Some(e);
+                io::Error::from(kind)
+            })
+        };
+        let streamed = write(&head).and_then(|()| drain(input, write));
+        if let Some(e) = write_failed {
+            return Err(store_err(StoreError::io(self.store.tmp_dir(), e)));
+        }
+        streamed.map_err(io_err)?;
         let (oid, size) = self.store.commit(file, None).map_err(store_err)?;
         self.remember(path, stat, oid, size);
         Ok(Pointer::new(oid, size).encode().into_bytes())

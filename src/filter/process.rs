@@ -100,6 +100,9 @@ fn respond<W: Write>(
         }
         Err(e) => {
             eprintln!("git-data: error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
             writer.text("status=error")?;
             writer.flush_packet()?;
         }

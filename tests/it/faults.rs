@@ -414,3 +414,62 @@ fn a_held_index_lock_is_reported_and_checkout_repairs_the_index() {
     assert!(debug.contains(&format!("size: {}", data.len())), "{debug}");
     assert_clean(&env, &repo);
 }
+
+/// A tmpfs of a given size mounted for the test's lifetime (needs root; None otherwise).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_fails_cleanly_and_loses_nothing() {
+    let env = Env::new();
+    let Some(remote_disk) = SmallDisk::mount(&env.path("small-remote"), "2m") else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let model = bytes(170, 3 << 20);
+    // A remote on a full disk: the push is refused and nothing half-written is left there.
+    let repo = env.project("fd");
+    env.data(&repo, &["remote", "add", "small", remote_disk.0.to_str().unwrap(), "--default"]);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "model"]);
+    let push = env.run(&repo, "git", &["push", "-q", "origin", "main"]);
+    assert_ne!(push.code, 0);
+    assert!(push.stderr.contains("No space left on device"), "{}", push.stderr);
+    assert!(push.stderr.contains("model.bin"), "{}", push.stderr);
+    assert!(push.stderr.contains("is full: free space"), "{}", push.stderr);
+    assert_eq!(count_files(&remote_disk.0), 0, "no partial object on the remote");
+    assert_eq!(env.git(&env.path("fd-origin.git"), &["for-each-ref"]).stdout, "");
+    assert_eq!(read(&repo.join("model.bin")), model, "the work tree is untouched");
+
+    // A cache on a full disk: `git add` fails, the index does not get a pointer to nothing.
+    let Some(cache_disk) = SmallDisk::mount(&env.path("small-cache"), "2m") else { return };
+    let repo2 = env.project("fd2");
+    env.git(&repo2, &["config", "data.cacheDir", cache_disk.0.to_str().unwrap()]);
+    write(&repo2.join("model.bin"), &model);
+    let add = env.run(&repo2, "git", &["add", "model.bin"]);
+    assert_ne!(add.code, 0);
+    assert!(add.stderr.contains("No space left on device"), "{}", add.stderr);
+    assert!(add.stderr.contains("hint:") && add.stderr.contains("data.cacheDir"), "{}", add.stderr);
+    assert_eq!(env.git(&repo2, &["ls-files", "model.bin"]).stdout, "", "nothing staged");
+    assert_eq!(count_files(&cache_disk.0), 0, "no partial object in the cache");
+    assert_eq!(read(&repo2.join("model.bin")), model);
+}
