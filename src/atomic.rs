@@ -180,8 +180,16 @@ fn place(tmp: tempfile::NamedTempFile, dest: &Path, size: u64, durable: bool) ->
         return Ok(()); // the temp is removed on drop
     }
     let parent = dest.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    tmp.persist(dest).map_err(|e| e.error)?;
+    // The shard directories usually exist: create them only when the rename says they do not.
+    let tmp = match tmp.persist(dest) {
+        Ok(_) => None,
+        Err(e) if e.error.kind() == io::ErrorKind::NotFound => Some(e.file),
+        Err(e) => return Err(e.error),
+    };
+    if let Some(tmp) = tmp {
+        fs::create_dir_all(parent)?;
+        tmp.persist(dest).map_err(|e| e.error)?;
+    }
     if durable {
         File::open(parent)?.sync_all()?;
     }
