@@ -290,6 +290,7 @@ fn write_file(
             ));
         }
         t.as_file().set_permissions(fs::Permissions::from_mode(mode | 0o200)).map_err(io_err)?;
+        t.as_file().set_modified(state::before_this_second()).map_err(io_err)?;
         t.into_temp_path()
     };
     tmp.persist(&target).map_err(|e| io_err(e.error))?;

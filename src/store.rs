@@ -122,8 +122,7 @@ impl Store {
                 self.quarantine(oid, format!("size is {} bytes, expected {size}", meta.len()))
             );
         }
-        let stat = FileStat::from_metadata(&meta);
-        if self.recorded(oid).is_some_and(|r| r.same_content_stat(&stat)) {
+        if self.trusted(oid, &meta) {
             return Ok((file, path));
         }
         let (actual, _) = hash_file(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -183,6 +182,12 @@ impl Store {
 
     fn verified_log(&self) -> RecordLog {
         RecordLog::new(self.root.join("verified.log"))
+    }
+
+    /// Whether the object was verified before and its file has not changed since.
+    fn trusted(&self, oid: &Oid, meta: &fs::Metadata) -> bool {
+        let stat = FileStat { dev: 0, ..FileStat::from_metadata(meta) };
+        self.recorded(oid).is_some_and(|r| r.same_content_stat(&stat))
     }
 
     fn recorded(&self, oid: &Oid) -> Option<FileStat> {
@@ -290,7 +295,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let oid = Store::new(dir.path()).insert_reader(&b"abc"[..]).unwrap().0;
         let store = Store::new(dir.path());
-        assert!(store.recorded(&oid).is_some());
+        let meta = fs::metadata(store.object_path(&oid)).unwrap();
+        assert!(store.trusted(&oid, &meta), "a verified, unchanged object is not hashed again");
         store.open_verified(&oid, 3).unwrap();
+        // A change to the file (its ctime moves) makes it untrusted again.
+        std::thread::sleep(crate::state::racy_margin());
+        fs::set_permissions(store.object_path(&oid), fs::Permissions::from_mode(0o400)).unwrap();
+        let meta = fs::metadata(store.object_path(&oid)).unwrap();
+        assert!(!store.trusted(&oid, &meta));
     }
 }

@@ -77,6 +77,16 @@ pub fn racy_margin() -> Duration {
     })
 }
 
+/// A modification time for a file written now that git will not find "racily clean": the
+/// last nanosecond of the previous second. git (built without nanosecond support) re-reads
+/// every file whose mtime is in the same second as the index, which for data files means
+/// running the clean filter over gigabytes after every checkout. Stamping the file a second
+/// back keeps its stat entry trusted; a later edit still moves the mtime forward.
+pub fn before_this_second() -> SystemTime {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + Duration::from_secs(now.as_secs()) - Duration::from_nanos(1)
+}
+
 /// Waits until files written up to now are settled (see [`FileStat::settled_at`]).
 pub fn wait_until_settled(latest_change_ns: i64) {
     let target = latest_change_ns + racy_margin().as_nanos() as i64;
