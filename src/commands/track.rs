@@ -197,7 +197,14 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
 /// The pre-commit hook: stages new files over `policy.track-above` as pointers, with an
 /// exact-path line in `.gitattributes`. Costs one pass over the index when nothing is large.
 pub fn pre_commit(ctx: &Context) -> Result<i32> {
-    let policy = super::check::load_policy(ctx)?;
+    // like the broken-config case of `open_lenient`: never block commits (a fix included)
+    let policy = match super::check::load_policy(ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("git-data: warning: {e}; new large files are not tracked automatically");
+            return Ok(0);
+        }
+    };
     let Some(threshold) = policy.track_above else { return Ok(0) };
     if ctx.repo.work_tree.is_none() {
         return Ok(0);
