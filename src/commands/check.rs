@@ -111,7 +111,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
     let pointers = found.iter().filter(|f| f.pointer.is_some()).count();
     let verdict = if findings == 0 { "ok".to_string() } else { format!("{findings} problem(s)") };
     println!(
-        "check: {label}: {} file{} added ({pointers} pointer{}){}: {verdict}",
+        "check: {label}: {} file version{} added ({pointers} pointer{}){}: {verdict}",
         found.len(),
         if found.len() == 1 { "" } else { "s" },
         if pointers == 1 { "" } else { "s" },

@@ -165,7 +165,7 @@ fn check_reports_malformed_pointers_and_missing_objects_with_exit_codes() {
     env.git(&repo, &["push", "-q", "origin", "main"]);
     let clean = env.data(&repo, &["check"]);
     assert!(
-        clean.stdout.contains("check: HEAD --not --remotes: 0 files added"),
+        clean.stdout.contains("check: HEAD --not --remotes: 0 file versions added"),
         "{}",
         clean.stdout
     );
