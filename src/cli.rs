@@ -238,6 +238,9 @@ pub struct RemoteAddArgs {
 pub struct CheckArgs {
     /// The commits to check, as for `git log` (default: commits not yet on any remote).
     pub range: Option<String>,
+    /// Never contact the data remote: objects not in the cache are reported as not verified.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Subcommand, Debug)]

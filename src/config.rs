@@ -148,6 +148,77 @@ pub struct TransferSection {
     pub part_size: Option<String>,
 }
 
+/// The large-file policy (`policy:`); evaluated by `crate::policy`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PolicySection {
+    /// The largest blob that may be committed without git-data (default 5 MiB; `none` = off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_blob_size: Option<SizeSetting>,
+    /// Patterns whose files must always be tracked, whatever their size.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub always_track: Vec<String>,
+    /// Patterns exempt from the policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Set by `git data track --above`: new files over this size are tracked at commit time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_above: Option<SizeSetting>,
+}
+
+/// A size written as `5MiB`, `500 KB` or a number of bytes; `none`, `off` or `0` disable the
+/// setting. Parsed while the YAML is read, so a bad value is reported with line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SizeSetting {
+    /// As written, so that saving the file keeps the user's spelling.
+    pub text: String,
+    /// `None` when disabled.
+    pub bytes: Option<u64>,
+}
+
+impl SizeSetting {
+    pub fn parse(text: &str) -> Option<SizeSetting> {
+        let t = text.trim();
+        let bytes = match t.to_ascii_lowercase().as_str() {
+            "none" | "off" | "false" | "0" => None,
+            _ => Some(parse_size(t).filter(|n| *n > 0)?),
+        };
+        Some(SizeSetting { text: t.to_string(), bytes })
+    }
+}
+
+impl Serialize for SizeSetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.text.parse::<u64>() {
+            Ok(n) => s.serialize_u64(n),
+            Err(_) => s.serialize_str(&self.text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+            Flag(bool),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Number(n) => n.to_string(),
+            Raw::Text(t) => t,
+            Raw::Flag(false) => "none".to_string(),
+            Raw::Flag(true) => "true".to_string(),
+        };
+        SizeSetting::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid size `{text}`: expected a size such as 5MiB, 500KB or 1048576, or none"
+            ))
+        })
+    }
+}
+
 /// The contents of `.gitdata.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -160,6 +231,8 @@ pub struct FileConfig {
     pub checkout: CheckoutSection,
     #[serde(default, skip_serializing_if = "is_default")]
     pub transfer: TransferSection,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub policy: PolicySection,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -408,6 +481,34 @@ mod tests {
         assert_eq!(c.link_mode, LinkMode::Reflink);
         let bad = LocalSettings { link_mode: Some("symlink".into()), ..Default::default() };
         assert!(Config::resolve(path, "/c".into(), bad).is_err());
+    }
+
+    #[test]
+    fn policy_section() {
+        let text = "policy:\n  max-blob-size: 10MiB\n  always-track: [\"*.pkl\"]\n  allow: [docs/logo.png]\n  track-above: 1048576\n";
+        let c = FileConfig::parse(text, FILE_NAME).unwrap();
+        assert_eq!(c.policy.max_blob_size.as_ref().and_then(|s| s.bytes), Some(10 << 20));
+        assert_eq!(c.policy.track_above.as_ref().and_then(|s| s.bytes), Some(1 << 20));
+        assert_eq!(c.policy.always_track, vec!["*.pkl"]);
+        let off = FileConfig::parse("policy:\n  max-blob-size: none\n", FILE_NAME).unwrap();
+        assert_eq!(off.policy.max_blob_size.unwrap().bytes, None);
+        let zero = FileConfig::parse("policy:\n  max-blob-size: 0\n", FILE_NAME).unwrap();
+        assert_eq!(zero.policy.max_blob_size.unwrap().bytes, None);
+        let err = FileConfig::parse("policy:\n  max-blob-size: lots\n", FILE_NAME).unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.starts_with(".gitdata.yaml:2:") && err.contains("invalid size `lots`"),
+            "{err}"
+        );
+        let err = FileConfig::parse("policy:\n  max-size: 1\n", FILE_NAME).unwrap_err();
+        assert!(err.to_string().contains("unknown field `max-size`"), "{err}");
+        // saving keeps the spelling
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        c.save(&path).unwrap();
+        assert_eq!(FileConfig::load(&path).unwrap(), c);
+        let saved = std::fs::read_to_string(&path).unwrap();
+        assert!(saved.contains("max-blob-size: 10MiB") && saved.contains("track-above: 1048576"));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The hooks git-data installs, with their shim text.
-pub const HOOKS: [(&str, &str); 4] = [
+pub const HOOKS: [(&str, &str); 5] = [
     ("pre-push", include_str!("../hooks/pre-push")),
+    ("pre-commit", include_str!("../hooks/pre-commit")),
     ("post-checkout", include_str!("../hooks/post-checkout")),
     ("post-merge", include_str!("../hooks/post-merge")),
     ("post-rewrite", include_str!("../hooks/post-rewrite")),
@@ -191,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("post-merge"), "#!/bin/sh\n").unwrap();
         let actions = install(dir.path(), false).unwrap();
-        assert_eq!(actions.len(), 3);
+        assert_eq!(actions.len(), HOOKS.len() - 1);
         assert_eq!(fs::read_to_string(dir.path().join("post-merge")).unwrap(), "#!/bin/sh\n");
     }
 

@@ -17,6 +17,7 @@ pub mod index_refresh;
 pub mod materialize;
 pub mod oid;
 pub mod pointer;
+pub mod policy;
 pub mod progress;
 pub mod remote;
 pub mod scan;

@@ -1,8 +1,9 @@
 //! `git-data hook NAME ARGS…`: what the hook shims run. Our work first, then the user's own
-//! hook if one was chained; a refused push never runs the user's pre-push.
+//! hook if one was chained; a refused push or commit never runs the user's own hook.
 //!
 //! post-checkout, post-merge and post-rewrite materialise the files the smudge filter left as
-//! pointers (the pending journal); pre-push uploads data (see `pre_push`).
+//! pointers (the pending journal); pre-push uploads data (see `pre_push`); pre-commit tracks
+//! new files over `policy.track-above` (see `track::pre_commit`).
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
@@ -27,13 +28,14 @@ pub fn run(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
         "post-checkout" | "post-merge" | "post-rewrite" => {
             Context::open_lenient(g).and_then(|ctx| materialize_pending(&ctx))
         }
+        "pre-commit" => Context::open_lenient(g).and_then(|ctx| super::track::pre_commit(&ctx)),
         _ => Ok(0),
     };
     let code = ours.unwrap_or_else(|e| {
         crate::report(&e);
         1
     });
-    if code != 0 && name == "pre-push" {
+    if code != 0 && matches!(name, "pre-push" | "pre-commit") {
         return Ok(code);
     }
     let chained = hooks::run_chained(&hooks_dir, name, args, &stdin)?;

@@ -35,10 +35,8 @@ pub fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
             lines.push(format!("git-data: {action}"));
         }
         if hooks::all_current(&repo.hooks_dir()) {
-            lines.push(
-                "git-data: hooks are in place (pre-push, post-checkout, post-merge, post-rewrite)"
-                    .into(),
-            );
+            let names: Vec<&str> = hooks::HOOKS.iter().map(|(name, _)| *name).collect();
+            lines.push(format!("git-data: hooks are in place ({})", names.join(", ")));
         }
     }
     if !g.quiet {

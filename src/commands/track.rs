@@ -1,10 +1,16 @@
 //! `git data track` / `untrack`: edit the `filter=data` lines of the root `.gitattributes`.
+//! `track --above SIZE` records `policy.track-above` and tracks the staged files over SIZE by
+//! exact path; the pre-commit hook ([`pre_commit`]) does the same for new files at each commit.
 
 use crate::cli::{TrackArgs, UntrackArgs};
+use crate::config::{FileConfig, SizeSetting};
 use crate::context::Context;
+use crate::hinted;
+use crate::policy::{Policy, autotrack};
 use crate::scan::PathFilter;
 use crate::worktree;
 use anyhow::{Context as _, Result};
+use gix::bstr::ByteSlice;
 use std::path::Path;
 
 /// The attributes git-data writes for a tracked pattern.
@@ -48,6 +54,13 @@ pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
         Err(e) => return Err(e).context("cannot read .gitattributes"),
     };
     let existing = tracked_patterns(&text);
+    if let Some(above) = &args.above {
+        if !args.patterns.is_empty() {
+            let patterns = TrackArgs { patterns: args.patterns.clone(), above: None };
+            track(ctx, &patterns)?;
+        }
+        return track_above(ctx, above);
+    }
     if args.patterns.is_empty() {
         if existing.is_empty() {
             println!(
@@ -113,6 +126,129 @@ fn hint_committed(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+/// `git data track --above SIZE`.
+fn track_above(ctx: &Context, above: &str) -> Result<i32> {
+    let Some(setting) = SizeSetting::parse(above).filter(|s| s.bytes.is_some()) else {
+        return Err(hinted(
+            format!("`{above}` is not a size"),
+            "give a size such as 5MiB, 500KB or 10000000 (bytes); to stop tracking by size, \
+             remove policy.track-above from .gitdata.yaml",
+        ));
+    };
+    let threshold = setting.bytes.unwrap_or(u64::MAX);
+    let mut file = FileConfig::load(&ctx.config.file_path)?;
+    let policy = Policy::from_section(&file.policy)?;
+    let staged = autotrack::oversized(&ctx.repo, &policy, threshold, false)?;
+    let new = autotrack::oversized(&ctx.repo, &policy, threshold, true)?.len();
+    autotrack::convert(&ctx.repo, &ctx.store, &staged)?;
+    if file.policy.track_above.as_ref() != Some(&setting) {
+        file.policy.track_above = Some(setting.clone());
+        file.save(&ctx.config.file_path)?;
+    }
+    let hooks_dir = ctx.repo.hooks_dir();
+    let actions = crate::hooks::install(&hooks_dir, true)?;
+    let quiet = ctx.global.quiet;
+    super::say(
+        quiet,
+        format!(
+            "Tracking files over {}: policy.track-above: {} in .gitdata.yaml",
+            super::human(threshold),
+            setting.text
+        ),
+    );
+    for f in &staged {
+        super::say(
+            quiet,
+            format!("Tracking \"{}\" ({})", f.path.to_str_lossy(), super::human(f.size)),
+        );
+    }
+    if !staged.is_empty() {
+        super::say(
+            quiet,
+            format!(
+                "{} file{} staged as pointer{}, with .gitattributes: commit to record {}",
+                staged.len(),
+                if staged.len() == 1 { "" } else { "s" },
+                if staged.len() == 1 { "" } else { "s" },
+                if staged.len() == 1 { "it" } else { "them" },
+            ),
+        );
+    }
+    if staged.len() > new {
+        super::say(
+            quiet,
+            format!(
+                "hint: earlier commits still hold {} of these files whole; `git data migrate import --above {}` rewrites them (or leave history as it is)",
+                staged.len() - new,
+                setting.text
+            ),
+        );
+    }
+    for a in actions {
+        super::say(quiet, format!("git-data: {a}"));
+    }
+    super::say(
+        quiet,
+        "New files over that size are tracked when they are committed (pre-commit hook).",
+    );
+    Ok(0)
+}
+
+/// The pre-commit hook: stages new files over `policy.track-above` as pointers, with an
+/// exact-path line in `.gitattributes`. Costs one pass over the index when nothing is large.
+pub fn pre_commit(ctx: &Context) -> Result<i32> {
+    // like the broken-config case of `open_lenient`: never block commits (a fix included)
+    let policy = match super::check::load_policy(ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("git-data: warning: {e}; new large files are not tracked automatically");
+            return Ok(0);
+        }
+    };
+    let Some(threshold) = policy.track_above else { return Ok(0) };
+    if ctx.repo.work_tree.is_none() {
+        return Ok(0);
+    }
+    let files = autotrack::oversized(&ctx.repo, &policy, threshold, true)?;
+    if files.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<String> = files.iter().map(|f| f.path.to_str_lossy().into_owned()).collect();
+    if is_partial_commit(std::env::var_os("GIT_INDEX_FILE")) {
+        let quoted: Vec<String> =
+            names.iter().map(|n| crate::policy::report::shell_quote(n)).collect();
+        return Err(hinted(
+            format!(
+                "`git commit PATH…` cannot track files over policy.track-above ({}) by itself: {}",
+                super::human(threshold),
+                names.join(", ")
+            ),
+            format!(
+                "run `git data track {q}` and `git add .gitattributes {q}`, then commit again",
+                q = quoted.join(" ")
+            ),
+        ));
+    }
+    autotrack::convert(&ctx.repo, &ctx.store, &files)?;
+    for f in &files {
+        eprintln!(
+            "git-data: {} ({}) is over policy.track-above ({}): committed as a pointer, and tracked in .gitattributes",
+            f.path.to_str_lossy(),
+            super::human(f.size),
+            super::human(threshold)
+        );
+    }
+    Ok(0)
+}
+
+/// `git commit PATH…` commits from a temporary index (`next-index-*.lock`) while the real
+/// index gets the work-tree files: what the hook stages there would not reach the real index.
+fn is_partial_commit(index_file: Option<std::ffi::OsString>) -> bool {
+    index_file.is_some_and(|f| {
+        Path::new(&f).file_name().is_some_and(|n| n.to_string_lossy().starts_with("next-index-"))
+    })
+}
+
 pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     let path = root.join(".gitattributes");
@@ -164,6 +300,13 @@ mod tests {
         assert_eq!(normalize(root, root, "data/"), "data/**");
         assert_eq!(normalize(root, root, "my model.bin"), "my[[:space:]]model.bin");
         assert_eq!(normalize(root, &root.join("sub"), "x.bin"), "sub/x.bin");
+    }
+
+    #[test]
+    fn partial_commits() {
+        assert!(is_partial_commit(Some("/r/.git/next-index-1234.lock".into())));
+        assert!(!is_partial_commit(Some("/r/.git/index.lock".into())));
+        assert!(!is_partial_commit(None));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod policy;
 mod s3;
 mod s3server;
 mod setup;
