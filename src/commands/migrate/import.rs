@@ -84,10 +84,11 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
             "`git data migrate info` shows what history holds, by extension and size",
         ));
     }
-    preflight(ctx)?;
+    preflight(ctx, true)?;
     let scope = refs::resolve(&ctx.repo, args.select.everything, &args.select.refs)?;
     let commits = rewrite::list_commits(&scope.tips)?;
     let survey = Survey::walk(&ctx.repo, &commits, true)?;
+    let surveyed = started.elapsed();
     let (paths, blob_ids) = survey.select(&sel);
     if paths.is_empty() {
         println!("Nothing to move: no file in {} matches.", plural(commits.len(), "commit"));
@@ -119,6 +120,7 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
     let moved =
         blobs::move_into_cache(&ctx.repo, &ctx.store, sizes.into_iter().collect(), ctx.progress())?;
     let (objects, bytes) = blobs::totals(&moved);
+    let cached = started.elapsed();
     let transform = ImportTransform {
         repo: &ctx.repo,
         paths,
@@ -133,11 +135,14 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
     let elapsed = started.elapsed();
     if !ctx.global.quiet {
         println!(
-            "Moved {} ({}, {}) into git-data in {:.1}s.",
+            "Moved {} ({}, {}) into git-data in {:.1}s (survey {:.1}s, cache {:.1}s, rewrite {:.1}s).",
             plural(files, "file version"),
             plural(objects, "distinct object"),
             human(bytes),
-            elapsed.as_secs_f64()
+            elapsed.as_secs_f64(),
+            surveyed.as_secs_f64(),
+            (cached - surveyed).as_secs_f64(),
+            (elapsed - cached).as_secs_f64(),
         );
         print_rewrite_summary(&rw.counts, &moves, &head.backup, commits.len());
         println!("Appended to .gitattributes in every rewritten commit:");
@@ -256,7 +261,7 @@ fn no_rewrite(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
             "git data migrate import --no-rewrite models/model.pkl data/",
         ));
     }
-    preflight(ctx)?;
+    preflight(ctx, true)?;
     let wanted = ctx.repo_paths(&s.refs)?;
     let (entries, _) = crate::worktree::index_entries(&ctx.repo, &PathFilter::new(wanted.clone()))?;
     let mut lines = Vec::new();
@@ -299,7 +304,8 @@ fn no_rewrite(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
         }
         Ok(())
     };
-    let mut add = vec!["add", "--renormalize", "--", ".gitattributes"];
+    run(&["add", "--", ".gitattributes"])?;
+    let mut add = vec!["add", "--renormalize", "--"];
     let rels: Vec<String> = wanted.iter().map(|p| format!(":(top,literal){p}")).collect();
     add.extend(rels.iter().map(String::as_str));
     run(&add)?;

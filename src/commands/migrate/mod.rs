@@ -12,6 +12,7 @@ mod dvc;
 mod import;
 mod info;
 mod lfs;
+mod lfs_objects;
 mod refs;
 mod rewrite;
 mod select;
@@ -33,10 +34,11 @@ pub(crate) fn git_with_filter(ctx: &Context) -> Result<std::process::Command> {
     Ok(cmd)
 }
 
-/// Refuses to start unless the filter is configured and no tracked file has changes.
-pub(crate) fn preflight(ctx: &Context) -> Result<()> {
+/// Refuses to start unless the filter is configured (when `filter`) and no tracked file
+/// has changes.
+pub(crate) fn preflight(ctx: &Context, filter: bool) -> Result<()> {
     ctx.work_tree()?;
-    if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
+    if filter && ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
         return Err(hinted(
             "git-data is not set up in this repository (no `filter.data.process` in git config)",
             "run `git data install` first, then the migration again",

@@ -194,6 +194,8 @@ pub fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<St
         &old.to_string(),
         &new.to_string(),
     ]))?;
+    // first the index (it checks that the work tree still has the old files), then the files
+    run_git(git_command().args(["read-tree", "-m", "HEAD"])).context("cannot update the index")?;
     for path in changed.lines().filter(|p| p.rsplit('/').next() == Some(".gitattributes")) {
         let out = git_command()
             .args(["cat-file", "blob", &format!("{new}:{path}")])
@@ -205,7 +207,6 @@ pub fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<St
         std::fs::write(root.join(path), &out.stdout)
             .with_context(|| format!("cannot write {path}"))?;
     }
-    run_git(git_command().args(["read-tree", "-m", "HEAD"])).context("cannot update the index")?;
     // through the real filter: changed entries are cleaned once and get their stat data
     let _ = std::process::Command::new("git")
         .args(["update-index", "-q", "--refresh"])
