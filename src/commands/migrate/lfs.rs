@@ -201,12 +201,35 @@ pub fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
         );
         println!("  other clones: pull, then run `git data migrate lfs` once there too");
     }
+    let code = materialize_pointers(ctx)?;
     for h in &mixed {
         eprintln!(
             "git-data: warning: hook {h} calls git-lfs among other commands; remove its `git lfs` line"
         );
     }
-    Ok(0)
+    Ok(code)
+}
+
+/// Writes the data of work-tree files that still hold pointer text (a clone made without
+/// git-lfs or git-data), downloading from the data remote when one is configured.
+fn materialize_pointers(ctx: &Context) -> Result<i32> {
+    use crate::materialize::{self, Candidate};
+    let all = crate::scan::PathFilter::default();
+    let candidates: Vec<Candidate> = crate::worktree::pointer_files(&ctx.repo, &all)?
+        .into_iter()
+        .map(|(path, pointer)| Candidate { path, pointer })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let outcome = materialize::materialize(ctx, candidates, !ctx.config.file.remotes.is_empty())?;
+    if !outcome.index_locked {
+        materialize::repair_index(ctx, &all)?;
+    }
+    if !ctx.global.quiet && outcome.written > 0 {
+        println!("work tree: wrote {} that held pointer text", plural(outcome.written, "file"));
+    }
+    Ok(crate::commands::hook::report_outcome(ctx, &outcome, "git data pull"))
 }
 
 /// Writes git-data's filter and merge driver into this clone's config under the given
