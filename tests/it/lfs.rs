@@ -2,7 +2,7 @@
 //! git-lfs when installed): objects imported, attributes switched, old commits still work.
 
 use crate::common::*;
-use crate::migrate::{check_out_all, contents, fixture};
+use crate::migrate::{add_remotes, check_out_all, contents, fixture};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -72,14 +72,7 @@ fn lfs_switch_in_one_commit_keeps_old_commits_working() {
     assert!(again.contains("4 already in the cache"), "{again}");
 
     // push all data to a directory remote; a fresh clone that switches too restores all
-    let origin = env.path("lfsrepo-origin.git");
-    let store = env.path("lfsrepo-store");
-    std::fs::create_dir_all(&store).unwrap();
-    env.git(env.root(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
-    env.git(&repo, &["remote", "add", "origin", origin.to_str().unwrap()]);
-    env.data(&repo, &["remote", "add", "storage", store.to_str().unwrap()]);
-    env.git(&repo, &["add", ".gitdata.yaml"]);
-    env.git(&repo, &["commit", "-q", "-m", "Data remote"]);
+    let store = add_remotes(&env, &repo, "lfsrepo");
     env.data(&repo, &["push", "--all"]);
     env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
     for o in &objects {

@@ -59,6 +59,20 @@ pub fn check_out_all(env: &Env, repo: &Path, expected: &Contents) {
     env.git(repo, &["checkout", "-q", &branch]);
 }
 
+/// Gives `repo` a bare `<name>-origin.git` as `origin` and a directory data remote `storage`
+/// (`.gitdata.yaml` committed); returns the data remote's directory.
+pub fn add_remotes(env: &Env, repo: &Path, name: &str) -> PathBuf {
+    let origin = env.path(&format!("{name}-origin.git"));
+    let store = env.path(&format!("{name}-store"));
+    std::fs::create_dir_all(&store).unwrap();
+    env.git(env.root(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
+    env.git(repo, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    env.data(repo, &["remote", "add", "storage", store.to_str().unwrap()]);
+    env.git(repo, &["add", ".gitdata.yaml"]);
+    env.git(repo, &["commit", "-q", "-m", "Data remote"]);
+    store
+}
+
 fn refs(env: &Env, repo: &Path) -> String {
     env.git(repo, &["for-each-ref", "--format=%(objectname) %(refname)"]).stdout
 }
@@ -114,14 +128,7 @@ fn import_above_rewrites_history_and_a_fresh_clone_restores_it() {
     check_out_all(&env, &repo, &before);
 
     // push through a directory data remote; a fresh clone restores every revision
-    let origin = env.path("hist-origin.git");
-    let store = env.path("hist-store");
-    std::fs::create_dir_all(&store).unwrap();
-    env.git(env.root(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
-    env.git(&repo, &["remote", "add", "origin", origin.to_str().unwrap()]);
-    env.data(&repo, &["remote", "add", "storage", store.to_str().unwrap()]);
-    env.git(&repo, &["add", ".gitdata.yaml"]);
-    env.git(&repo, &["commit", "-q", "-m", "Data remote"]);
+    let store = add_remotes(&env, &repo, "hist");
     env.git(&repo, &["push", "-q", "origin", "main", "feature", "--tags"]);
     assert_eq!(read(&object_path(&store, &weights)), weights);
     let (fresh, out) = env.clone_of("hist", "hist-fresh");
