@@ -52,8 +52,7 @@ pub fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
     let (paths, blobs): (HashSet<BString>, HashSet<ObjectId>) = if sel.is_set() {
         survey.select(&sel)
     } else {
-        let mut all = Selection { above: Some(0), include: Vec::new(), exclude: Vec::new() };
-        all.above = Some(0);
+        let all = Selection { above: Some(0), include: Vec::new(), exclude: Vec::new() };
         survey.select(&all)
     };
     let names: Vec<&str> = scope.refs.keys().map(String::as_str).collect();
