@@ -290,6 +290,9 @@ pub struct MigrateLfsArgs {
     /// With --history: every local branch and tag (default: the current branch).
     #[arg(long)]
     pub everything: bool,
+    /// Switch even if history needs git-lfs objects that are not in .git/lfs/objects.
+    #[arg(long)]
+    pub allow_missing: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,8 @@
 
 mod common;
 mod faults;
+mod lfs;
+mod migrate;
 mod policy;
 mod s3;
 mod s3server;
