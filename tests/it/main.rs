@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real git, hermetic temporary repositories.
 
 mod common;
+mod dvc;
 mod faults;
 mod lfs;
 mod migrate;
