@@ -266,10 +266,12 @@ pub struct MigrateSelectArgs {
     /// Never files matching these patterns.
     #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
     pub exclude: Vec<String>,
-    /// Every local branch and tag (default: the current branch).
+    /// Every local branch and tag, pushed commits included (default: the current branch,
+    /// commits already on a remote left alone).
     #[arg(long)]
     pub everything: bool,
-    /// The refs to rewrite (default: the current branch).
+    /// The branches and tags to rewrite (default: the current branch); `^REF` leaves REF's
+    /// history alone.
     pub refs: Vec<String>,
 }
 

@@ -268,6 +268,28 @@ pub fn run_git(cmd: &mut Command) -> Result<String, GitError> {
     }
 }
 
+/// Runs git feeding `input` to its stdin (from a thread, so a large output cannot deadlock),
+/// returning stdout, or an error with git's stderr.
+pub fn run_git_input(cmd: &mut Command, input: Vec<u8>) -> Result<String, GitError> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
+    let mut stdin = child.stdin.take();
+    let writer = std::thread::spawn(move || stdin.as_mut().map(|s| s.write_all(&input)));
+    let out =
+        child.wait_with_output().map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
+    let _ = writer.join();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(GitError::Other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+    }
+}
+
 /// The installed git's version string.
 pub fn git_version() -> String {
     run_git(git_command().arg("--version"))

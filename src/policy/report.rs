@@ -106,10 +106,9 @@ pub fn format(repo: &Repo, violations: &[Violation], branch: &str, origin: Origi
         Origin::Check => "run `git data check` again",
     };
     out.push_str(&format!(
-        "\nTo fix it (from the repository root), track them with git-data and rewrite the commits \
-         that added them so that they hold pointers:\n    git data track {}\n    \
-         git data migrate import --include {} {}\nthen {again}.\n",
-        quoted(&patterns).join(" "),
+        "\nTo fix it (from the repository root), rewrite the commits that added them so that they \
+         hold pointers (commits already on a remote are left alone, and .gitattributes tracks \
+         the files from then on):\n    git data migrate import --include {} {}\nthen {again}.\n",
         shell_quote(&patterns.join(",")),
         shell_quote(branch),
     ));

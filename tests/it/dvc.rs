@@ -149,6 +149,8 @@ fn dvc_outputs_become_pointers_in_one_commit_and_survive_a_clone() {
     assert_eq!(pipeline.stdout, "", "pipeline and DVC config untouched");
     assert!(repo.join("data/prepared.csv").exists());
     env.data(&repo, &["fsck"]);
+    let ok = env.data(&repo, &["check", "--offline", "HEAD"]).stdout;
+    assert!(ok.contains("(6 pointers): ok"), "{ok}");
 
     // a second run finds nothing more to convert and changes nothing
     let again = migrate(&env, &repo, &[]);
@@ -167,6 +169,8 @@ fn dvc_outputs_become_pointers_in_one_commit_and_survive_a_clone() {
     assert_version(&env, &fresh, "v2");
     assert_clean(&env, &fresh);
     env.data(&fresh, &["fsck"]);
+    let ok = env.data(&fresh, &["check", "HEAD"]).stdout;
+    assert!(ok.contains("(6 pointers): ok"), "{ok}");
 
     // old revisions are DVC revisions and check out as such
     env.git(&fresh, &["checkout", "-q", "v1"]);

@@ -60,6 +60,8 @@ fn lfs_switch_in_one_commit_keeps_old_commits_working() {
     assert_eq!(process, "git-data filter-process\n");
     assert_clean(&env, &repo);
     env.data(&repo, &["fsck"]);
+    let ok = env.data(&repo, &["check", "--offline", "main"]).stdout;
+    assert!(ok.contains("pointers): ok"), "{ok}");
     // old commits still say filter=lfs: git-data serves them
     check_out_all(&env, &repo, &before);
     let after = contents(&env, &repo);
@@ -85,6 +87,8 @@ fn lfs_switch_in_one_commit_keeps_old_commits_working() {
     assert!(switched.contains("nothing to commit"), "{switched}");
     env.data(&fresh, &["fetch", "--all"]);
     check_out_all(&env, &fresh, &before);
+    let ok = env.data(&fresh, &["check", "main"]).stdout;
+    assert!(ok.contains("pointers): ok"), "{ok}");
 }
 
 #[test]

@@ -125,6 +125,10 @@ fn import_above_rewrites_history_and_a_fresh_clone_restores_it() {
     assert_eq!(read(&repo.join("models/weights.bin")), weights);
     assert_clean(&env, &repo);
     env.data(&repo, &["fsck"]);
+    for rev in ["main", "feature", "v1.0"] {
+        let ok = env.data(&repo, &["check", "--offline", rev]).stdout;
+        assert!(ok.contains("pointers): ok"), "{ok}");
+    }
     check_out_all(&env, &repo, &before);
 
     // push through a directory data remote; a fresh clone restores every revision
@@ -137,6 +141,62 @@ fn import_above_rewrites_history_and_a_fresh_clone_restores_it() {
     // commits from before the migration have no .gitdata.yaml: fetch their data from main
     env.data(&fresh, &["fetch", "--all"]);
     check_out_all(&env, &fresh, &before);
+    // online: every pointer's object is in the cache or on the data remote
+    let ok = env.data(&fresh, &["check", "main"]).stdout;
+    assert!(ok.contains("(8 pointers): ok"), "{ok}");
+}
+
+#[test]
+fn import_leaves_pushed_commits_alone_unless_everything() {
+    let env = Env::new();
+    let repo = fixture(&env, "history-repo.sh", "pushed");
+    let origin = env.path("pushed-origin.git");
+    env.git(env.root(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
+    env.git(&repo, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let pushed = env.git(&repo, &["rev-parse", "main"]).stdout;
+    let big = bytes(41, 3 << 20);
+    write(&repo.join("models/late.bin"), &big);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "A late model"]);
+
+    // the policy (5 MiB default lowered to 1 MiB) flags the pushed history and the new commit
+    std::fs::write(repo.join(".gitdata.yaml"), "policy:\n  max-blob-size: 1MiB\n").unwrap();
+    let out = env.data_fails(&repo, &["check", "origin/main..main"]);
+    assert!(
+        out.stdout.contains("models/late.bin") && out.stdout.contains("1 file"),
+        "{}",
+        out.stdout
+    );
+    std::fs::remove_file(repo.join(".gitdata.yaml")).unwrap();
+
+    let info = env.data(&repo, &["migrate", "info", "--above", "1MiB"]).stdout;
+    assert!(info.contains("(1 commit)") && info.contains("left alone"), "{info}");
+    let out = env.data(&repo, &["migrate", "import", "--above", "1MiB"]).stdout;
+    assert!(out.contains("commits rewritten: 1 of 1"), "{out}");
+    // the rewritten commit's whole tree follows the selection, inherited files included
+    assert!(out.contains("Moved 4 file versions"), "{out}");
+    assert_eq!(env.git(&repo, &["rev-parse", "main~1"]).stdout, pushed, "pushed commits kept");
+    assert_eq!(
+        env.git(&repo, &["cat-file", "blob", "main:models/late.bin"]).stdout,
+        pointer_of(&big)
+    );
+    let old = env.git(&repo, &["cat-file", "-s", "main~1:models/weights.bin"]).stdout;
+    assert!(old.trim().parse::<u64>().unwrap() > 1_000_000, "pushed blobs stay in git");
+    assert_eq!(read(&repo.join("models/late.bin")), big);
+    assert_clean(&env, &repo);
+    let ok = env.data(&repo, &["check", "--offline", "origin/main..main"]).stdout;
+    assert!(ok.contains("(4 pointers): ok"), "{ok}");
+
+    // `^REF` names the history to keep; --everything rewrites what was pushed as well
+    let bad = env.data_fails(&repo, &["migrate", "import", "--above", "1MiB", "main", "^nope"]);
+    assert!(bad.stderr.contains("\"nope\""), "{}", bad.stderr);
+    let out = env.data(&repo, &["migrate", "import", "--above", "1MiB", "--everything"]).stdout;
+    assert!(!out.contains("left alone"), "{out}");
+    let blob = env.git(&repo, &["cat-file", "-s", "main:models/weights.bin"]).stdout;
+    assert!(blob.trim().parse::<u64>().unwrap() < 200, "now a pointer: {blob}");
+    assert_ne!(env.git(&repo, &["rev-parse", "main~1"]).stdout, pushed);
+    assert_clean(&env, &repo);
 }
 
 #[test]

@@ -48,7 +48,6 @@ fn push_is_refused_with_the_report_then_passes_after_the_fix() {
         "6.0 MiB",
         &format!("added by {} \"Add the big table\"", &bad[..10]),
         "larger than max-blob-size (5.0 MiB)",
-        "git data track \"tables/big[[:space:]]table.csv\"",
         "git data migrate import --include \"tables/big[[:space:]]table.csv\" \"main\"",
         "git data migrate import --no-rewrite \"tables/big table.csv\"",
         "GIT_DATA_SKIP_POLICY=1 git push",
@@ -64,11 +63,14 @@ fn push_is_refused_with_the_report_then_passes_after_the_fix() {
     let check = env.data_fails(&repo, &["check"]);
     assert!(check.stdout.contains("tables/big table.csv"), "{}", check.stdout);
 
-    // the fix printed, with the history rewritten by hand
-    env.data(&repo, &["track", "tables/big table.csv"]);
-    env.git(&repo, &["rm", "-q", "--cached", "tables/big table.csv"]);
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-q", "--amend", "--no-edit"]);
+    // the fix exactly as printed: only the commit that is not on the remote is rewritten
+    let fix = env
+        .data(&repo, &["migrate", "import", "--include", "tables/big[[:space:]]table.csv", "main"]);
+    assert!(fix.stdout.contains("commits rewritten: 1 of 1"), "{}", fix.stdout);
+    assert!(fix.stdout.contains("commits already on a remote"), "{}", fix.stdout);
+    assert_eq!(env.git(&repo, &["rev-parse", "HEAD~1"]).stdout.trim(), before.trim());
+    assert_eq!(read(&repo.join("tables/big table.csv")), table);
+    assert_clean(&env, &repo);
     assert_eq!(env.git(&repo, &["show", "HEAD:tables/big table.csv"]).stdout, pointer_of(&table));
     env.data(&repo, &["check"]);
     let push = env.git(&repo, &["push", "origin", "main"]);
@@ -104,7 +106,10 @@ fn always_track_patterns_allow_exceptions_and_the_escape_hatch() {
         "`docs/*.png` does not reach subdirectories: {err}"
     );
     assert!(err.contains(&id[..10]), "{err}");
-    assert!(err.contains("git data track \"docs/deep/photo.png\" \"*.pkl\""), "{err}");
+    assert!(
+        err.contains("git data migrate import --include \"docs/deep/photo.png,*.pkl\" \"main\""),
+        "{err}"
+    );
     assert!(!err.contains("vendor/lib.so") && !err.contains("docs/logo.png"), "{err}");
     assert_eq!(origin_main(&env, "at"), "");
 

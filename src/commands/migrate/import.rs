@@ -85,13 +85,16 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
         ));
     }
     preflight(ctx, true)?;
-    let scope = refs::resolve(&ctx.repo, args.select.everything, &args.select.refs)?;
-    let commits = rewrite::list_commits(&scope.tips)?;
+    let scope = refs::resolve(&ctx.repo, args.select.everything, &args.select.refs, true)?;
+    let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;
     let survey = Survey::walk(&ctx.repo, &commits, true)?;
     let surveyed = started.elapsed();
     let (paths, blob_ids) = survey.select(&sel);
     if paths.is_empty() {
         println!("Nothing to move: no file in {} matches.", plural(commits.len(), "commit"));
+        if let Some(note) = scope.pushed_note() {
+            println!("({note})");
+        }
         return Ok(0);
     }
     if let Some((dir, path)) = survey.shadowed(&paths).first() {
@@ -145,6 +148,9 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
             (elapsed - cached).as_secs_f64(),
         );
         print_rewrite_summary(&rw.counts, &moves, &head.backup, commits.len());
+        if let Some(note) = scope.pushed_note() {
+            println!("Note: {note}.");
+        }
         println!("Appended to .gitattributes in every rewritten commit:");
         for l in lines.iter().take(20) {
             println!("    {l}");

@@ -46,8 +46,8 @@ fn extension(path: &BString) -> String {
 
 pub fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
     let sel = Selection::from_args(args, ctx.work_tree()?)?;
-    let scope = refs::resolve(&ctx.repo, args.everything, &args.refs)?;
-    let commits = rewrite::list_commits(&scope.tips)?;
+    let scope = refs::resolve(&ctx.repo, args.everything, &args.refs, true)?;
+    let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;
     let survey = Survey::walk(&ctx.repo, &commits, true)?;
     let (paths, blobs): (HashSet<BString>, HashSet<ObjectId>) = if sel.is_set() {
         survey.select(&sel)
@@ -57,6 +57,9 @@ pub fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
     };
     let names: Vec<&str> = scope.refs.keys().map(String::as_str).collect();
     println!("Scope: {} ({})", names.join(", "), plural(commits.len(), "commit"));
+    if let Some(note) = scope.pushed_note() {
+        println!("       ({note})");
+    }
     let pointers = survey.files.values().flatten().filter(|v| v.pointer).count();
     if pointers > 0 {
         println!("Already pointers (git-data or git-lfs): {}", plural(pointers, "file version"));

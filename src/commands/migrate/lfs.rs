@@ -102,8 +102,9 @@ pub fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
     let installed = ctx.repo.config_string("filter.data.process").is_some_and(|v| !v.is_empty());
     set_filter_config(ctx, "filter.data.", "merge.data.", !installed)?;
     preflight(ctx, false)?;
-    let scope = refs::resolve(&ctx.repo, args.everything, &[])?;
-    let commits = rewrite::list_commits(&scope.tips)?;
+    // every commit: old pointers anywhere in history need their objects
+    let scope = refs::resolve(&ctx.repo, args.everything, &[], false)?;
+    let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;
     let survey = Survey::walk(&ctx.repo, &commits, true)?;
     let mut needed: HashMap<Pointer, String> = HashMap::new();
     for (path, versions) in &survey.files {

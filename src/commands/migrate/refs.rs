@@ -22,6 +22,11 @@ pub struct Scope {
     pub refs: BTreeMap<String, ObjectId>,
     /// The commits the refs peel to.
     pub tips: Vec<ObjectId>,
+    /// Commits whose history is left alone: `^REF` arguments and, unless `--everything`,
+    /// every remote-tracking ref (what is already pushed is not rewritten).
+    pub hidden: Vec<ObjectId>,
+    /// Whether `hidden` holds remote-tracking refs (for the summary's note).
+    pub skips_pushed: bool,
     /// HEAD's commit when HEAD is detached.
     pub detached_head: Option<ObjectId>,
 }
@@ -47,10 +52,36 @@ fn peel(repo: &Repo, id: ObjectId) -> Option<ObjectId> {
     repo.gix.find_object(id).ok()?.peel_to_commit().ok().map(|c| c.id)
 }
 
-/// The current branch (default), every local branch and tag (`everything`), or `names`.
-pub fn resolve(repo: &Repo, everything: bool, names: &[String]) -> Result<Scope> {
+/// The current branch (default), every local branch and tag (`everything`), or `names`
+/// (`^REF` among them leaves REF's history alone). Unless `everything`, with `skip_pushed`,
+/// commits on remote-tracking refs are left alone too, as git-lfs users expect.
+pub fn resolve(
+    repo: &Repo,
+    everything: bool,
+    names: &[String],
+    skip_pushed: bool,
+) -> Result<Scope> {
     let all = local_refs()?;
     let mut refs = BTreeMap::new();
+    let mut hidden = Vec::new();
+    let (excluded, names): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|n| n.starts_with('^'));
+    for name in excluded {
+        let rev = &name[1..];
+        match repo.resolve_commit(rev) {
+            Ok(id) => hidden.push(id),
+            Err(_) => {
+                return Err(hinted(
+                    format!("{rev:?} (from {name:?}) is not a commit, branch or tag"),
+                    "`^REF` leaves REF's history alone: name a branch, tag or remote-tracking ref such as origin/main",
+                ));
+            }
+        }
+    }
+    let skips_pushed = skip_pushed && !everything;
+    if skips_pushed {
+        hidden.extend(repo.refs_with_prefix("refs/remotes/"));
+    }
     let head = run_git(git_command().args(["symbolic-ref", "-q", "HEAD"])).ok();
     let head = head.map(|h| h.trim().to_string()).filter(|h| !h.is_empty());
     if everything {
@@ -91,7 +122,18 @@ pub fn resolve(repo: &Repo, everything: bool, names: &[String]) -> Result<Scope>
     let mut tips: Vec<ObjectId> = refs.values().filter_map(|id| peel(repo, *id)).collect();
     tips.sort();
     tips.dedup();
-    Ok(Scope { refs, tips, detached_head })
+    hidden.sort();
+    hidden.dedup();
+    Ok(Scope { refs, tips, hidden, skips_pushed, detached_head })
+}
+
+impl Scope {
+    /// A note for summaries when commits already on a remote were left out of the scope.
+    pub fn pushed_note(&self) -> Option<&'static str> {
+        (self.skips_pushed && !self.hidden.is_empty()).then_some(
+            "commits already on a remote (refs/remotes/) are left alone; --everything includes them",
+        )
+    }
 }
 
 /// One ref that moves.

@@ -247,15 +247,23 @@ fn parse_id(hex: &[u8], within: ObjectId) -> Result<ObjectId, GitError> {
     ObjectId::from_hex(hex).map_err(|e| obj_err(within, format!("bad object id in header: {e}")))
 }
 
-/// The commits reachable from `tips`, parents before children (`git rev-list`).
-pub fn list_commits(tips: &[ObjectId]) -> Result<Vec<ObjectId>> {
+/// The commits reachable from `tips` but not from `hidden`, parents before children
+/// (`git rev-list`; the ids go through stdin, so any number of refs fits).
+pub fn list_commits(tips: &[ObjectId], hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
     if tips.is_empty() {
         return Ok(Vec::new());
     }
+    let mut input = String::new();
+    for t in tips {
+        input.push_str(&format!("{t}\n"));
+    }
+    for h in hidden {
+        input.push_str(&format!("^{h}\n"));
+    }
     let mut cmd = crate::git::git_command();
-    cmd.args(["rev-list", "--topo-order", "--reverse"]);
-    cmd.args(tips.iter().map(|t| t.to_string()));
-    let out = crate::git::run_git(&mut cmd).context("cannot list the commits to rewrite")?;
+    cmd.args(["rev-list", "--topo-order", "--reverse", "--stdin"]);
+    let out = crate::git::run_git_input(&mut cmd, input.into_bytes())
+        .context("cannot list the commits to rewrite")?;
     out.lines()
         .map(|l| {
             ObjectId::from_hex(l.trim().as_bytes()).context("unexpected `git rev-list` output")
