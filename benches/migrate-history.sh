@@ -3,6 +3,7 @@
 # over 40 directories of small files; every 50th commit also adds or changes one 256 KiB
 # binary file, which the migration moves (--above 128KiB --everything).
 # The repository is generated with `git fast-import`, so building it takes seconds.
+# When git-lfs is installed, `git lfs migrate import` runs on a copy of the same repository.
 # Usage: benches/migrate-history.sh [COMMITS]   (git-data on PATH; KEEP=1 keeps the directory)
 set -euo pipefail
 
@@ -42,9 +43,22 @@ for i in range(1, commits + 1):
 PY
 git reset -q --hard main
 echo "history: $(git rev-list --count main) commits, $(git count-objects -vH | grep size-pack)"
+have_lfs=0
+if git lfs version >/dev/null 2>&1; then
+    have_lfs=1
+    cp -a "$work/repo" "$work/repo-lfs"
+fi
 start=$(date +%s.%N)
 git data migrate import --above 128KiB --everything >"$work/out.txt"; head -3 "$work/out.txt"
 end=$(date +%s.%N)
 echo "migrate import: $(echo "$end - $start" | bc) s wall"
 git status --porcelain | head -3
 echo "status clean: $([[ -z $(git status --porcelain) ]] && echo yes || echo no)"
+if [[ $have_lfs == 1 ]]; then
+    cd "$work/repo-lfs"
+    git lfs install --local --force >/dev/null
+    start=$(date +%s.%N)
+    git lfs migrate import --above 128KiB --everything >/dev/null 2>&1
+    end=$(date +%s.%N)
+    echo "git lfs migrate import (same history): $(echo "$end - $start" | bc) s wall"
+fi
