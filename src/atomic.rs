@@ -38,8 +38,7 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// A new temp file in `tmp_dir` (created if needed).
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(tmp_dir)?;
-        let tmp = tempfile::Builder::new().prefix("incoming-").tempfile_in(tmp_dir)?;
+        let tmp = new_temp(tmp_dir)?;
         Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None })
     }
 
@@ -104,13 +103,14 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Checks and renames the file to `dest`; see the module doc.
+    /// Checks and renames the file to `dest`; see the module doc. Returns the placed file's
+    /// metadata (taken after the rename), or `None` when the object was already there.
     pub fn commit(
         mut self,
         dest: &Path,
         expect: Option<(Oid, u64)>,
         durable: bool,
-    ) -> Result<(), CommitError> {
+    ) -> Result<Option<fs::Metadata>, CommitError> {
         let (actual, actual_size) = self.digest();
         self.settle().map_err(|source| CommitError::Io { path: dest.to_path_buf(), source })?;
         if let Some((expected, expected_size)) = expect
@@ -119,12 +119,11 @@ impl AtomicFile {
             return Err(CommitError::Mismatch { expected, expected_size, actual, actual_size });
         }
         let io_err = |source| CommitError::Io { path: dest.to_path_buf(), source };
-        let file = self.tmp.as_file();
-        file.set_permissions(fs::Permissions::from_mode(0o444)).map_err(io_err)?;
         if durable {
-            file.sync_all().map_err(io_err)?;
+            self.tmp.as_file().sync_all().map_err(io_err)?;
         }
-        place(self.tmp, dest, actual_size, durable).map_err(io_err)
+        let placed = place(self.tmp, dest, actual_size, durable).map_err(io_err)?;
+        Ok(placed.and_then(|f| f.metadata().ok()))
     }
 }
 
@@ -140,8 +139,7 @@ pub fn copy_into_place(
     if has_object(dest, size) {
         return Ok(());
     }
-    fs::create_dir_all(tmp_dir)?;
-    let mut tmp = tempfile::Builder::new().prefix("incoming-").tempfile_in(tmp_dir)?;
+    let mut tmp = new_temp(tmp_dir)?;
     let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut())?;
     if copied != size {
         return Err(io::Error::new(
@@ -149,12 +147,27 @@ pub fn copy_into_place(
             format!("copied {copied} bytes of {}, expected {size}", src.display()),
         ));
     }
-    let file = tmp.as_file();
-    file.set_permissions(fs::Permissions::from_mode(0o444))?;
     if durable {
-        file.sync_all()?;
+        tmp.as_file().sync_all()?;
     }
-    place(tmp, dest, size, durable)
+    place(tmp, dest, size, durable).map(|_| ())
+}
+
+/// A read-only temp file in `tmp_dir` (the mode applies to the name; the handle writes), the
+/// directory created only when it is missing.
+fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix("incoming-").permissions(fs::Permissions::from_mode(0o444));
+        b
+    };
+    match builder().tempfile_in(tmp_dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(tmp_dir)?;
+            builder().tempfile_in(tmp_dir)
+        }
+        other => other,
+    }
 }
 
 /// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
@@ -175,25 +188,35 @@ fn has_object(dest: &Path, size: u64) -> bool {
     fs::metadata(dest).map(|m| m.len() == size).unwrap_or(false)
 }
 
-fn place(tmp: tempfile::NamedTempFile, dest: &Path, size: u64, durable: bool) -> io::Result<()> {
-    if has_object(dest, size) {
-        return Ok(()); // the temp is removed on drop
-    }
+/// Renames `tmp` to `dest` without replacing an intact object (`renameat2` NOREPLACE): an
+/// object of another size there is damaged and is replaced. Returns the placed file, or
+/// `None` when `dest` already held the object (the temp is then removed).
+fn place(
+    tmp: tempfile::NamedTempFile,
+    dest: &Path,
+    size: u64,
+    durable: bool,
+) -> io::Result<Option<File>> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     // The shard directories usually exist: create them only when the rename says they do not.
-    let tmp = match tmp.persist(dest) {
-        Ok(_) => None,
-        Err(e) if e.error.kind() == io::ErrorKind::NotFound => Some(e.file),
+    let file = match tmp.persist_noclobber(dest) {
+        Ok(f) => f,
+        Err(e) if e.error.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(parent)?;
+            e.file.persist_noclobber(dest).map_err(|e| e.error)?
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            if has_object(dest, size) {
+                return Ok(None);
+            }
+            e.file.persist(dest).map_err(|e| e.error)?
+        }
         Err(e) => return Err(e.error),
     };
-    if let Some(tmp) = tmp {
-        fs::create_dir_all(parent)?;
-        tmp.persist(dest).map_err(|e| e.error)?;
-    }
     if durable {
         File::open(parent)?.sync_all()?;
     }
-    Ok(())
+    Ok(Some(file))
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct Store {
     objects: PathBuf,
     tmp: PathBuf,
     verified: Mutex<Option<HashMap<Oid, FileStat>>>,
+    /// `verified.log` opened for appending, once per process.
+    verified_out: Mutex<Option<fs::File>>,
 }
 
 const VERIFIED_RECORD: usize = 32 + 8 * 4;
@@ -57,6 +59,7 @@ impl Store {
             tmp: root.join("tmp"),
             root,
             verified: Mutex::new(None),
+            verified_out: Mutex::new(None),
         }
     }
 
@@ -101,8 +104,11 @@ impl Store {
     ) -> Result<(Oid, u64), StoreError> {
         let (oid, size) = file.digest();
         let dest = self.object_path(&oid);
-        file.commit(&dest, expect, false)?;
-        self.record_verified(&oid, &dest);
+        if let Some(meta) = file.commit(&dest, expect, false)? {
+            self.record_verified_meta(&oid, &meta);
+        } else {
+            self.record_verified(&oid, &dest);
+        }
         Ok((oid, size))
     }
 
@@ -218,8 +224,13 @@ impl Store {
 
     /// Remembers the stat of an object whose content was just checked.
     fn record_verified(&self, oid: &Oid, path: &Path) {
-        let Ok(meta) = fs::metadata(path) else { return };
-        let mut stat = FileStat::from_metadata(&meta);
+        if let Ok(meta) = fs::metadata(path) {
+            self.record_verified_meta(oid, &meta);
+        }
+    }
+
+    fn record_verified_meta(&self, oid: &Oid, meta: &fs::Metadata) {
+        let mut stat = FileStat::from_metadata(meta);
         stat.dev = 0;
         let mut rec = Vec::with_capacity(VERIFIED_RECORD);
         rec.extend_from_slice(oid.as_bytes());
@@ -227,7 +238,16 @@ impl Store {
             crate::state::put_u64(&mut rec, v);
         }
         // Best effort: a lost record only means one more hash later.
-        let _ = self.verified_log().append([rec.as_slice()]);
+        if let Ok(mut out) = self.verified_out.lock() {
+            if out.is_none() {
+                *out = self.verified_log().open_append().ok();
+            }
+            if let Some(f) = out.as_mut()
+                && RecordLog::append_to(f, &rec).is_err()
+            {
+                *out = None;
+            }
+        }
         if let Ok(mut guard) = self.verified.lock()
             && let Some(map) = guard.as_mut()
         {

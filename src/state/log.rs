@@ -104,6 +104,20 @@ impl RecordLog {
         f.write_all(&buf)
     }
 
+    /// An append handle for many [`append_to`](Self::append_to) calls (creating the log if
+    /// needed), so a long session opens the log once.
+    pub fn open_append(&self) -> io::Result<fs::File> {
+        self.create_if_missing()?;
+        OpenOptions::new().append(true).open(&self.path)
+    }
+
+    /// Appends one record through a handle from [`open_append`](Self::open_append).
+    pub fn append_to(file: &mut fs::File, payload: &[u8]) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(payload.len() + 8);
+        frame(payload, &mut buf);
+        file.write_all(&buf)
+    }
+
     /// Replaces the whole log atomically with `payloads`.
     pub fn rewrite<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
         let mut buf = MAGIC.to_vec();
