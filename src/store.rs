@@ -190,10 +190,15 @@ impl Store {
         RecordLog::new(self.root.join("verified.log"))
     }
 
-    /// Whether the object was verified before and its file has not changed since.
+    /// Whether the object was verified before and its file has not changed since: same
+    /// size, modification time and inode. Not the ctime: linking an object into the work
+    /// tree (link mode `hardlink`) and git removing that link change it on every switch,
+    /// while the read-only object's content stays what was verified.
     fn trusted(&self, oid: &Oid, meta: &fs::Metadata) -> bool {
-        let stat = FileStat { dev: 0, ..FileStat::from_metadata(meta) };
-        self.recorded(oid).is_some_and(|r| r.same_content_stat(&stat))
+        let stat = FileStat::from_metadata(meta);
+        self.recorded(oid).is_some_and(|r| {
+            r.size == stat.size && r.mtime_ns == stat.mtime_ns && r.ino == stat.ino
+        })
     }
 
     fn recorded(&self, oid: &Oid) -> Option<FileStat> {
@@ -318,10 +323,19 @@ mod tests {
         let meta = fs::metadata(store.object_path(&oid)).unwrap();
         assert!(store.trusted(&oid, &meta), "a verified, unchanged object is not hashed again");
         store.open_verified(&oid, 3).unwrap();
-        // A change to the file (its ctime moves) makes it untrusted again.
+        // A link in the work tree (hardlink mode) moves only the ctime: still trusted.
         std::thread::sleep(crate::state::racy_margin());
-        fs::set_permissions(store.object_path(&oid), fs::Permissions::from_mode(0o400)).unwrap();
+        let link = dir.path().join("work-tree-copy");
+        fs::hard_link(store.object_path(&oid), &link).unwrap();
+        fs::remove_file(&link).unwrap();
         let meta = fs::metadata(store.object_path(&oid)).unwrap();
+        assert!(store.trusted(&oid, &meta), "linking does not change the content");
+        // A write to the file (its mtime moves) makes it untrusted again.
+        let path = store.object_path(&oid);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(&path, b"abd").unwrap();
+        let meta = fs::metadata(&path).unwrap();
         assert!(!store.trusted(&oid, &meta));
+        assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
     }
 }
