@@ -258,6 +258,13 @@ def measured():
     return [(wl, title, columns_of(wl)) for wl, title in WORKLOADS.items() if order.get(wl)]
 
 
+# the investigation of targets not met: benches/analysis.md, kept by hand next to this script
+ANALYSIS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+if os.path.exists(ANALYSIS):
+    with open(ANALYSIS) as f:
+        out.extend(l.rstrip("\n") for l in f)
+    p("")
+
 p("## Time")
 p("")
 p("Seconds (median). Ratio columns: git-data's time divided by the other's (below 1 = git-data faster).")
