@@ -169,6 +169,9 @@ p("`git status` must be clean after each add, clone and switch. Remotes (bare gi
 p(f"data directory) live in {meta.get('remotes', '?')}, another file system than the repositories,")
 p("as a real remote would: on the same one, git-lfs's `file://` transfer hard-links objects")
 p("instead of copying them. DVC uses its default `cache.type` unless a row says otherwise.")
+p("W1's `cp` floor is timed once per tool and rep, just before that tool's clone, so that it")
+p("finds the disk as the clone does (after the add's writes went out); on an idle disk the same")
+p("copy can be several times faster.")
 p("")
 
 # ---------------------------------------------------------------------------- targets

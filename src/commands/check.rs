@@ -39,7 +39,13 @@ fn parse_range(ctx: &Context, text: &str) -> Result<Range> {
         .repo
         .gix
         .rev_parse(text)
-        .map_err(|e| usage(format!("unknown revision range `{text}`: {e}")))?
+        .map_err(|e| match ctx.repo.resolve_commit("HEAD") {
+            Err(_) if text.contains("HEAD") => hinted(
+                format!("`{text}` names HEAD, but this repository has no commits yet"),
+                "commit first, or run `git data check` without a range",
+            ),
+            _ => usage(format!("unknown revision range `{text}`: {e}")),
+        })?
         .detach();
     let commit = |id: ObjectId| -> Result<ObjectId> {
         let object = ctx.repo.gix.find_object(id).map_err(|e| usage(e.to_string()))?;

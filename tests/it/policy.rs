@@ -164,6 +164,15 @@ fn five_mib_by_default_and_the_limit_can_be_changed_or_switched_off() {
 fn check_reports_malformed_pointers_and_missing_objects_with_exit_codes() {
     let env = Env::new();
     let repo = env.project("ck");
+    let unborn = env.data(&repo, &["check"]);
+    assert!(unborn.stdout.contains("nothing to check (no commits yet)"), "{}", unborn.stdout);
+    let out = env.run(&repo, "git", &["data", "check", "HEAD"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`HEAD` names HEAD, but this repository has no commits yet"),
+        "{}",
+        out.stderr
+    );
     let model = bytes(10, 4000);
     write(&repo.join("model.bin"), &model);
     commit_all(&env, &repo, "model");
