@@ -209,7 +209,8 @@ impl Store {
 
     fn load_verified(&self) -> HashMap<Oid, FileStat> {
         let mut map = HashMap::new();
-        if let Ok(records) = self.verified_log().read() {
+        let log = self.verified_log();
+        if let Ok(records) = log.read() {
             for r in records.iter().filter(|r| r.len() == VERIFIED_RECORD) {
                 let mut oid = [0u8; 32];
                 oid.copy_from_slice(&r[..32]);
@@ -223,8 +224,24 @@ impl Store {
                 };
                 map.insert(Oid::from_bytes(oid), stat);
             }
+            if records.damaged_tail || records.len() > 2 * map.len() + 1024 {
+                self.compact_verified(&log, &map);
+            }
         }
         map
+    }
+
+    /// Rewrites the verified log with one record per object when re-verifications have
+    /// doubled it. Best effort, like every record: an append another process makes to the
+    /// old file meanwhile is lost, which costs that process's object one more hash later.
+    fn compact_verified(&self, log: &RecordLog, map: &HashMap<Oid, FileStat>) {
+        let records: Vec<Vec<u8>> =
+            map.iter().map(|(oid, stat)| verified_record(oid, stat)).collect();
+        if log.rewrite(records.iter().map(Vec::as_slice)).is_ok()
+            && let Ok(mut out) = self.verified_out.lock()
+        {
+            *out = None; // an open handle points at the replaced file
+        }
     }
 
     /// Remembers the stat of an object whose content was just checked.
@@ -237,11 +254,7 @@ impl Store {
     fn record_verified_meta(&self, oid: &Oid, meta: &fs::Metadata) {
         let mut stat = FileStat::from_metadata(meta);
         stat.dev = 0;
-        let mut rec = Vec::with_capacity(VERIFIED_RECORD);
-        rec.extend_from_slice(oid.as_bytes());
-        for v in [stat.size, stat.mtime_ns as u64, stat.ctime_ns as u64, stat.ino] {
-            crate::state::put_u64(&mut rec, v);
-        }
+        let rec = verified_record(oid, &stat);
         // Best effort: a lost record only means one more hash later.
         if let Ok(mut out) = self.verified_out.lock() {
             if out.is_none() {
@@ -271,6 +284,16 @@ fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<PathBuf>> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// One record of the verified log: the oid, then size, mtime, ctime and inode.
+fn verified_record(oid: &Oid, stat: &FileStat) -> Vec<u8> {
+    let mut rec = Vec::with_capacity(VERIFIED_RECORD);
+    rec.extend_from_slice(oid.as_bytes());
+    for v in [stat.size, stat.mtime_ns as u64, stat.ctime_ns as u64, stat.ino] {
+        crate::state::put_u64(&mut rec, v);
+    }
+    rec
 }
 
 #[cfg(test)]
@@ -337,5 +360,29 @@ mod tests {
         let meta = fs::metadata(&path).unwrap();
         assert!(!store.trusted(&oid, &meta));
         assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn verified_log_is_compacted_when_re_verifications_double_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let oid = store.insert_reader(&b"abc"[..]).unwrap().0;
+        for _ in 0..1500 {
+            store.record_verified(&oid, &store.object_path(&oid));
+        }
+        drop(store);
+        let log = RecordLog::new(dir.path().join("verified.log"));
+        assert!(log.read().unwrap().len() > 1500);
+        let store = Store::new(dir.path());
+        let meta = fs::metadata(store.object_path(&oid)).unwrap();
+        assert!(store.trusted(&oid, &meta), "compaction keeps the record");
+        assert_eq!(log.read().unwrap().len(), 1);
+        // records made after the compaction go to the new file
+        let other = store.insert_reader(&b"xyz"[..]).unwrap().0;
+        drop(store);
+        let store = Store::new(dir.path());
+        let meta = fs::metadata(store.object_path(&other)).unwrap();
+        assert!(store.trusted(&other, &meta));
+        assert_eq!(log.read().unwrap().len(), 2);
     }
 }
