@@ -282,7 +282,6 @@ links_note() { # WL TOOL REPO FILE: is FILE a copy, or a link to an object of th
 drop_floor() { rm -rf "$FLOOR_DST"; }
 
 floors_w1() {
-  FLOOR_DST=$FLOOR/w1.bin
   measure W1 "openssl dgst -sha256" floor -w 1 -n "$RT_RUNS" -- openssl dgst -sha256 "$BIG"
   FLOOR_DST=$REMOTE_ROOT/w1.bin
   # shellcheck disable=SC2016

@@ -9,7 +9,7 @@
 use crate::atomic::{AtomicFile, CommitError};
 use crate::oid::{Oid, hash_file};
 use crate::state::FileStat;
-use crate::state::log::RecordLog;
+use crate::state::log::{RecordLog, worth_compacting};
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
@@ -224,7 +224,7 @@ impl Store {
                 };
                 map.insert(Oid::from_bytes(oid), stat);
             }
-            if records.damaged_tail || records.len() > 2 * map.len() + 1024 {
+            if records.damaged_tail || worth_compacting(records.len(), map.len()) {
                 self.compact_verified(&log, &map);
             }
         }

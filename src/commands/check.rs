@@ -39,12 +39,15 @@ fn parse_range(ctx: &Context, text: &str) -> Result<Range> {
         .repo
         .gix
         .rev_parse(text)
-        .map_err(|e| match ctx.repo.resolve_commit("HEAD") {
-            Err(_) if text.contains("HEAD") => hinted(
-                format!("`{text}` names HEAD, but this repository has no commits yet"),
-                "commit first, or run `git data check` without a range",
-            ),
-            _ => usage(format!("unknown revision range `{text}`: {e}")),
+        .map_err(|e| {
+            if names_head(text) && ctx.repo.resolve_commit("HEAD").is_err() {
+                hinted(
+                    format!("`{text}` names HEAD, but the current branch has no commits yet"),
+                    "commit first, or run `git data check` without a range",
+                )
+            } else {
+                usage(format!("unknown revision range `{text}`: {e}"))
+            }
         })?
         .detach();
     let commit = |id: ObjectId| -> Result<ObjectId> {
@@ -68,6 +71,11 @@ fn parse_range(ctx: &Context, text: &str) -> Result<Range> {
         }
         _ => return Err(usage(format!("`{text}` is not a range `git data check` can use"))),
     })
+}
+
+/// Whether a range mentions HEAD as a revision (not as part of a longer ref name).
+fn names_head(text: &str) -> bool {
+    text.split(['.', '^', '~', ':', '@']).any(|part| part == "HEAD")
 }
 
 /// The default range: HEAD minus everything on remote-tracking refs; None on an unborn HEAD.
@@ -214,4 +222,19 @@ fn print_missing(ctx: &Context, list: &[&Found], why: &str) {
     println!(
         "  (push the data from the clone that made those commits: `git data push --all` there)"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_head;
+
+    #[test]
+    fn head_is_found_as_a_revision_only() {
+        for yes in ["HEAD", "HEAD~1..HEAD", "origin/main...HEAD", "HEAD^", "HEAD@{1}"] {
+            assert!(names_head(yes), "{yes}");
+        }
+        for no in ["main", "HEADER..main", "feature/HEAD-fix", "v1.0..v2.0"] {
+            assert!(!names_head(no), "{no}");
+        }
+    }
 }

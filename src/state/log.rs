@@ -48,6 +48,12 @@ fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// Whether a log holding `records` records for `live` distinct keys is worth rewriting: once
+/// superseded records outnumber the live ones (with some slack for small logs).
+pub fn worth_compacting(records: usize, live: usize) -> bool {
+    records > 2 * live + 1024
+}
+
 impl RecordLog {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         RecordLog { path: path.into() }

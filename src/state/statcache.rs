@@ -90,7 +90,7 @@ impl StatCache {
             return Ok(());
         }
         let total = self.records.saturating_add(self.pending.len());
-        if total > 2 * self.map.len() + 1024 {
+        if super::log::worth_compacting(total, self.map.len()) {
             let all: Vec<Vec<u8>> = self.map.iter().map(|(p, (s, o))| encode(p, s, o)).collect();
             self.log.rewrite(all.iter().map(Vec::as_slice))?;
             self.records = all.len();

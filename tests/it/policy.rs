@@ -169,7 +169,7 @@ fn check_reports_malformed_pointers_and_missing_objects_with_exit_codes() {
     let out = env.run(&repo, "git", &["data", "check", "HEAD"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("`HEAD` names HEAD, but this repository has no commits yet"),
+        out.stderr.contains("`HEAD` names HEAD, but the current branch has no commits yet"),
         "{}",
         out.stderr
     );
