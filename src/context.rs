@@ -91,7 +91,11 @@ impl Context {
     }
 
     pub fn stat_cache(&self) -> StatCache {
-        StatCache::load(&self.repo.worktree_data_dir().join("statcache.log"))
+        StatCache::load(&self.stat_cache_path())
+    }
+
+    pub fn stat_cache_path(&self) -> PathBuf {
+        self.repo.worktree_data_dir().join("statcache.log")
     }
 
     /// Turns paths given on the command line (relative to the current directory) into

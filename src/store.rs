@@ -96,6 +96,13 @@ impl Store {
         self.commit(file, None)
     }
 
+    /// Stores `bytes` (already in memory) in the cache; returns their oid and size.
+    pub fn insert_bytes(&self, bytes: &[u8]) -> Result<(Oid, u64), StoreError> {
+        let mut file = self.begin()?;
+        file.write_all(bytes).map_err(|e| StoreError::io(&self.tmp, e))?;
+        self.commit(file, None)
+    }
+
     /// Moves a fully written temp file into place, checking it against `expect` if given.
     pub fn commit(
         &self,

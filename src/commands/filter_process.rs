@@ -3,6 +3,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
+use crate::filter::readahead::ReadAhead;
 use crate::filter::{self, Filter};
 use crate::hooks;
 use anyhow::Result;
@@ -15,6 +16,7 @@ fn make_filter(ctx: &Context) -> Filter<'_> {
         inline_max: ctx.config.inline_max,
         work_tree: ctx.repo.work_tree.clone(),
         stat_cache: Some(ctx.stat_cache()),
+        readahead: None,
     }
 }
 
@@ -45,6 +47,9 @@ pub fn process(g: &GlobalArgs) -> Result<i32> {
     auto_install_hooks(&ctx);
     enlarge_pipes();
     let mut filter = make_filter(&ctx);
+    filter.readahead = ctx.repo.work_tree.clone().map(|work_tree| {
+        ReadAhead::new(work_tree, ctx.store.root().to_path_buf(), ctx.stat_cache_path())
+    });
     let stdin = io::stdin().lock();
     let stdout = BufWriter::with_capacity(256 << 10, io::stdout().lock());
     filter::process::serve(stdin, stdout, &mut filter)?;

@@ -12,7 +12,9 @@
 
 pub mod pktline;
 pub mod process;
+pub mod readahead;
 
+use crate::atomic::AtomicFile;
 use crate::oid::{Hasher, Oid};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::state::FileStat;
@@ -120,12 +122,15 @@ pub struct Filter<'a> {
     pub inline_max: u64,
     pub work_tree: Option<PathBuf>,
     pub stat_cache: Option<StatCache>,
+    /// Stores the files git is likely to send next (long-running sessions with a work tree).
+    pub readahead: Option<readahead::ReadAhead>,
 }
 
 impl Filter<'_> {
     /// Cleans content arriving on `input` for the file at `path`; returns the pointer text.
     pub fn clean(&mut self, path: &str, input: &mut dyn Chunks) -> Result<Vec<u8>, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
+        let ahead = self.readahead.as_mut().and_then(|r| r.request(path));
         let (head, ended) = peek(input, MAX_POINTER_SIZE).map_err(io_err)?;
         if ended && (head.is_empty() || Pointer::parse(&head).is_ok()) {
             return Ok(head);
@@ -149,6 +154,19 @@ impl Filter<'_> {
             }
             return Ok(Pointer::new(oid, size).encode().into_bytes());
         }
+        // The read-ahead stored it a moment ago: compare instead of storing again.
+        if let (Some(found), Some((now, _))) = (&ahead, &stat)
+            && found.stat.same_content_stat(now)
+        {
+            let result = self.clean_read_ahead(path, head, input, found);
+            if let (Some(r), Some(a)) = (self.readahead.as_mut(), ahead) {
+                r.recycle(a.bytes);
+            }
+            return result;
+        }
+        if let (Some(r), Some(a)) = (self.readahead.as_mut(), ahead) {
+            r.recycle(a.bytes);
+        }
         let store_err = |source| FilterError::Store { path: path.to_string(), source };
         let mut file = self.store.begin().map_err(store_err)?;
         // Tell a failed write to the cache (a full disk) from a failed read from git.
@@ -167,6 +185,67 @@ impl Filter<'_> {
         streamed.map_err(io_err)?;
         let (oid, size) = self.store.commit(file, None).map_err(store_err)?;
         self.remember(path, stat, oid, size);
+        Ok(Pointer::new(oid, size).encode().into_bytes())
+    }
+
+    /// Cleans content the read-ahead already stored: compares what git sends with the bytes
+    /// the read-ahead stored (kept in memory, at most [`readahead::MAX_FILE`]). Content that
+    /// turns out different is stored as usual, from the common prefix and the rest of git's
+    /// stream.
+    fn clean_read_ahead(
+        &mut self,
+        path: &str,
+        head: Vec<u8>,
+        input: &mut dyn Chunks,
+        ahead: &readahead::Ahead,
+    ) -> Result<Vec<u8>, FilterError> {
+        let io_err = |source| FilterError::Io { path: path.to_string(), source };
+        let store_err = |source| FilterError::Store { path: path.to_string(), source };
+        let expected = &ahead.bytes;
+        let mut same = 0;
+        let mut other: Option<AtomicFile> = None;
+        let mut write_failed = None;
+        let mut feed = |c: &[u8]| -> io::Result<()> {
+            if other.is_none() && expected.get(same..same + c.len()) == Some(c) {
+                same += c.len();
+                return Ok(());
+            }
+            let file = match other.as_mut() {
+                Some(f) => f,
+                None => {
+                    let f = self.store.begin().map_err(|e| io::Error::other(e.to_string()))?;
+                    other.insert(f)
+                }
+            };
+            let wrote = if file.is_empty() { file.write_all(&expected[..same]) } else { Ok(()) };
+            wrote.and_then(|()| file.write_all(c)).map_err(|e| {
+                let kind = e.kind();
+                write_failed = Some(e);
+                io::Error::from(kind)
+            })
+        };
+        let fed = feed(&head).and_then(|()| drain(input, &mut feed));
+        if let Some(e) = write_failed {
+            return Err(store_err(StoreError::io(self.store.tmp_dir(), e)));
+        }
+        fed.map_err(io_err)?;
+        let file = match other {
+            Some(file) => file,
+            None if same == expected.len() => {
+                if let Some(cache) = self.stat_cache.as_mut() {
+                    cache.insert(path.as_bytes(), &ahead.stat, ahead.oid);
+                }
+                return Ok(Pointer::new(ahead.oid, ahead.stat.size).encode().into_bytes());
+            }
+            None => {
+                // git sent a prefix of what was read ahead.
+                let mut file = self.store.begin().map_err(store_err)?;
+                file.write_all(&expected[..same])
+                    .map_err(|e| store_err(StoreError::io(self.store.tmp_dir(), e)))?;
+                file
+            }
+        };
+        let (oid, size) = self.store.commit(file, None).map_err(store_err)?;
         Ok(Pointer::new(oid, size).encode().into_bytes())
     }
 

@@ -145,6 +145,7 @@ mod tests {
             inline_max,
             work_tree: None,
             stat_cache: None,
+            readahead: None,
         };
         let mut out = Vec::new();
         serve(input, &mut out, &mut filter).unwrap();

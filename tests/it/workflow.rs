@@ -323,6 +323,38 @@ fn merge_conflict_on_a_data_file_has_no_markers() {
 }
 
 #[test]
+fn adding_a_directory_of_many_files_stores_each_one_and_nothing_else() {
+    // git sends the files one by one in path order; the filter reads ahead in each directory.
+    let env = Env::new();
+    let repo = env.project("many");
+    let mut files = Vec::new();
+    for i in 0..240 {
+        let path = format!("sets/d{}/f{i:03}.bin", i / 80);
+        let data = bytes(1000 + i as u64, 1500 + (i * 97) % 9000);
+        write(&repo.join(&path), &data);
+        // untracked neighbours: never sent to the filter, never read into the cache
+        write(&repo.join(format!("sets/d{}/n{i:03}.txt", i / 80)), &bytes(5000 + i as u64, 2000));
+        files.push((path, data));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "many"]);
+    for (path, data) in &files {
+        assert_eq!(env.git(&repo, &["show", &format!("HEAD:{path}")]).stdout, pointer_of(data));
+        assert!(read(&object_path(&repo.join(".git/data"), data)) == *data, "{path}");
+    }
+    assert_eq!(
+        env.data(&repo, &["fsck"]).stdout.lines().next().unwrap_or(""),
+        format!(
+            "cache: {} objects ({:.1} MiB) checked, 0 bad",
+            files.len(),
+            files.iter().map(|(_, d)| d.len()).sum::<usize>() as f64 / (1 << 20) as f64
+        )
+    );
+    assert_clean(&env, &repo);
+}
+
+#[test]
 fn clean_is_idempotent_and_empty_files_stay_empty() {
     let env = Env::new();
     let repo = env.project("idem");
