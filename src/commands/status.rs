@@ -1,7 +1,6 @@
 //! `git data status`: every tracked file's state — modified, deleted, pointer only, not in
 //! cache, not pushed — with sizes. Never re-hashes an unchanged file: git's index stat data
-//! and the stat cache answer first; the stats (work-tree file, cache object) are taken and
-//! files that must be hashed are hashed on every core.
+//! and the stat cache answer first; files that must be hashed are hashed in parallel.
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
@@ -59,8 +58,6 @@ enum Disk {
     Deleted,
     Unchanged,
     PointerOnly,
-    /// Small enough to be the pointer itself: the repository must tell (not in parallel).
-    MaybePointer(PathBuf, FileStat),
     NeedsHash(PathBuf, FileStat),
     Known(Oid),
 }
@@ -76,7 +73,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
     let remote = ctx.remote(None).ok();
     let known = remote.as_ref().map(|r| ctx.known(&**r));
     let mut states = Vec::with_capacity(tracked.len());
-    let mut checks = Vec::with_capacity(tracked.len());
+    let mut to_hash = Vec::new();
     for e in &tracked {
         let pointer = ctx.repo.read_pointer(e.id)?;
         let mut st = FileState { path: e.path.to_string(), ..Default::default() };
@@ -88,35 +85,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
         };
         st.oid = Some(p.oid.to_hex());
         st.size = p.size;
+        st.in_cache = ctx.store.contains(&p.oid, p.size);
         st.pushed = known.as_ref().is_some_and(|k| k.contains(&p.oid));
-        checks.push((states.len(), e, p));
-        states.push(st);
-    }
-    // The stats (work-tree file, cache object) are most of the time: take them in parallel.
-    let store = &ctx.store;
-    let looked = par_map(&checks, |(_, e, p)| {
-        (store.contains(&p.oid, p.size), disk_state(&root, e, p, index_mtime, &cache))
-    });
-    let mut to_hash = Vec::new();
-    for ((i, e, p), (in_cache, disk)) in checks.into_iter().zip(looked) {
-        let st = &mut states[i];
-        st.in_cache = in_cache;
-        let disk = match disk {
-            Disk::MaybePointer(path, _)
-                if worktree::pointer_file(&ctx.repo, &path, &e.id).is_some() =>
-            {
-                Disk::PointerOnly
-            }
-            Disk::MaybePointer(path, stat) => classify(e, path, stat, index_mtime, &cache),
-            other => other,
-        };
-        match disk {
+        match disk_state(ctx, &root, e, &p, index_mtime, &cache) {
             Disk::Deleted => st.deleted = true,
             Disk::Unchanged => {}
-            Disk::PointerOnly | Disk::MaybePointer(..) => st.pointer_only = true,
+            Disk::PointerOnly => st.pointer_only = true,
             Disk::Known(oid) => st.modified = oid != p.oid,
-            Disk::NeedsHash(path, stat) => to_hash.push((i, path, p, stat)),
+            Disk::NeedsHash(path, stat) => to_hash.push((states.len(), path, p, stat)),
         }
+        states.push(st);
     }
     let started = std::time::SystemTime::now();
     let mut cache = cache;
@@ -135,6 +113,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
 }
 
 fn disk_state(
+    ctx: &Context,
     root: &std::path::Path,
     e: &IndexEntry,
     p: &Pointer,
@@ -144,20 +123,11 @@ fn disk_state(
     let path = root.join(crate::git::rel_path(e.path.as_ref()));
     let Ok(meta) = std::fs::symlink_metadata(&path) else { return Disk::Deleted };
     let stat = FileStat::from_metadata(&meta);
-    if (stat.size as usize) < crate::pointer::MAX_POINTER_SIZE && stat.size != p.size {
-        return Disk::MaybePointer(path, stat);
+    let looks_pointer =
+        (stat.size as usize) < crate::pointer::MAX_POINTER_SIZE && stat.size != p.size;
+    if looks_pointer && worktree::pointer_file(&ctx.repo, &path, &e.id).is_some() {
+        return Disk::PointerOnly;
     }
-    classify(e, path, stat, index_mtime, cache)
-}
-
-/// A work-tree file that is not its pointer: unchanged for git, known, or to be hashed.
-fn classify(
-    e: &IndexEntry,
-    path: PathBuf,
-    stat: FileStat,
-    index_mtime: i64,
-    cache: &crate::state::statcache::StatCache,
-) -> Disk {
     if worktree::stat_clean(&e.stat, &stat, index_mtime) {
         return Disk::Unchanged;
     }
@@ -165,30 +135,6 @@ fn classify(
         return Disk::Known(oid);
     }
     Disk::NeedsHash(path, stat)
-}
-
-/// `f` over `items`, in order, split across the cores when there are enough items.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let workers = cores.min(items.len() / 512 + 1);
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let parts: Vec<_> = items
-            .chunks(items.len().div_ceil(workers))
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for part in parts {
-            match part.join() {
-                Ok(v) => out.extend(v),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
-    })
 }
 
 /// Hashes the files of `items`; returns (position in `items`, oid).
