@@ -155,17 +155,15 @@ impl Filter<'_> {
             return Ok(Pointer::new(oid, size).encode().into_bytes());
         }
         // The read-ahead stored it a moment ago: compare instead of storing again.
-        if let (Some(found), Some((now, _))) = (&ahead, &stat)
-            && found.stat.same_content_stat(now)
-        {
-            let result = self.clean_read_ahead(path, head, input, found);
-            if let (Some(r), Some(a)) = (self.readahead.as_mut(), ahead) {
-                r.recycle(a.bytes);
+        if let Some(found) = ahead {
+            let unchanged = stat.as_ref().is_some_and(|(now, _)| found.stat.same_content_stat(now));
+            let result = unchanged.then(|| self.clean_read_ahead(path, &head, input, &found));
+            if let Some(r) = self.readahead.as_mut() {
+                r.recycle(found.bytes);
             }
-            return result;
-        }
-        if let (Some(r), Some(a)) = (self.readahead.as_mut(), ahead) {
-            r.recycle(a.bytes);
+            if let Some(result) = result {
+                return result;
+            }
         }
         let store_err = |source| FilterError::Store { path: path.to_string(), source };
         let mut file = self.store.begin().map_err(store_err)?;
@@ -195,38 +193,40 @@ impl Filter<'_> {
     fn clean_read_ahead(
         &mut self,
         path: &str,
-        head: Vec<u8>,
+        head: &[u8],
         input: &mut dyn Chunks,
         ahead: &readahead::Ahead,
     ) -> Result<Vec<u8>, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
         let store_err = |source| FilterError::Store { path: path.to_string(), source };
         let expected = &ahead.bytes;
+        let store = self.store;
         let mut same = 0;
         let mut other: Option<AtomicFile> = None;
-        let mut write_failed = None;
+        // Tell a failed write to the cache (a full disk) from a failed read from git.
+        let mut store_failed = None;
         let mut feed = |c: &[u8]| -> io::Result<()> {
             if other.is_none() && expected.get(same..same + c.len()) == Some(c) {
                 same += c.len();
                 return Ok(());
             }
-            let file = match other.as_mut() {
-                Some(f) => f,
-                None => {
-                    let f = self.store.begin().map_err(|e| io::Error::other(e.to_string()))?;
-                    other.insert(f)
-                }
+            let written = match other.as_mut() {
+                Some(file) => file.write_all(c).map_err(|e| StoreError::io(store.tmp_dir(), e)),
+                None => store.begin().and_then(|file| {
+                    let file = other.insert(file);
+                    file.write_all(&expected[..same])
+                        .and_then(|()| file.write_all(c))
+                        .map_err(|e| StoreError::io(store.tmp_dir(), e))
+                }),
             };
-            let wrote = if file.is_empty() { file.write_all(&expected[..same]) } else { Ok(()) };
-            wrote.and_then(|()| file.write_all(c)).map_err(|e| {
-                let kind = e.kind();
-                write_failed = Some(e);
-                io::Error::from(kind)
+            written.map_err(|e| {
+                store_failed = Some(e);
+                io::Error::other("the cache write failed")
             })
         };
-        let fed = feed(&head).and_then(|()| drain(input, &mut feed));
-        if let Some(e) = write_failed {
-            return Err(store_err(StoreError::io(self.store.tmp_dir(), e)));
+        let fed = feed(head).and_then(|()| drain(input, &mut feed));
+        if let Some(e) = store_failed {
+            return Err(store_err(e));
         }
         fed.map_err(io_err)?;
         let file = match other {

@@ -1,12 +1,12 @@
 //! Read-ahead for `git add`: git sends the clean filter one file at a time and waits for each
 //! answer, so while git reads and pipes one file, a worker thread stores the next files of
-//! the same directory in the cache. When git then sends one of them, the filter only hashes
-//! what git sent and compares: the cache write is off git's path, on the idle core.
+//! the same directory in the cache. When git then sends one of them, the filter only compares
+//! git's bytes with the stored ones: the cache write is off git's path, on the idle core.
 //!
 //! Invariants: read-ahead never decides a pointer. Its result for a file is used only when
 //! the file's stat is the one the worker saw before and after reading it (taken once the file
-//! had settled, as for the stat cache) and the bytes git sent hash to the same oid; anything
-//! else is cleaned as usual. The worker starts in a directory only after git sent two of its
+//! had settled, as for the stat cache) and git sends exactly the bytes the worker stored;
+//! anything else is cleaned as usual. The worker starts in a directory only after git sent two of its
 //! files in name order (git walks paths in sorted order), reads only regular files with an
 //! extension git has sent, larger than a pointer and at most [`MAX_FILE`] bytes, skips files
 //! the stat cache knows, and stays at most [`WINDOW`] files and [`WINDOW_BYTES`] ahead of git,
