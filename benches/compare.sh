@@ -58,11 +58,12 @@ fi
 # ------------------------------------------------------------------------------ parameters
 PARAMS=(WORKLOADS REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES
   W5_MIN_KIB W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS TOOLS W3_TOOLS W6_TOOLS S3_TOOLS SEED
-  SCRATCH REMOTE_ROOT SETTLE GIT_DATA_BIN)
+  SCRATCH REMOTE_ROOT SETTLE GIT_DATA_BIN SKIP_MISSING)
 command_line() { # how this run was started, for the report
   local p s=""
   for p in "${PARAMS[@]}"; do [[ -n ${!p+x} ]] && s+="$p=$(printf '%q' "${!p}") "; done
-  printf '%sbenches/compare.sh%s' "$s" "$(printf ' %q' "${ARGS[@]}")"
+  printf '%sbenches/compare.sh' "$s"
+  ((${#ARGS[@]} == 0)) || printf ' %q' "${ARGS[@]}"
 }
 ARGS=("$@")
 CMDLINE=$(command_line)
@@ -168,6 +169,10 @@ prepare() {
   fi
   [[ -x $GIT_DATA_BIN ]] || die "no git-data binary at $GIT_DATA_BIN (cargo build --release, or set GIT_DATA_BIN)"
   cp "$GIT_DATA_BIN" "$SCRATCH/bin/git-data"
+  # the floor of git's clean-filter protocol (W2, W5): a filter that does nothing per byte
+  rm -f "$SCRATCH/bin/null-filter"
+  cc -O2 -o "$SCRATCH/bin/null-filter" "$BENCH/null-filter.c" 2>> "$LOG" ||
+    note "no C compiler (cc): the null-filter floor of W2 and W5 is left out"
   export PATH=$SCRATCH/bin:$PATH
 
   : > "$AWS_CONFIG_FILE"; : > "$AWS_SHARED_CREDENTIALS_FILE"
@@ -327,14 +332,29 @@ w1() { # TOOL [s3]
 # ------------------------------------------------------------------------------ W2, W5: many files
 floors_tree() { # WL TREE
   local wl=$1 tree=$2
-  # shellcheck disable=SC2016
-  measure "$wl" "openssl dgst -sha256" floor -w 1 -n "$RT_RUNS" -- \
-    sh -c 'find "$1" -type f -exec openssl dgst -sha256 {} + > /dev/null' sh "$tree/data"
   # A new destination each run: deleting the previous copy first would slow the next one (ext4).
   measure "$wl" "cp -a" floor -w 1 -n "$RT_RUNS" --alt "$(seq -s ' ' 0 "$RT_RUNS")" -- \
     cp -a "$tree/data" "$FLOOR/tree.{}"
   rm -rf "$FLOOR"/tree.*
+  # git's side of a clean filter alone: `git add` + commit through benches/null-filter.c, which
+  # reads each file and answers with a pointer-sized text. No filter-based tool can be faster.
+  # shellcheck disable=SC2016
+  [[ -x $SCRATCH/bin/null-filter ]] && NULL_TREE=$tree measure "$wl" "git add+commit, null filter" floor -w 1 -n "$RT_RUNS" \
+    --alt "$(seq -s ' ' 0 "$RT_RUNS")" --prep null_repo -- \
+    sh -c 'cd "$1" && git add .gitattributes data && git commit -q -m data' sh "$FLOOR/null.{}"
+  rm -rf "$FLOOR"/null.*
   size "$wl" "data" floor "$tree/data"
+  if (($(wc -l < "$tree/manifest") >= 1000)) && ((SETTLE > 0)); then
+    sync; say "settling ${SETTLE}s after deleting the floors' trees"; sleep "$SETTLE"
+  fi
+}
+
+null_repo() { # N: $FLOOR/null.N, a repository holding $NULL_TREE's files, the null filter on
+  local r=$FLOOR/null.$1
+  git init -q "$r" && git -C "$r" config filter.null.process null-filter
+  git -C "$r" config filter.null.required true
+  echo 'data/** filter=null' > "$r/.gitattributes"
+  cp -a "$NULL_TREE/data" "$r/data"
 }
 
 tree_wl() { # WL TREE TOOL [s3]
