@@ -256,9 +256,10 @@ new_rep() {
 # end_rep [settle]: delete the rep; with "settle", wait until ext4 reuses its inodes freely.
 end_rep() {
   rm -rf "$D" "$R"
-  if [[ ${1:-} == settle ]] && ((SETTLE > 0)); then
-    sync; say "settling ${SETTLE}s after deleting a tree"; sleep "$SETTLE"
-  fi
+  if [[ ${1:-} == settle ]]; then settle; fi
+}
+settle() { # wait SETTLE seconds after deleting a tree of many files (see "ext4" above)
+  if ((SETTLE > 0)); then sync; say "settling ${SETTLE}s after deleting a tree"; sleep "$SETTLE"; fi
 }
 untimed() { "$SELF" _call "$@" >> "$LOG" 2>&1 || die "untimed step failed: $* (see $LOG)"; }
 
@@ -338,15 +339,15 @@ floors_tree() { # WL TREE
   rm -rf "$FLOOR"/tree.*
   # git's side of a clean filter alone: `git add` + commit through benches/null-filter.c, which
   # reads each file and answers with a pointer-sized text. No filter-based tool can be faster.
-  # shellcheck disable=SC2016
-  [[ -x $SCRATCH/bin/null-filter ]] && NULL_TREE=$tree measure "$wl" "git add+commit, null filter" floor -w 1 -n "$RT_RUNS" \
-    --alt "$(seq -s ' ' 0 "$RT_RUNS")" --prep null_repo -- \
-    sh -c 'cd "$1" && git add .gitattributes data && git commit -q -m data' sh "$FLOOR/null.{}"
-  rm -rf "$FLOOR"/null.*
-  size "$wl" "data" floor "$tree/data"
-  if (($(wc -l < "$tree/manifest") >= 1000)) && ((SETTLE > 0)); then
-    sync; say "settling ${SETTLE}s after deleting the floors' trees"; sleep "$SETTLE"
+  if [[ -x $SCRATCH/bin/null-filter ]]; then
+    # shellcheck disable=SC2016
+    NULL_TREE=$tree measure "$wl" "git add+commit, null filter" floor -w 1 -n "$RT_RUNS" \
+      --alt "$(seq -s ' ' 0 "$RT_RUNS")" --prep null_repo -- \
+      sh -c 'cd "$1" && git add .gitattributes data && git commit -q -m data' sh "$FLOOR/null.{}"
+    rm -rf "$FLOOR"/null.*
   fi
+  size "$wl" "data" floor "$tree/data"
+  if (($(wc -l < "$tree/manifest") >= 1000)); then settle; fi
 }
 
 null_repo() { # N: $FLOOR/null.N, a repository holding $NULL_TREE's files, the null filter on

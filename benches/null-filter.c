@@ -31,7 +31,9 @@ static void read_exact(char *p, size_t n) {
 static long read_pkt(void) {
   char head[5] = {0};
   read_exact(head, 4);
-  long n = strtol(head, NULL, 16);
+  char *end;
+  long n = strtol(head, &end, 16);
+  if (end != head + 4) die("bad packet header");
   if (n == 0) return -1;
   if (n < 4 || n > 65520) die("bad packet length");
   read_exact(buf, (size_t)(n - 4));

@@ -229,23 +229,18 @@ impl Filter<'_> {
             return Err(store_err(e));
         }
         fed.map_err(io_err)?;
-        let file = match other {
-            Some(file) => file,
+        let (oid, size) = match other {
+            Some(file) => self.store.commit(file, None),
             None if same == expected.len() => {
                 if let Some(cache) = self.stat_cache.as_mut() {
                     cache.insert(path.as_bytes(), &ahead.stat, ahead.oid);
                 }
                 return Ok(Pointer::new(ahead.oid, ahead.stat.size).encode().into_bytes());
             }
-            None => {
-                // git sent a prefix of what was read ahead.
-                let mut file = self.store.begin().map_err(store_err)?;
-                file.write_all(&expected[..same])
-                    .map_err(|e| store_err(StoreError::io(self.store.tmp_dir(), e)))?;
-                file
-            }
-        };
-        let (oid, size) = self.store.commit(file, None).map_err(store_err)?;
+            // git sent a prefix of what was read ahead
+            None => self.store.insert_bytes(&expected[..same]),
+        }
+        .map_err(store_err)?;
         Ok(Pointer::new(oid, size).encode().into_bytes())
     }
 

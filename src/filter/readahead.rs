@@ -6,8 +6,8 @@
 //! Invariants: read-ahead never decides a pointer. Its result for a file is used only when
 //! the file's stat is the one the worker saw before and after reading it (taken once the file
 //! had settled, as for the stat cache) and git sends exactly the bytes the worker stored;
-//! anything else is cleaned as usual. The worker starts in a directory only after git sent two of its
-//! files in name order (git walks paths in sorted order), reads only regular files with an
+//! anything else is cleaned as usual. The worker starts in a directory only after git sent
+//! two of its files in name order (git walks paths in sorted order), reads only regular files with an
 //! extension git has sent, larger than a pointer and at most [`MAX_FILE`] bytes, skips files
 //! the stat cache knows, and stays at most [`WINDOW`] files and [`WINDOW_BYTES`] ahead of git,
 //! which bounds the work (and the unreferenced objects) a wrong guess can cost. Its errors are
