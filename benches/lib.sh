@@ -185,7 +185,8 @@ EOF
 #
 #   T_setup REPO GIT_URL DATA_URL   git init, tool set-up, remotes, one commit (untimed).
 #                                   DATA_URL: a directory, or s3://bucket/prefix (S3_ENDPOINT).
-#   T_add REPO PATH…                track PATHs as data, `git add`, commit (the timed "add")
+#   T_add REPO PATH…                track PATHs as data, add them (`git add`, `git data add`,
+#                                   `dvc add`), commit (the timed "add")
 #   T_push REPO                     push main and tags, with the data they need
 #   T_clone GIT_URL DEST            fresh clone with the data written into the work tree
 #   T_status REPO                   the tool's own "anything changed?" (optional)
@@ -223,7 +224,13 @@ track_add() {
   git add .gitattributes "$@"
   git commit -q -m "data: $*"
 }
-gitdata_add() { track_add data "$@"; }
+gitdata_add() { # `git data add`: data files hashed and stored on every core, not through git's filter
+  local repo=$1; shift; cd "$repo" || exit
+  local pats; mapfile -t pats < <(patterns "$@")
+  git data track "${pats[@]}" > /dev/null
+  git data add -q .gitattributes "$@"
+  git commit -q -m "data: $*"
+}
 gitdata_push() { cd "$1" && git push -q origin main --tags; }   # the pre-push hook uploads
 gitdata_clone() { git clone -q "$1" "$2"; }                     # smudge + post-checkout restore
 gitdata_status() { git -C "$1" data status --no-progress > /dev/null; }

@@ -42,6 +42,12 @@ pub enum Command {
     Track(TrackArgs),
     /// Stop tracking patterns (files already committed stay as they are).
     Untrack(UntrackArgs),
+    /// Stage files as `git add` does, hashing and storing data files on every core.
+    ///
+    /// Data files (those `git data track` patterns match) are stored in the cache and their
+    /// pointers staged without passing through git's filter one file at a time; everything
+    /// else under the paths (other files, deletions) is then staged by `git add` itself.
+    Add(AddArgs),
     /// Show every tracked file: modified, not in cache, not pushed, pointer only.
     Status(StatusArgs),
     /// List the tracked files of a revision with their object id and size.
@@ -160,6 +166,16 @@ pub struct TransferArgs {
     /// Only files under these paths.
     #[arg(last = true)]
     pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// Files, directories or pathspecs to stage, as for `git add`.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Also add files that .gitignore excludes.
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

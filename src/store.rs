@@ -36,6 +36,20 @@ impl StoreError {
     pub fn io(path: &Path, source: io::Error) -> Self {
         StoreError::Io { path: path.to_path_buf(), source }
     }
+
+    /// What to do about a full disk, when that is what went wrong.
+    pub fn hint(&self) -> Option<String> {
+        let io = match self {
+            StoreError::Io { source, .. } => source,
+            StoreError::Commit(CommitError::Io { source, .. }) => source,
+            _ => return None,
+        };
+        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then(|| {
+            "the disk holding the git-data cache is full: free space, or move the cache with \
+             `git config data.cacheDir PATH` (see `git data env`)"
+                .to_string()
+        })
+    }
 }
 
 /// The local object cache.

@@ -100,6 +100,15 @@ pub fn pointer_file(repo: &Repo, path: &Path, expected: &ObjectId) -> Option<Poi
 /// For each entry, whether git attributes give it `filter=data` (work-tree .gitattributes
 /// first, then the index's).
 pub fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool>, GitError> {
+    data_paths(repo, entries.iter().map(|e| e.path.as_bstr()))
+}
+
+/// For each repository path, whether git attributes give it `filter=data` (work-tree
+/// .gitattributes first, then the index's).
+pub fn data_paths<'a>(
+    repo: &Repo,
+    paths: impl IntoIterator<Item = &'a gix::bstr::BStr>,
+) -> Result<Vec<bool>, GitError> {
     use gix::attrs::StateRef;
     use gix::worktree::stack::state::attributes::Source;
     let err =
@@ -108,11 +117,10 @@ pub fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool>, GitE
     let mut stack =
         repo.gix.attributes_only(&index, Source::WorktreeThenIdMapping).map_err(|e| err(&e))?;
     let mut outcome = stack.selected_attribute_matches(["filter"]);
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        let platform = stack
-            .at_entry(e.path.as_bstr(), Some(gix::index::entry::Mode::FILE))
-            .map_err(|e| err(&e))?;
+    let mut out = Vec::new();
+    for path in paths {
+        let platform =
+            stack.at_entry(path, Some(gix::index::entry::Mode::FILE)).map_err(|e| err(&e))?;
         platform.matching_attributes(&mut outcome);
         let is_data = outcome.iter_selected().next().is_some_and(
             |m| matches!(m.assignment.state, StateRef::Value(v) if v.as_bstr() == "data"),

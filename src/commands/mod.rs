@@ -1,6 +1,7 @@
 //! One module per subcommand and per git entry point; each parses its contract (argv, stdin)
 //! and calls the library. `run` is the one dispatch.
 
+pub mod add;
 pub mod check;
 pub mod checkout;
 pub mod env;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Uninstall(a) => install::uninstall(g, &a),
         Command::Track(a) => track::track(&Context::open(g)?, &a),
         Command::Untrack(a) => track::untrack(&Context::open(g)?, &a),
+        Command::Add(a) => add::run(&Context::open(g)?, &a),
         Command::Status(a) => status::run(&Context::open(g)?, &a),
         Command::LsFiles(a) => ls_files::run(&Context::open(g)?, &a),
         Command::Push(a) => push::run(&Context::open(g)?, &a),

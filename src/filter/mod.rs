@@ -88,19 +88,10 @@ pub enum FilterError {
 impl FilterError {
     /// How to fix it, when that is known.
     pub fn hint(&self) -> Option<String> {
-        let io = match self {
-            FilterError::Store { source: StoreError::Io { source, .. }, .. } => source,
-            FilterError::Store {
-                source: StoreError::Commit(crate::atomic::CommitError::Io { source, .. }),
-                ..
-            } => source,
-            _ => return None,
-        };
-        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then(|| {
-            "the disk holding the git-data cache is full: free space, or move the cache with \
-             `git config data.cacheDir PATH` (see `git data env`)"
-                .to_string()
-        })
+        match self {
+            FilterError::Store { source, .. } => source.hint(),
+            _ => None,
+        }
     }
 }
 

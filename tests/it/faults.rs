@@ -487,4 +487,12 @@ fn full_disk_fails_cleanly_and_loses_nothing() {
     assert_eq!(env.git(&repo2, &["ls-files", "model.bin"]).stdout, "", "nothing staged");
     assert_eq!(count_files(&cache_disk.0), 0, "no partial object in the cache");
     assert_eq!(read(&repo2.join("model.bin")), model);
+    // the same through `git data add`
+    let add = env.data_fails(&repo2, &["add", "model.bin"]);
+    assert!(add.stderr.contains("No space left on device"), "{}", add.stderr);
+    assert!(add.stderr.contains("hint:") && add.stderr.contains("data.cacheDir"), "{}", add.stderr);
+    assert!(add.stderr.contains("nothing was staged"), "{}", add.stderr);
+    assert_eq!(env.git(&repo2, &["ls-files", "model.bin"]).stdout, "", "nothing staged");
+    assert_eq!(count_files(&cache_disk.0), 0, "no partial object in the cache");
+    assert_eq!(read(&repo2.join("model.bin")), model);
 }

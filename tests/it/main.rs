@@ -1,5 +1,6 @@
 //! The integration tests: one binary, real git, hermetic temporary repositories.
 
+mod add;
 mod common;
 mod dvc;
 mod faults;
