@@ -119,7 +119,7 @@ fn holds_pointer(root: &Path, c: &Candidate) -> bool {
 }
 
 /// Downloads missing objects; returns, per oid that is still missing, why.
-fn fetch_missing(
+pub fn fetch_missing(
     ctx: &Context,
     missing: &[(BString, Pointer)],
     fetch: bool,

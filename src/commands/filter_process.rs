@@ -3,9 +3,11 @@
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
+use crate::filter::delay::Delay;
 use crate::filter::readahead::ReadAhead;
 use crate::filter::{self, Filter};
 use crate::hooks;
+use crate::materialize;
 use anyhow::Result;
 use std::io::{self, BufWriter};
 
@@ -17,6 +19,7 @@ fn make_filter(ctx: &Context) -> Filter<'_> {
         work_tree: ctx.repo.work_tree.clone(),
         stat_cache: Some(ctx.stat_cache()),
         readahead: None,
+        delay: None,
     }
 }
 
@@ -50,6 +53,14 @@ pub fn process(g: &GlobalArgs) -> Result<i32> {
     filter.readahead = ctx.repo.work_tree.clone().map(|work_tree| {
         ReadAhead::new(work_tree, ctx.store.root().to_path_buf(), ctx.stat_cache_path())
     });
+    // Missing objects of a checkout are downloaded in one batch while git waits (failures
+    // are journaled and reported by the post-checkout hook).
+    let fetch = |missing: &[(gix::bstr::BString, crate::pointer::Pointer)]| {
+        let _ = materialize::fetch_missing(&ctx, missing, true);
+    };
+    if ctx.repo.work_tree.is_some() {
+        filter.delay = Some(Delay::new(&fetch));
+    }
     let stdin = io::stdin().lock();
     let stdout = BufWriter::with_capacity(256 << 10, io::stdout().lock());
     filter::process::serve(stdin, stdout, &mut filter)?;

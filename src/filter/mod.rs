@@ -10,6 +10,7 @@
 //! materialise (git holds a smudge filter's whole output in memory, so large files must not
 //! go through it). A corrupt object is reported and never written out as data.
 
+pub mod delay;
 pub mod pktline;
 pub mod process;
 pub mod readahead;
@@ -101,6 +102,8 @@ pub enum Smudged {
     Bytes(Vec<u8>),
     /// A large non-pointer content spilled to a temp file (read it from the start).
     File(std::fs::File),
+    /// Nothing yet: git asks again once the object is downloaded (see [`delay`]).
+    Delayed,
 }
 
 /// Where smudge spills content it must echo that is too large to hold in memory.
@@ -115,6 +118,8 @@ pub struct Filter<'a> {
     pub stat_cache: Option<StatCache>,
     /// Stores the files git is likely to send next (long-running sessions with a work tree).
     pub readahead: Option<readahead::ReadAhead>,
+    /// Delays smudges of missing objects (long-running sessions that can download).
+    pub delay: Option<delay::Delay<'a>>,
 }
 
 impl Filter<'_> {
@@ -235,8 +240,14 @@ impl Filter<'_> {
         Ok(Pointer::new(oid, size).encode().into_bytes())
     }
 
-    /// Smudges content arriving on `input` for the file at `path`.
-    pub fn smudge(&mut self, path: &str, input: &mut dyn Chunks) -> Result<Smudged, FilterError> {
+    /// Smudges content arriving on `input` for the file at `path`; `can_delay` when git
+    /// accepts a delayed answer for it.
+    pub fn smudge(
+        &mut self,
+        path: &str,
+        input: &mut dyn Chunks,
+        can_delay: bool,
+    ) -> Result<Smudged, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
         let (head, ended) = peek(input, MAX_POINTER_SIZE).map_err(io_err)?;
         if !ended {
@@ -257,6 +268,9 @@ impl Filter<'_> {
                     "git-data: error: {path}: {e}; the file is left as a pointer and will be fetched again"
                 ),
             }
+        }
+        if can_delay && self.try_delay(path, &pointer) {
+            return Ok(Smudged::Delayed);
         }
         let entry = PendingFile { path: path.as_bytes().to_vec(), pointer };
         self.journal.record(&entry).map_err(io_err)?;
@@ -352,8 +366,9 @@ pub fn smudge_stream(
     mut out: impl Write,
 ) -> Result<(), FilterError> {
     let io_err = |source| FilterError::Io { path: path.to_string(), source };
-    match filter.smudge(path, &mut ReadChunks::new(input))? {
+    match filter.smudge(path, &mut ReadChunks::new(input), false)? {
         Smudged::Bytes(b) => out.write_all(&b).map_err(io_err),
         Smudged::File(mut f) => io::copy(&mut f, &mut out).map(|_| ()).map_err(io_err),
+        Smudged::Delayed => Err(io_err(io::Error::other("a smudge was delayed outside a session"))),
     }
 }

@@ -51,7 +51,10 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io:
     writer.flush_packet()?;
     writer.flush()?;
     let offered = reader.read_list()?.ok_or_else(|| protocol("no capabilities"))?;
-    for cap in ["clean", "smudge"] {
+    for cap in ["clean", "smudge", "delay"] {
+        if cap == "delay" && !filter.can_delay() {
+            continue;
+        }
         if offered.iter().any(|c| c == &format!("capability={cap}")) {
             writer.text(&format!("capability={cap}"))?;
         }
@@ -65,10 +68,23 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io:
         };
         let command = get("command").unwrap_or_default().to_string();
         let path = get("pathname").unwrap_or_default().to_string();
+        if command == "list_available_blobs" {
+            // no content follows this command
+            for path in filter.available() {
+                writer.text(&format!("pathname={path}"))?;
+            }
+            writer.flush_packet()?;
+            writer.text("status=success")?;
+            writer.flush_packet()?;
+            writer.flush()?;
+            continue;
+        }
+        let can_delay = get("can-delay") == Some("1");
         let mut content = PacketContent { reader: &mut reader, done: false };
         let result = match command.as_str() {
             "clean" => filter.clean(&path, &mut content).map(Smudged::Bytes),
-            "smudge" => filter.smudge(&path, &mut content),
+            "smudge" if filter.is_ready(&path) => filter.deliver(&path),
+            "smudge" => filter.smudge(&path, &mut content, can_delay),
             other => {
                 eprintln!("git-data: filter: unsupported command {other:?} for {path}");
                 Err(FilterError::Io { path: path.clone(), source: protocol("unsupported command") })
@@ -87,6 +103,10 @@ fn respond<W: Write>(
     result: Result<Smudged, FilterError>,
 ) -> io::Result<()> {
     match result {
+        Ok(Smudged::Delayed) => {
+            writer.text("status=delayed")?;
+            writer.flush_packet()?;
+        }
         Ok(out) => {
             writer.text("status=success")?;
             writer.flush_packet()?;
@@ -95,6 +115,7 @@ fn respond<W: Write>(
                 Smudged::File(f) => {
                     writer.content_from(f)?;
                 }
+                Smudged::Delayed => {}
             }
             writer.flush_packet()?; // empty list: keep status=success
         }
@@ -146,6 +167,7 @@ mod tests {
             work_tree: None,
             stat_cache: None,
             readahead: None,
+            delay: None,
         };
         let mut out = Vec::new();
         serve(input, &mut out, &mut filter).unwrap();
@@ -185,6 +207,80 @@ mod tests {
         let pending = Journal::new(dir.path().join("pending.log")).take().unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].path, b"a.bin");
+    }
+
+    #[test]
+    fn missing_objects_are_delayed_fetched_in_one_batch_and_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("cache"));
+        let (a, b) = (b"first file".to_vec(), b"second file".to_vec());
+        let pa = Pointer::new(crate::oid::Oid::of_bytes(&a), a.len() as u64).encode();
+        let pb = Pointer::new(crate::oid::Oid::of_bytes(&b), b.len() as u64).encode();
+        let batches = std::cell::RefCell::new(Vec::new());
+        // stands in for the remote: stores the first object only
+        let fetch = |missing: &[(gix::bstr::BString, Pointer)]| {
+            batches.borrow_mut().push(missing.len());
+            store.insert_bytes(b"first file").unwrap();
+        };
+        let mut input = Vec::new();
+        let mut w = PktWriter::new(&mut input);
+        for list in
+            [&["git-filter-client", "version=2"][..], &["capability=smudge", "capability=delay"]]
+        {
+            for l in list {
+                w.text(l).unwrap();
+            }
+            w.flush_packet().unwrap();
+        }
+        for (path, pointer) in [("a.bin", &pa), ("b.bin", &pb)] {
+            for l in ["command=smudge", &format!("pathname={path}"), "can-delay=1"] {
+                w.text(l).unwrap();
+            }
+            w.flush_packet().unwrap();
+            w.content(pointer.as_bytes()).unwrap();
+        }
+        for _ in 0..2 {
+            w.text("command=list_available_blobs").unwrap();
+            w.flush_packet().unwrap();
+        }
+        for path in ["a.bin", "b.bin"] {
+            w.text("command=smudge").unwrap();
+            w.text(&format!("pathname={path}")).unwrap();
+            w.flush_packet().unwrap();
+            w.flush_packet().unwrap(); // no content the second time
+        }
+        let mut filter = Filter {
+            store: &store,
+            journal: Journal::new(dir.path().join("pending.log")),
+            inline_max: 1 << 20,
+            work_tree: None,
+            stat_cache: None,
+            readahead: None,
+            delay: Some(super::super::delay::Delay::new(&fetch)),
+        };
+        let mut out = Vec::new();
+        serve(&input[..], &mut out, &mut filter).unwrap();
+        drop(filter);
+        let mut r = PktReader::new(&out[..]);
+        let mut lists = Vec::new();
+        while let Some(list) = r.read_list().unwrap() {
+            lists.push(list);
+        }
+        assert_eq!(lists[1], vec!["capability=smudge", "capability=delay"]);
+        assert_eq!(lists[2], vec!["status=delayed"]);
+        assert_eq!(lists[3], vec!["status=delayed"]);
+        assert_eq!(lists[4], vec!["pathname=a.bin", "pathname=b.bin"]);
+        assert_eq!(lists[5], vec!["status=success"]);
+        assert!(lists[6].is_empty(), "then nothing is delayed any more");
+        assert_eq!(lists[7], vec!["status=success"]);
+        assert_eq!(lists[8], vec!["status=success"]);
+        assert_eq!(lists[9], vec!["first file"]);
+        // an object the batch could not get: its pointer, journaled for the hook
+        assert_eq!(lists[12], vec![pb.trim_end().to_string()]);
+        assert_eq!(*batches.borrow(), vec![2], "one batch for both");
+        let pending = Journal::new(dir.path().join("pending.log")).take().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].path, b"b.bin");
     }
 
     #[test]

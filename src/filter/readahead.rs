@@ -358,6 +358,7 @@ mod tests {
             work_tree: Some(dir.path().join("wt")),
             stat_cache: None,
             readahead: Some(read_ahead(dir.path())),
+            delay: None,
         };
         let mut clean = |i: usize, sent: &[u8]| {
             let path = format!("d/f{i:02}.bin");

@@ -2,6 +2,7 @@
 
 mod add;
 mod common;
+mod delay;
 mod dvc;
 mod faults;
 mod lfs;
