@@ -100,19 +100,21 @@ fn listed_files(args: &AddArgs) -> Result<Vec<BString>> {
     Ok(paths)
 }
 
-/// Writes the pointer blobs and stages every added file whose index entry differs; returns
-/// how many entries changed and their data's size.
+/// Writes the pointer blobs and stages every added file whose index entry differs (and
+/// records the stat of those git would otherwise re-read); returns how many entries got a new
+/// blob or mode, and their data's size.
 fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
     let repo = &ctx.repo;
     let (entries, index_mtime) = worktree::index_entries(repo, &crate::scan::PathFilter::new([]))?;
     let by_path: HashMap<&[u8], &IndexEntry> =
         entries.iter().map(|e| (e.path.as_slice(), e)).collect();
-    let filemode = repo.config_string("core.filemode").is_none_or(|v| v != "false");
+    // git's boolean spellings (false, no, off, 0) all turn the executable bit off
+    let filemode = repo.gix.config_snapshot().boolean("core.fileMode").unwrap_or(true);
     let mut info = Vec::new();
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut seen = HashSet::new();
     let mut updates = Vec::new();
-    let mut bytes = 0;
+    let (mut staged, mut bytes) = (0, 0);
     for a in added {
         let id = repo.blob_id(&a.blob);
         let entry = by_path.get(a.path.as_slice());
@@ -130,8 +132,9 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
             if seen.insert(id) && entry.is_none_or(|e| e.id != id) {
                 blobs.push(&a.blob);
             }
+            staged += 1;
+            bytes += a.data.map_or(0, |(_, size)| size);
         }
-        bytes += a.data.map_or(0, |(_, size)| size);
         updates.push(StatUpdate {
             path: a.path.to_vec(),
             blob: id.as_bytes().to_vec(),
@@ -154,7 +157,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
         Ok(_) | Err(IndexError::SplitIndex) | Err(IndexError::Format(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok((updates.len(), bytes))
+    Ok((staged, bytes))
 }
 
 /// Records the added files in the stat cache, so the next add or status need not hash them.

@@ -89,6 +89,16 @@ fn stages_changes_and_deletions_and_skips_what_is_unchanged() {
     assert_eq!(status, "M  data/b.bin\nD  data/c.bin\n");
     assert_eq!(env.git(&repo, &["show", ":data/b.bin"]).stdout, pointer_of(&b2));
     assert_eq!(env.git(&repo, &["show", ":data/a.bin"]).stdout, pointer_of(&a));
+
+    // a touched file keeps its blob: its new stat is recorded, nothing is staged
+    env.run(&repo, "touch", &["-d", "2001-01-01", "data/a.bin"]);
+    let touched = env.data(&repo, &["add", "data"]);
+    assert!(
+        touched.stdout.contains("0 data files staged (0 B), 2 unchanged"),
+        "{}",
+        touched.stdout
+    );
+    assert_eq!(env.git(&repo, &["status", "--porcelain", "data"]).stdout, status);
 }
 
 #[test]
