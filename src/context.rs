@@ -90,6 +90,11 @@ impl Context {
         Journal::new(self.repo.worktree_data_dir().join("pending.log"))
     }
 
+    /// The record of pointer blobs already read (repository-wide: blob ids are).
+    pub fn pointer_ids_path(&self) -> PathBuf {
+        self.repo.data_dir().join("pointers.log")
+    }
+
     pub fn stat_cache(&self) -> StatCache {
         StatCache::load(&self.stat_cache_path())
     }

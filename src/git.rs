@@ -29,6 +29,7 @@ fn other(e: impl std::fmt::Display) -> GitError {
 }
 
 /// An opened repository and the paths git-data uses in it.
+#[derive(Clone)]
 pub struct Repo {
     pub gix: gix::Repository,
     pub git_dir: PathBuf,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod filter;
+pub mod fsat;
 pub mod git;
 pub mod hooks;
 pub mod index_refresh;

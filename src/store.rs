@@ -7,6 +7,7 @@
 //! corrupt object is moved to `<root>/quarantine/` and reported, never served.
 
 use crate::atomic::{AtomicFile, CommitError};
+use crate::fsat::Dir;
 use crate::oid::{Oid, hash_file};
 use crate::state::FileStat;
 use crate::state::log::{RecordLog, worth_compacting};
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Errors of the local cache, carrying the object and the path.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,8 @@ pub struct Store {
     verified: Mutex<Option<HashMap<Oid, FileStat>>>,
     /// `verified.log` opened for appending, once per process.
     verified_out: Mutex<Option<fs::File>>,
+    /// `objects/` opened once it exists, for `contains`.
+    objects_dir: OnceLock<Dir>,
 }
 
 const VERIFIED_RECORD: usize = 32 + 8 * 4;
@@ -74,6 +77,7 @@ impl Store {
             root,
             verified: Mutex::new(None),
             verified_out: Mutex::new(None),
+            objects_dir: OnceLock::new(),
         }
     }
 
@@ -95,7 +99,15 @@ impl Store {
 
     /// Whether an object of the right size is present (no content check).
     pub fn contains(&self, oid: &Oid, size: u64) -> bool {
-        fs::metadata(self.object_path(oid)).map(|m| m.len() == size).unwrap_or(false)
+        let dir = match self.objects_dir.get() {
+            Some(dir) => Some(dir),
+            None => Dir::open(&self.objects).ok().map(|d| self.objects_dir.get_or_init(|| d)),
+        };
+        let found = match dir {
+            Some(dir) => dir.stat(oid.shard_path().as_bytes(), true).map(|s| s.size),
+            None => fs::metadata(self.object_path(oid)).map(|m| m.len()),
+        };
+        found.is_ok_and(|n| n == size)
     }
 
     /// A new temp file for an object that is about to be written.

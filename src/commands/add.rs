@@ -15,8 +15,9 @@ use crate::context::Context;
 use crate::git::{GitError, git_command, rel_path};
 use crate::index_refresh::{self, IndexError, StatUpdate};
 use crate::ingest::{self, Ingested, Source};
+use crate::pointer::Pointer;
 use crate::progress::Progress;
-use crate::state;
+use crate::state::{self, pointers::PointerIds};
 use crate::worktree::{self, IndexEntry};
 use anyhow::{Result, bail};
 use gix::bstr::{BString, ByteSlice};
@@ -113,6 +114,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
     let mut info = Vec::new();
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut seen = HashSet::new();
+    let mut written = Vec::new();
     let mut updates = Vec::new();
     let (mut staged, mut bytes) = (0, 0);
     for a in added {
@@ -131,6 +133,9 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
             info.push(0);
             if seen.insert(id) && entry.is_none_or(|e| e.id != id) {
                 blobs.push(&a.blob);
+                if let Some((oid, size)) = a.data {
+                    written.push((id, Pointer::new(oid, size)));
+                }
             }
             staged += 1;
             bytes += a.data.map_or(0, |(_, size)| size);
@@ -145,6 +150,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
         return Ok((0, 0));
     }
     crate::objwrite::write_blobs(repo, &blobs)?;
+    let _ = PointerIds::record(&ctx.pointer_ids_path(), &written); // only a cache
     if !info.is_empty() {
         crate::git::run_git_input(git_command().args(["update-index", "-z", "--index-info"]), info)
             .map_err(|e| GitError::Other(format!("git update-index failed: {e}")))?;

@@ -1,24 +1,36 @@
 //! `git data status`: every tracked file's state — modified, deleted, pointer only, not in
 //! cache, not pushed — with sizes. Never re-hashes an unchanged file: git's index stat data
 //! and the stat cache answer first; files that must be hashed are hashed in parallel.
+//! Per file it costs one stat of the work-tree file and one of the cache object (both
+//! relative to open directories) and, once the pointer record knows the blob, no git object
+//! read; the files are split between one worker per core.
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
+use crate::fsat::TreeStat;
+use crate::git::Repo;
 use crate::oid::{Oid, hash_file};
 use crate::pointer::Pointer;
 use crate::scan::PathFilter;
 use crate::state::FileStat;
+use crate::state::known::KnownObjects;
+use crate::state::pointers::PointerIds;
+use crate::state::statcache::StatCache;
+use crate::store::Store;
 use crate::worktree::{self, IndexEntry};
 use anyhow::Result;
+use gix::bstr::{BStr, ByteSlice};
 use serde::Serialize;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Serialize, Default, Clone)]
-struct FileState {
-    path: String,
-    oid: Option<String>,
+struct FileState<'a> {
+    #[serde(serialize_with = "lossy")]
+    path: &'a BStr,
+    #[serde(serialize_with = "hex")]
+    oid: Option<Oid>,
     size: u64,
     modified: bool,
     deleted: bool,
@@ -29,7 +41,18 @@ struct FileState {
     not_converted: bool,
 }
 
-impl FileState {
+fn lossy<S: serde::Serializer>(path: &&BStr, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_str_lossy())
+}
+
+fn hex<S: serde::Serializer>(oid: &Option<Oid>, s: S) -> Result<S::Ok, S::Error> {
+    match oid {
+        Some(oid) => s.serialize_str(&oid.to_hex()),
+        None => s.serialize_none(),
+    }
+}
+
+impl FileState<'_> {
     fn labels(&self) -> Vec<&'static str> {
         let mut l = Vec::new();
         if self.not_converted {
@@ -65,76 +88,162 @@ enum Disk {
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let (entries, index_mtime) = worktree::index_entries(&ctx.repo, &filter)?;
-    let flags = worktree::data_flags(&ctx.repo, &entries)?;
-    let tracked: Vec<IndexEntry> =
-        entries.into_iter().zip(flags).filter(|(_, d)| *d).map(|(e, _)| e).collect();
-    let cache = ctx.stat_cache();
+    // The pointer record loads while the index is read.
+    let pointers_path = ctx.pointer_ids_path();
+    let (pointers, read) = std::thread::scope(|s| {
+        let loading = s.spawn(|| PointerIds::load(&pointers_path));
+        let read = worktree::index_entries(&ctx.repo, &filter);
+        (loading.join(), read)
+    });
+    let (entries, index_mtime) = read?;
+    let pointers = pointers.map_err(|_| anyhow::anyhow!("loading the pointer record panicked"))?;
     let remote = ctx.remote(None).ok();
-    let known = remote.as_ref().map(|r| ctx.known(&**r));
-    let mut states = Vec::with_capacity(tracked.len());
+    let look = Look {
+        root: &root,
+        store: &ctx.store,
+        known: remote.as_ref().map(|r| ctx.known(&**r)),
+        cache_path: ctx.stat_cache_path(),
+        cache: OnceLock::new(),
+        pointers,
+        index_mtime,
+    };
+    let mut states = Vec::with_capacity(entries.len());
     let mut to_hash = Vec::new();
-    for e in &tracked {
-        let pointer = ctx.repo.read_pointer(e.id)?;
-        let mut st = FileState { path: e.path.to_string(), ..Default::default() };
-        let Some(p) = pointer else {
-            st.not_converted = true;
-            st.size = ctx.repo.blob_size(e.id)?;
-            states.push(st);
-            continue;
-        };
-        st.oid = Some(p.oid.to_hex());
-        st.size = p.size;
-        st.in_cache = ctx.store.contains(&p.oid, p.size);
-        st.pushed = known.as_ref().is_some_and(|k| k.contains(&p.oid));
-        match disk_state(ctx, &root, e, &p, index_mtime, &cache) {
-            Disk::Deleted => st.deleted = true,
-            Disk::Unchanged => {}
-            Disk::PointerOnly => st.pointer_only = true,
-            Disk::Known(oid) => st.modified = oid != p.oid,
-            Disk::NeedsHash(path, stat) => to_hash.push((states.len(), path, p, stat)),
+    for (st, hash) in look.all(&ctx.repo, &entries)? {
+        if let Some((path, p, stat)) = hash {
+            to_hash.push((states.len(), path, p, stat));
         }
         states.push(st);
     }
-    let started = std::time::SystemTime::now();
-    let mut cache = cache;
-    for (j, oid) in hash_parallel(&to_hash) {
-        let (i, _, p, stat) = &to_hash[j];
-        states[*i].modified = oid != Some(p.oid);
-        if let Some(oid) = oid
-            && stat.settled_at(started)
-        {
-            cache.insert(states[*i].path.as_bytes(), stat, oid);
+    let live: Vec<gix::ObjectId> = entries.iter().map(|e| e.id).collect();
+    let _ = look.pointers.save(args.paths.is_empty().then_some(&live[..])); // only a cache
+    if !to_hash.is_empty() {
+        let started = std::time::SystemTime::now();
+        let mut cache = look.cache.into_inner().unwrap_or_else(|| ctx.stat_cache());
+        for (j, oid) in hash_parallel(&to_hash) {
+            let (i, _, p, stat) = &to_hash[j];
+            states[*i].modified = oid != Some(p.oid);
+            if let Some(oid) = oid
+                && stat.settled_at(started)
+            {
+                cache.insert(states[*i].path, stat, oid);
+            }
         }
+        let _ = cache.save();
     }
-    let _ = cache.save();
     print(ctx, args, &states, remote.as_ref().map(|r| (r.name().to_string(), r.location())));
     Ok(0)
 }
 
-fn disk_state(
-    ctx: &Context,
-    root: &std::path::Path,
-    e: &IndexEntry,
-    p: &Pointer,
+/// A file that must be hashed to know whether it changed: its path, pointer and stat.
+type ToHash = (PathBuf, Pointer, FileStat);
+
+/// What every file is checked against; shared by the workers of [`Look::all`].
+struct Look<'a> {
+    root: &'a Path,
+    store: &'a Store,
+    known: Option<KnownObjects>,
+    cache_path: PathBuf,
+    /// Loaded by the first file whose stat differs from the index's.
+    cache: OnceLock<StatCache>,
+    pointers: PointerIds,
     index_mtime: i64,
-    cache: &crate::state::statcache::StatCache,
-) -> Disk {
-    let path = root.join(crate::git::rel_path(e.path.as_ref()));
-    let Ok(meta) = std::fs::symlink_metadata(&path) else { return Disk::Deleted };
-    let stat = FileStat::from_metadata(&meta);
-    let looks_pointer =
-        (stat.size as usize) < crate::pointer::MAX_POINTER_SIZE && stat.size != p.size;
-    if looks_pointer && worktree::pointer_file(&ctx.repo, &path, &e.id).is_some() {
-        return Disk::PointerOnly;
+}
+
+impl Look<'_> {
+    /// The state of every data file among `entries`, in order. Workers take contiguous runs
+    /// of the index (so each opens each directory once), each with its own handle on git's
+    /// object database and its own attribute stack.
+    fn all<'e>(
+        &self,
+        repo: &Repo,
+        entries: &'e [IndexEntry],
+    ) -> Result<Vec<(FileState<'e>, Option<ToHash>)>> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = (entries.len() / 1000).clamp(1, cores);
+        if workers == 1 {
+            return self.run(repo, entries);
+        }
+        let chunk = entries.len().div_ceil(workers);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .map(|part| {
+                    let repo = repo.clone();
+                    s.spawn(move || self.run(&repo, part))
+                })
+                .collect();
+            let mut out = Vec::with_capacity(entries.len());
+            for h in handles {
+                let part = h.join().map_err(|_| anyhow::anyhow!("a status worker panicked"))?;
+                out.extend(part?);
+            }
+            Ok(out)
+        })
     }
-    if worktree::stat_clean(&e.stat, &stat, index_mtime) {
-        return Disk::Unchanged;
+
+    fn run<'e>(
+        &self,
+        repo: &Repo,
+        entries: &'e [IndexEntry],
+    ) -> Result<Vec<(FileState<'e>, Option<ToHash>)>> {
+        let flags = worktree::data_flags(repo, entries)?;
+        let mut tree = TreeStat::new(self.root);
+        let mut out = Vec::with_capacity(entries.len());
+        for (e, _) in entries.iter().zip(flags).filter(|(_, data)| *data) {
+            let mut st = FileState { path: e.path.as_bstr(), ..Default::default() };
+            let Some(p) = self.pointer(repo, e.id)? else {
+                st.not_converted = true;
+                st.size = repo.blob_size(e.id)?;
+                out.push((st, None));
+                continue;
+            };
+            st.oid = Some(p.oid);
+            st.size = p.size;
+            st.in_cache = self.store.contains(&p.oid, p.size);
+            st.pushed = self.known.as_ref().is_some_and(|k| k.contains(&p.oid));
+            let mut hash = None;
+            match self.disk_state(repo, &mut tree, e, &p) {
+                Disk::Deleted => st.deleted = true,
+                Disk::Unchanged => {}
+                Disk::PointerOnly => st.pointer_only = true,
+                Disk::Known(oid) => st.modified = oid != p.oid,
+                Disk::NeedsHash(path, stat) => hash = Some((path, p, stat)),
+            }
+            out.push((st, hash));
+        }
+        Ok(out)
     }
-    if let Some(oid) = cache.lookup(e.path.as_slice(), &stat) {
-        return Disk::Known(oid);
+
+    /// The pointer blob `id` holds: from the record, else read from git and noted.
+    fn pointer(&self, repo: &Repo, id: gix::ObjectId) -> Result<Option<Pointer>> {
+        if let Some(p) = self.pointers.get(&id) {
+            return Ok(Some(p));
+        }
+        let p = repo.read_pointer(id)?;
+        if let Some(p) = p {
+            self.pointers.note(id, p);
+        }
+        Ok(p)
     }
-    Disk::NeedsHash(path, stat)
+
+    fn disk_state(&self, repo: &Repo, tree: &mut TreeStat, e: &IndexEntry, p: &Pointer) -> Disk {
+        let Ok(stat) = tree.lstat(e.path.as_slice()) else { return Disk::Deleted };
+        let path = || self.root.join(crate::git::rel_path(e.path.as_ref()));
+        let looks_pointer =
+            (stat.size as usize) < crate::pointer::MAX_POINTER_SIZE && stat.size != p.size;
+        if looks_pointer && worktree::pointer_file(repo, &path(), &e.id).is_some() {
+            return Disk::PointerOnly;
+        }
+        if worktree::stat_clean(&e.stat, &stat, self.index_mtime) {
+            return Disk::Unchanged;
+        }
+        let cache = self.cache.get_or_init(|| StatCache::load(&self.cache_path));
+        if let Some(oid) = cache.lookup(e.path.as_slice(), &stat) {
+            return Disk::Known(oid);
+        }
+        Disk::NeedsHash(path(), stat)
+    }
 }
 
 /// Hashes the files of `items`; returns (position in `items`, oid).

@@ -8,7 +8,7 @@
 
 use super::log::RecordLog;
 use crate::oid::Oid;
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::path::Path;
 
 /// Objects known to be present on one remote.

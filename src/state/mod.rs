@@ -4,11 +4,13 @@
 //! - [`log`]: the checksummed append-only record file everything below is stored in;
 //! - [`statcache`]: (path, stat) → oid, so unchanged files are not hashed twice;
 //! - [`known`]: the objects known to be on each remote, so push does not ask again;
+//! - [`pointers`]: git blob id → pointer, so status need not read every pointer blob;
 //! - [`pending`]: files the smudge filter left as pointers for the hooks to materialise.
 
 pub mod known;
 pub mod log;
 pub mod pending;
+pub mod pointers;
 pub mod statcache;
 
 use std::fs::Metadata;

@@ -8,7 +8,7 @@
 use super::FileStat;
 use super::log::RecordLog;
 use crate::oid::Oid;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 const FIXED: usize = 32 + 8 * 4;

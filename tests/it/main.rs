@@ -11,4 +11,5 @@ mod policy;
 mod s3;
 mod s3server;
 mod setup;
+mod status;
 mod workflow;
