@@ -182,13 +182,17 @@ def target(name, value, limit, ok, detail):
     TARGETS.append((name, value, limit, ok, detail))
 
 
-def check_ratio(name, wl, step, tool, fl, limit, mode=""):
+def check_ratio(name, wl, step, tool, fl, limit, also=None):
     a, b = t(wl, step, tool), (t(wl, fl, "floor") if fl else None)
     if a is None or b is None:
         target(name, "–", f"≤ {limit}×", None, "not measured")
         return
     r = a / b
-    target(name, f"{r:.2f}×", f"≤ {limit}×", r <= limit, f"{secs(a)} s vs {fl} {secs(b)} s")
+    how = f"{secs(a)} s vs {fl} {secs(b)} s"
+    c = t(wl, also, "floor") if also else None
+    if c:
+        how += f" ({a / c:.2f}× of `{also}` {secs(c)} s)"
+    target(name, f"{r:.2f}×", f"≤ {limit}×", r <= limit, how)
 
 
 check_ratio("W1 add within 1.4× of `openssl dgst -sha256`", "W1", "add+commit", "gitdata", "openssl dgst -sha256", 1.4)
@@ -214,7 +218,8 @@ a, b = t("W2", "git status (no change)", "gitdata"), t("W2", "git status (no cha
 target("W2 no-change `git status` no slower than plain git", ratio(a, b), "≤ 1.00×",
        (a <= b) if a and b else None, f"{secs(a)} s vs plain git {secs(b)} s")
 copy_tool = "gitdata-copy" if reflink else "gitdata"
-check_ratio("W3 switch within 1.5× of `cp` when copying", "W3", "switch v1.0 <-> v2.0", copy_tool, "cp", 1.5)
+check_ratio("W3 switch within 1.5× of `cp` when copying", "W3", "switch v1.0 <-> v2.0", copy_tool, "cp", 1.5,
+            also="rm + cp")
 for tid, label in (("gitdata-hl", "hardlink"), ("gitdata", "reflink")):
     name = f"W3 switch < 0.05 s with {label}"
     if label == "reflink" and not reflink:
