@@ -151,7 +151,7 @@ if meta.get("smoke") == "1":
 p("## Run")
 p("")
 p(f"- command: `{meta.get('command', '?')}`")
-for k in ("date", "duration", "cpu", "memory", "kernel", "filesystem", "load at start", "load at end"):
+for k in ("date", "duration", "cpu", "memory", "kernel", "filesystem", "warm", "load at start", "load at end"):
     if k in meta:
         p(f"- {k}: {meta[k]}")
 p("- tools: " + ", ".join(f"{k} {meta[k]}" for k in ("git-data", "git", "git-lfs", "dvc", "openssl", "coreutils") if k in meta))
