@@ -102,7 +102,8 @@ SETTLE=${SETTLE:-60}
 # Guest memory a VM has never touched costs the host a fault per page: the first time a run
 # fills the page cache, a GiB of new file data took 2.7 s here, then 0.9-1.3 s once the same
 # memory had been used and freed. So the run first writes and deletes WARM_GIB of zeros (at
-# most the free memory less 4 GiB), and whichever tool goes first no longer pays for it.
+# most the free memory and the free disk, each less 4 GiB), and whichever tool goes first no
+# longer pays for it.
 WARM_GIB=${WARM_GIB:-12}
 KEEP_DATA=${KEEP_DATA:-0}
 SRC=$SCRATCH/src RUN=$SCRATCH/run FLOOR=$SCRATCH/floor OUT=$SCRATCH/out LOG=$SCRATCH/out/log.txt
@@ -507,9 +508,12 @@ release_data() { # WL: the workload just finished
 }
 
 warm_memory() {
-  local free_gib gib=$WARM_GIB
+  local free_gib disk_gib gib=$WARM_GIB
   free_gib=$(awk '/^MemAvailable:/ {print int($2 / 1048576)}' /proc/meminfo)
   ((gib > free_gib - 4)) && gib=$((free_gib - 4))
+  # the zeros land in a file under $SCRATCH for a moment: never fill the disk with them
+  disk_gib=$(($(df -m --output=avail "$SCRATCH" | tail -1 | tr -d ' ') / 1024))
+  ((gib > disk_gib - 4)) && gib=$((disk_gib - 4))
   ((gib > 0)) || return 0
   say "warming $gib GiB of memory (written once and freed; see WARM_GIB)"
   dd if=/dev/zero of="$SCRATCH/warm" bs=4M count=$((gib * 256)) status=none
