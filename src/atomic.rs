@@ -33,36 +33,62 @@ pub struct AtomicFile {
     hasher: Hasher,
     /// Set once the stream is long enough for hashing and writing to overlap.
     bg: Option<BgWriter>,
+    /// A second file that receives the same bytes (see [`AtomicFile::tee`]).
+    tee: Option<Tee>,
+}
+
+/// The second destination of a stream, with its own writer thread once the stream is long.
+struct Tee {
+    file: File,
+    bg: Option<BgWriter>,
 }
 
 impl AtomicFile {
     /// A new temp file in `tmp_dir` (created if needed).
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
         let tmp = new_temp(tmp_dir)?;
-        Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None })
+        Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None, tee: None })
+    }
+
+    /// Sends every byte of the stream to `file` (empty, at offset 0) as well, through the
+    /// page cache (the object itself bypasses it when large). Nothing vouches for `file`
+    /// until [`AtomicFile::commit`] has verified the object: a caller uses it only then.
+    /// Call before the first byte.
+    pub fn tee(&mut self, file: File) {
+        self.tee = Some(Tee { file, bg: None });
     }
 
     /// Hashes and writes `data`.
     pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.hasher.update(data);
-        if let Some(bg) = &mut self.bg {
-            return bg.write_all(data);
+        let long = self.hasher.len() >= BACKGROUND_AFTER;
+        if self.bg.is_none() && long {
+            self.bg = Some(BgWriter::start(self.tmp.as_file().try_clone()?, true)?);
         }
-        if self.hasher.len() >= BACKGROUND_AFTER {
-            let mut bg = BgWriter::start(self.tmp.as_file().try_clone()?)?;
-            bg.write_all(data)?;
-            self.bg = Some(bg);
-            return Ok(());
+        match &mut self.bg {
+            Some(bg) => bg.write_all(data)?,
+            None => self.tmp.as_file_mut().write_all(data)?,
         }
-        self.tmp.as_file_mut().write_all(data)
+        if let Some(tee) = &mut self.tee {
+            if tee.bg.is_none() && long {
+                tee.bg = Some(BgWriter::start(tee.file.try_clone()?, false)?);
+            }
+            match &mut tee.bg {
+                Some(bg) => bg.write_all(data)?,
+                None => tee.file.write_all(data)?,
+            }
+        }
+        Ok(())
     }
 
-    /// Waits until every byte given so far is in the file.
+    /// Waits until every byte given so far is in the file (and in the tee).
     fn settle(&mut self) -> io::Result<()> {
-        match self.bg.take() {
+        let ours = self.bg.take().map_or(Ok(()), BgWriter::finish);
+        let tee = match self.tee.as_mut().and_then(|t| t.bg.take()) {
             Some(bg) => bg.finish(),
             None => Ok(()),
-        }
+        };
+        ours.and(tee)
     }
 
     /// Streams everything from `reader` through the hasher into the file.
@@ -100,6 +126,10 @@ impl AtomicFile {
         let f = self.tmp.as_file_mut();
         f.set_len(0)?;
         io::Seek::seek(f, io::SeekFrom::Start(0))?;
+        if let Some(tee) = &mut self.tee {
+            tee.file.set_len(0)?;
+            io::Seek::seek(&mut tee.file, io::SeekFrom::Start(0))?;
+        }
         Ok(())
     }
 
@@ -262,6 +292,24 @@ mod tests {
         let dest = dir.path().join("obj");
         f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
         assert!(fs::read(&dest).unwrap() == data);
+    }
+
+    #[test]
+    fn a_tee_gets_every_byte_and_is_refilled_on_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let tee_path = dir.path().join("tee");
+        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
+        f.tee(File::create(&tee_path).unwrap());
+        f.write_all(&[7u8; 5000]).unwrap();
+        f.reset().unwrap();
+        let data: Vec<u8> = (0..(6u32 << 20) + 77).map(|i| (i % 253) as u8).collect();
+        for chunk in data.chunks(100_003) {
+            f.write_all(chunk).unwrap();
+        }
+        let dest = dir.path().join("obj");
+        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
+        assert!(fs::read(&dest).unwrap() == data);
+        assert!(fs::read(&tee_path).unwrap() == data);
     }
 
     #[test]

@@ -13,9 +13,10 @@ use crate::progress::Progress;
 use crate::remote::{ErrorKind, Key, Remote, RemoteError};
 use crate::store::{Store, StoreError};
 use backon::{BackoffBuilder, ExponentialBuilder};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -44,6 +45,8 @@ pub struct Report {
     pub done: Vec<Oid>,
     pub failed: Vec<(Oid, TransferError)>,
     pub bytes: u64,
+    /// Downloads whose tee file holds the verified object.
+    pub teed: HashSet<Oid>,
 }
 
 /// The transfer engine.
@@ -143,7 +146,7 @@ impl Transfer {
             },
             remote,
         );
-        collect(results)
+        collect(results, Report::default())
     }
 
     /// Downloads objects into the cache, verifying each against its oid.
@@ -154,20 +157,46 @@ impl Transfer {
         objects: &[(Oid, u64)],
         progress: &Progress,
     ) -> Report {
+        self.download_teed(remote, store, objects, HashMap::new(), progress)
+    }
+
+    /// Like [`Transfer::download`], and each object that is downloaded also streams into its
+    /// file in `tees` (empty files, such as a work-tree file's temp). The oids whose tee got
+    /// the verified object are in [`Report::teed`]; any other tee holds nothing to trust.
+    pub fn download_teed(
+        &self,
+        remote: &Arc<dyn Remote>,
+        store: &Arc<Store>,
+        objects: &[(Oid, u64)],
+        tees: HashMap<Oid, File>,
+        progress: &Progress,
+    ) -> Report {
         let retries = self.retries;
-        let results =
-            self.run(
-                dedup(objects),
-                |remote, (oid, size)| {
-                    let store = store.clone();
-                    let progress = progress.clone();
-                    async move {
-                        (oid, download_one(&*remote, &store, oid, size, retries, &progress).await)
-                    }
-                },
-                remote,
-            );
-        collect(results)
+        let tees = Arc::new(Mutex::new(tees));
+        let results = self.run(
+            dedup(objects),
+            |remote, (oid, size)| {
+                let store = store.clone();
+                let progress = progress.clone();
+                let tee = tees.lock().ok().and_then(|mut t| t.remove(&oid));
+                async move {
+                    let teed = tee.is_some();
+                    let r =
+                        download_one(&*remote, &store, oid, size, tee, retries, &progress).await;
+                    (oid, r.map(|(n, got)| (n, teed && got)))
+                }
+            },
+            remote,
+        );
+        let mut report = Report::default();
+        let mut plain = Vec::with_capacity(results.len());
+        for (oid, r) in results {
+            if let Ok((_, true)) = r {
+                report.teed.insert(oid);
+            }
+            plain.push((oid, r.map(|(n, _)| n)));
+        }
+        collect(plain, report)
     }
 
     /// Runs `op` for every item with at most `concurrency` in flight; results in any order.
@@ -207,8 +236,7 @@ fn dedup(objects: &[(Oid, u64)]) -> Vec<(Oid, u64)> {
     objects.iter().filter(|(o, _)| seen.insert(*o)).copied().collect()
 }
 
-fn collect(results: Vec<(Oid, Result<u64, TransferError>)>) -> Report {
-    let mut report = Report::default();
+fn collect(results: Vec<(Oid, Result<u64, TransferError>)>, mut report: Report) -> Report {
     for (oid, r) in results {
         match r {
             Ok(size) => {
@@ -221,19 +249,25 @@ fn collect(results: Vec<(Oid, Result<u64, TransferError>)>) -> Report {
     report
 }
 
+/// Downloads one object; the flag says whether `tee` received it.
 async fn download_one(
     remote: &dyn Remote,
     store: &Store,
     oid: Oid,
     size: u64,
+    tee: Option<File>,
     retries: u32,
     progress: &Progress,
-) -> Result<u64, TransferError> {
+) -> Result<(u64, bool), TransferError> {
     if store.contains(&oid, size) {
         progress.inc(size);
-        return Ok(size);
+        return Ok((size, false));
     }
     let mut sink = store.begin()?;
+    let teed = tee.is_some();
+    if let Some(file) = tee {
+        sink.tee(file);
+    }
     let mut delays = backoff(retries);
     loop {
         match remote.get(&Key::Object(oid), &mut sink, progress).await {
@@ -249,7 +283,7 @@ async fn download_one(
         }
     }
     match tokio::task::block_in_place(|| store.commit(sink, Some((oid, size)))) {
-        Ok(_) => Ok(size),
+        Ok(_) => Ok((size, teed)),
         Err(StoreError::Commit(CommitError::Mismatch { actual, actual_size, .. })) => Err(RemoteError::new(
             remote.name(),
             ErrorKind::Corrupt,

@@ -3,6 +3,7 @@
 mod add;
 mod common;
 mod delay;
+mod download;
 mod dvc;
 mod faults;
 mod lfs;

@@ -1,0 +1,336 @@
+//! Materialisation: turns work-tree files that hold pointer text into their data. Shared by
+//! the post-checkout/post-merge hooks, `git data checkout` and `git data pull`.
+//!
+//! Steps: keep only files that still hold exactly their pointer; fetch missing objects in
+//! parallel; write each file next to its target (reflink, read-only hard link, or copy) and
+//! rename it over the pointer; then refresh the index's stat data so `git status` stays clean
+//! without re-reading the files. Invariants: a file is replaced atomically or not at all;
+//! only verified objects are written; a failure on one file never stops the others.
+
+mod index;
+mod write;
+
+pub use index::repair_index;
+
+use crate::config::LinkMode;
+use crate::context::Context;
+use crate::oid::Oid;
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::state::FileStat;
+use crate::store::{Store, StoreError};
+use gix::bstr::{BString, ByteSlice};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use write::Staged;
+
+/// A work-tree file that holds pointer text.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub path: BString,
+    pub pointer: Pointer,
+}
+
+/// What happened.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub written: usize,
+    pub bytes: u64,
+    /// Files left as pointers, with the reason and, where known, the fix.
+    pub failed: Vec<(BString, String)>,
+    /// The index could not be updated (another git process held its lock).
+    pub index_locked: bool,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+struct Written {
+    path: BString,
+    pointer: Pointer,
+    stat: FileStat,
+}
+
+/// Materialises `candidates`, fetching missing objects from the default remote when `fetch`.
+pub fn materialize(
+    ctx: &Context,
+    candidates: Vec<Candidate>,
+    fetch: bool,
+) -> anyhow::Result<Outcome> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let mut outcome = Outcome::default();
+    let todo: Vec<Candidate> =
+        dedup(candidates).into_iter().filter(|c| holds_pointer(&root, c)).collect();
+    if todo.is_empty() {
+        return Ok(outcome);
+    }
+    let missing: Vec<(gix::bstr::BString, Pointer)> = todo
+        .iter()
+        .filter(|c| !ctx.store.contains(&c.pointer.oid, c.pointer.size))
+        .map(|c| (c.path.clone(), c.pointer))
+        .collect();
+    let mut unavailable = HashMap::new();
+    let mut early = Vec::new();
+    if !missing.is_empty() {
+        let staged = if fetch { stage(ctx, &root, &missing) } else { HashMap::new() };
+        let tees = staged
+            .iter()
+            .filter_map(|(oid, (_, _, s))| s.file().try_clone().ok().map(|f| (*oid, f)))
+            .collect();
+        let teed;
+        (unavailable, teed) = fetch_missing_teed(ctx, &missing, fetch, tees);
+        early = finish_teed(staged, &teed, &mut outcome);
+    }
+    // files their download wrote are done (or failed) already
+    let decided: HashSet<BString> = (early.iter().map(|w| w.path.clone()))
+        .chain(outcome.failed.iter().map(|(p, _)| p.clone()))
+        .collect();
+    let todo: Vec<Candidate> = todo.into_iter().filter(|c| !decided.contains(&c.path)).collect();
+    let (ready, skipped): (Vec<Candidate>, Vec<Candidate>) =
+        todo.into_iter().partition(|c| !unavailable.contains_key(&c.pointer.oid));
+    for c in skipped {
+        let reason = unavailable.get(&c.pointer.oid).cloned().unwrap_or_default();
+        outcome.failed.push((c.path, reason));
+    }
+    let (mut written, corrupt) = write_all(ctx, &root, ready, &mut outcome);
+    outcome.written += early.len();
+    outcome.bytes += early.iter().map(|w| w.pointer.size).sum::<u64>();
+    written.extend(early);
+    if !corrupt.is_empty() {
+        // corrupt objects were quarantined: download good copies and write those files again
+        let again: Vec<(BString, Pointer)> =
+            corrupt.iter().map(|c| (c.path.clone(), c.pointer)).collect();
+        let still = fetch_missing(ctx, &again, fetch);
+        let (retry, lost): (Vec<Candidate>, Vec<Candidate>) =
+            corrupt.into_iter().partition(|c| !still.contains_key(&c.pointer.oid));
+        for c in lost {
+            let why = still.get(&c.pointer.oid).cloned().unwrap_or_default();
+            outcome
+                .failed
+                .push((c.path, format!("its cached object was corrupt (quarantined) and {why}")));
+        }
+        let (more, corrupt_again) = write_all(ctx, &root, retry, &mut outcome);
+        written.extend(more);
+        for c in corrupt_again {
+            outcome.failed.push((c.path, "the downloaded object is corrupt too".into()));
+        }
+    }
+    outcome.index_locked = !index::refresh_index(ctx, &root, written);
+    Ok(outcome)
+}
+
+fn dedup(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    let mut by_path = std::collections::BTreeMap::new();
+    for c in candidates {
+        by_path.insert(c.path.clone(), c);
+    }
+    by_path.into_values().collect()
+}
+
+fn holds_pointer(root: &Path, c: &Candidate) -> bool {
+    crate::worktree::read_small(&root.join(crate::git::rel_path(c.path.as_bstr())))
+        .is_some_and(|content| content == c.pointer.encode().as_bytes())
+}
+
+/// Objects at least this large are downloaded into their work-tree file as well as into the
+/// cache, where the file would otherwise be a copy of the cache object.
+const TEE_MIN: u64 = 4 << 20;
+/// At most this many at once (two open descriptors each).
+const TEE_MAX: usize = 128;
+
+/// Temp files next to the first file of each large missing object, for its download to fill
+/// as it fills the cache: the bytes are written once more instead of copied afterwards (a
+/// second pass over the cache object, which is written past the page cache and would be read
+/// back from disk). Only where the file would be a copy: not in hard-link mode, and not where
+/// the cache can reflink into the work tree.
+fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<Oid, Tee> {
+    let mut out = HashMap::new();
+    if ctx.config.link_mode == LinkMode::Hardlink {
+        return out;
+    }
+    for (path, pointer) in missing.iter().filter(|(_, p)| p.size >= TEE_MIN) {
+        if out.len() == TEE_MAX {
+            break;
+        }
+        if out.contains_key(&pointer.oid) {
+            continue;
+        }
+        let Ok(staged) = Staged::new(root, path.as_bstr()) else { continue };
+        if out.is_empty() && write::reflinks_to(ctx.store.tmp_dir(), staged.file()) {
+            return HashMap::new();
+        }
+        out.insert(pointer.oid, (path.clone(), *pointer, staged));
+    }
+    out
+}
+
+/// A staged work-tree file for a download: its path, pointer and temp.
+type Tee = (BString, Pointer, Staged);
+
+/// Swaps in the staged files whose download succeeded; the others are dropped (removed).
+fn finish_teed(
+    staged: HashMap<Oid, Tee>,
+    teed: &HashSet<Oid>,
+    outcome: &mut Outcome,
+) -> Vec<Written> {
+    let mut written = Vec::new();
+    for (oid, (path, pointer, file)) in staged {
+        if teed.contains(&oid) {
+            match file.finish(pointer.size) {
+                Ok(stat) => written.push(Written { path, pointer, stat }),
+                Err(e) => outcome.failed.push((path, e)),
+            }
+        }
+    }
+    written
+}
+
+/// Downloads missing objects; returns, per oid that is still missing, why.
+pub fn fetch_missing(
+    ctx: &Context,
+    missing: &[(BString, Pointer)],
+    fetch: bool,
+) -> HashMap<Oid, String> {
+    fetch_missing_teed(ctx, missing, fetch, HashMap::new()).0
+}
+
+/// [`fetch_missing`], each object in `tees` streaming into its file too; also returns the
+/// oids whose file got the verified object.
+fn fetch_missing_teed(
+    ctx: &Context,
+    missing: &[(BString, Pointer)],
+    fetch: bool,
+    tees: HashMap<Oid, std::fs::File>,
+) -> (HashMap<Oid, String>, HashSet<Oid>) {
+    let mut out = HashMap::new();
+    let fail_all = |why: String, out: &mut HashMap<_, _>| {
+        for (_, p) in missing {
+            out.insert(p.oid, why.clone());
+        }
+    };
+    if !fetch {
+        fail_all("not in the local cache; run `git data pull` to download it".into(), &mut out);
+        return (out, HashSet::new());
+    }
+    let remote = match ctx.remote(None) {
+        Ok(r) => r,
+        Err(e) => {
+            let hint = e.hint.clone().map(|h| format!(" ({h})")).unwrap_or_default();
+            fail_all(
+                format!("not in the local cache and cannot be downloaded: {e}{hint}"),
+                &mut out,
+            );
+            return (out, HashSet::new());
+        }
+    };
+    let transfer = match ctx.transfer() {
+        Ok(t) => t,
+        Err(e) => {
+            fail_all(format!("{e:#}"), &mut out);
+            return (out, HashSet::new());
+        }
+    };
+    let objects: Vec<_> = missing.iter().map(|(_, p)| (p.oid, p.size)).collect();
+    let total = objects.iter().map(|o| o.1).sum();
+    let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
+    let report = transfer.download_teed(&remote, &ctx.store, &objects, tees, &progress);
+    progress.finish();
+    let mut known = ctx.known(&*remote);
+    known.add(report.done.iter().copied());
+    for (oid, err) in report.failed {
+        let hint = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
+        out.insert(oid, format!("{err}{hint}"));
+    }
+    (out, report.teed)
+}
+
+/// Why one file could not be written.
+enum WriteFailure {
+    /// The cached object was corrupt (and is now quarantined).
+    Corrupt(String),
+    Other(String),
+}
+
+/// Writes every ready file in parallel; returns what was written and the candidates whose
+/// cached object turned out corrupt (other failures go to `outcome`).
+fn write_all(
+    ctx: &Context,
+    root: &Path,
+    ready: Vec<Candidate>,
+    outcome: &mut Outcome,
+) -> (Vec<Written>, Vec<Candidate>) {
+    let total: u64 = ready.iter().map(|c| c.pointer.size).sum();
+    let progress = if total > 64 << 20 {
+        Progress::bytes(ctx.progress(), "Writing", total, ready.len())
+    } else {
+        Progress::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let written = Mutex::new(Vec::new());
+    let failed = Mutex::new(Vec::new());
+    let (store, link) = (&*ctx.store, ctx.config.link_mode);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
+        .min(ready.len());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = ready.get(i) else { break };
+                    match write_one(store, link, root, c) {
+                        Ok(stat) => {
+                            progress.inc(c.pointer.size);
+                            if let Ok(mut w) = written.lock() {
+                                w.push(Written { path: c.path.clone(), pointer: c.pointer, stat });
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failed.lock() {
+                                f.push((c.clone(), e));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    progress.finish();
+    let written = written.into_inner().unwrap_or_default();
+    outcome.written += written.len();
+    outcome.bytes += written.iter().map(|w| w.pointer.size).sum::<u64>();
+    let mut corrupt = Vec::new();
+    for (c, e) in failed.into_inner().unwrap_or_default() {
+        match e {
+            WriteFailure::Corrupt(msg) => {
+                eprintln!("git-data: warning: {msg}");
+                corrupt.push(c);
+            }
+            WriteFailure::Other(msg) => outcome.failed.push((c.path, msg)),
+        }
+    }
+    (written, corrupt)
+}
+
+/// Replaces one pointer file by its data; returns the new file's stat.
+fn write_one(
+    store: &Store,
+    link: LinkMode,
+    root: &Path,
+    c: &Candidate,
+) -> Result<FileStat, WriteFailure> {
+    let (file, object) =
+        store.open_verified(&c.pointer.oid, c.pointer.size).map_err(|e| match e {
+            StoreError::Corrupt { .. } => WriteFailure::Corrupt(e.to_string()),
+            other => WriteFailure::Other(other.to_string()),
+        })?;
+    drop(file);
+    write::write_file(&object, link, root, c).map_err(WriteFailure::Other)
+}

@@ -1,0 +1,87 @@
+//! Large files of a clone or checkout are written by their download (the bytes go to the
+//! cache and to the work-tree file in one pass): the file must be whole, verified, in place
+//! of its pointer, with its mode, and nothing unverified may be left behind.
+
+use crate::common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+const MIB: usize = 1 << 20;
+
+/// Temp files the writers leave next to work-tree files (there must be none).
+fn temps(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name.ends_with(".git-data") {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn large_files_arrive_whole_with_their_mode_and_the_cache_filled() {
+    let env = Env::new();
+    let repo = env.project("tee");
+    let model = bytes(900, 6 * MIB + 12_345); // not a multiple of the direct-I/O block
+    let tool = bytes(901, 5 * MIB);
+    write(&repo.join("model.bin"), &model);
+    write(&repo.join("same.bin"), &model); // one object, two files
+    write(&repo.join("tool.bin"), &tool);
+    std::fs::set_permissions(repo.join("tool.bin"), std::fs::Permissions::from_mode(0o755))
+        .unwrap();
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+
+    let (fresh, out) = env.clone_of("tee", "fresh");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(read(&fresh.join("model.bin")) == model);
+    assert!(read(&fresh.join("same.bin")) == model);
+    assert!(read(&fresh.join("tool.bin")) == tool);
+    let mode = std::fs::metadata(fresh.join("tool.bin")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "the executable bit survives: {mode:o}");
+    for data in [&model, &tool] {
+        let object = object_path(&fresh.join(".git/data"), data);
+        assert!(read(&object) == *data, "the cache holds the verified object");
+    }
+    assert_eq!(temps(&fresh), Vec::<String>::new());
+    assert_clean(&env, &fresh);
+    let st = env.data(&fresh, &["status", "--json"]);
+    assert!(!st.stdout.contains("\"pointer_only\": true"), "{}", st.stdout);
+}
+
+#[test]
+fn a_corrupt_large_object_leaves_the_pointer_and_no_temp() {
+    let env = Env::new();
+    let repo = env.project("teebad");
+    let model = bytes(910, 5 * MIB);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let remote_object = object_path(&env.path("teebad-store"), &model);
+    std::fs::set_permissions(&remote_object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut bad = read(&remote_object);
+    bad[4 * MIB] ^= 1;
+    std::fs::write(&remote_object, bad).unwrap();
+
+    let (fresh, out) = env.clone_of("teebad", "fresh");
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("corrupt") && out.stderr.contains(&sha256(&model)),
+        "{}",
+        out.all()
+    );
+    assert_eq!(read(&fresh.join("model.bin")), pointer_of(&model).as_bytes());
+    assert!(!object_path(&fresh.join(".git/data"), &model).exists());
+    assert_eq!(temps(&fresh), Vec::<String>::new());
+
+    // mended on the remote: `git data pull` writes the file
+    std::fs::write(&remote_object, &model).unwrap();
+    env.data(&fresh, &["pull"]);
+    assert!(read(&fresh.join("model.bin")) == model);
+    assert_eq!(temps(&fresh), Vec::<String>::new());
+    assert_clean(&env, &fresh);
+}
