@@ -63,7 +63,9 @@ impl AtomicFile {
         self.hasher.update(data);
         let long = self.hasher.len() >= BACKGROUND_AFTER;
         if self.bg.is_none() && long {
-            self.bg = Some(BgWriter::start(self.tmp.as_file().try_clone()?, true)?);
+            // the cache copy of a file the work tree gets at the same time is cold data
+            let direct = self.tee.is_some();
+            self.bg = Some(BgWriter::start(self.tmp.as_file().try_clone()?, direct)?);
         }
         match &mut self.bg {
             Some(bg) => bg.write_all(data)?,

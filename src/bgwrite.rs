@@ -5,9 +5,8 @@
 //! file had when the writer started; memory is bounded by `DEPTH + 1` buffers of `BUF` bytes;
 //! [`BgWriter::finish`] returns only after every byte was written (or with the first write
 //! error), and an error on the writer thread surfaces at the next call. With `direct`, whole
-//! aligned blocks bypass the page cache (`O_DIRECT`): a cache object is written once and read
-//! rarely, so caching it only evicts pages that matter (and this machine's kernel spends more
-//! time filling new page-cache pages than the disk takes). A file system that refuses direct
+//! aligned blocks bypass the page cache (`O_DIRECT`), for bytes nobody will read soon (see
+//! docs/design.md, "Writing objects past the page cache"). A file system that refuses direct
 //! I/O gets ordinary writes; the bytes written are the same either way.
 
 use std::fs::File;
