@@ -43,6 +43,18 @@ struct Tee {
     bg: Option<BgWriter>,
 }
 
+impl Tee {
+    fn write_all(&mut self, data: &[u8], long: bool) -> io::Result<()> {
+        if self.bg.is_none() && long {
+            self.bg = Some(BgWriter::start(self.file.try_clone()?, false)?);
+        }
+        match &mut self.bg {
+            Some(bg) => bg.write_all(data),
+            None => self.file.write_all(data),
+        }
+    }
+}
+
 impl AtomicFile {
     /// A new temp file in `tmp_dir` (created if needed).
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
@@ -71,16 +83,10 @@ impl AtomicFile {
             Some(bg) => bg.write_all(data)?,
             None => self.tmp.as_file_mut().write_all(data)?,
         }
-        if let Some(tee) = &mut self.tee {
-            if tee.bg.is_none() && long {
-                tee.bg = Some(BgWriter::start(tee.file.try_clone()?, false)?);
-            }
-            match &mut tee.bg {
-                Some(bg) => bg.write_all(data)?,
-                None => tee.file.write_all(data)?,
-            }
+        match &mut self.tee {
+            Some(tee) => tee.write_all(data, long),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Waits until every byte given so far is in the file (and in the tee).
@@ -93,11 +99,26 @@ impl AtomicFile {
         ours.and(tee)
     }
 
-    /// Streams everything from `reader` through the hasher into the file.
+    /// Streams everything from `reader` through the hasher into the file. Once the writer
+    /// thread runs, `reader` fills its buffers directly (one copy of each byte fewer).
     pub fn copy_from(&mut self, mut reader: impl Read) -> io::Result<u64> {
-        let mut buf = vec![0u8; STREAM_BUF];
         let start = self.hasher.len();
+        let mut buf = Vec::new();
         loop {
+            if let Some(bg) = &mut self.bg {
+                let (hasher, tee) = (&mut self.hasher, &mut self.tee);
+                let n = bg.read_from(&mut reader, |data| {
+                    hasher.update(data);
+                    tee.as_mut().map_or(Ok(()), |t| t.write_all(data, true))
+                })?;
+                if n == 0 {
+                    return Ok(self.hasher.len() - start);
+                }
+                continue;
+            }
+            if buf.is_empty() {
+                buf = vec![0u8; STREAM_BUF];
+            }
             match reader.read(&mut buf) {
                 Ok(0) => return Ok(self.hasher.len() - start),
                 Ok(n) => self.write_all(&buf[..n])?,
@@ -308,6 +329,20 @@ mod tests {
         for chunk in data.chunks(100_003) {
             f.write_all(chunk).unwrap();
         }
+        let dest = dir.path().join("obj");
+        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
+        assert!(fs::read(&dest).unwrap() == data);
+        assert!(fs::read(&tee_path).unwrap() == data);
+    }
+
+    #[test]
+    fn copy_from_fills_the_object_and_the_tee() {
+        let dir = tempfile::tempdir().unwrap();
+        let tee_path = dir.path().join("tee");
+        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
+        f.tee(File::create(&tee_path).unwrap());
+        let data: Vec<u8> = (0..(7u32 << 20) + 5).map(|i| (i % 239) as u8).collect();
+        assert_eq!(f.copy_from(&data[..]).unwrap(), data.len() as u64);
         let dest = dir.path().join("obj");
         f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
         assert!(fs::read(&dest).unwrap() == data);

@@ -10,7 +10,7 @@
 //! I/O gets ordinary writes; the bytes written are the same either way.
 
 use std::fs::File;
-use std::io::{self, Seek};
+use std::io::{self, Read, Seek};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -104,6 +104,29 @@ impl BgWriter {
             }
         }
         Ok(())
+    }
+
+    /// Reads once from `reader` straight into the staged buffer, shows the new bytes to
+    /// `seen`, and queues them; returns how many were read (0 at the end of the stream).
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl Read,
+        seen: impl FnOnce(&[u8]) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        let at = self.stage.start + self.stage.len;
+        let room = &mut self.stage.mem[at..at + (self.limit - self.stage.len)];
+        let n = loop {
+            match reader.read(room) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => break other?,
+            }
+        };
+        seen(&self.stage.mem[at..at + n])?;
+        self.stage.len += n;
+        if self.stage.len == self.limit {
+            self.send()?;
+        }
+        Ok(n)
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -267,6 +290,40 @@ mod tests {
         round_trip(true, 0);
         round_trip(true, 1234);
         round_trip(true, ALIGN);
+    }
+
+    /// A reader that hands out at most `step` bytes a call.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reads_land_in_the_file_and_are_seen_once() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut file = File::create(&path).unwrap();
+        file.write_all(b"head").unwrap();
+        let data: Vec<u8> = (0..(9u32 << 20) + 999).map(|i| (i % 241) as u8).collect();
+        let mut w = BgWriter::start(file, true).unwrap();
+        let (mut reader, mut seen) = (Trickle(&data, 300_001), Vec::new());
+        let mut see = |d: &[u8]| {
+            seen.extend_from_slice(d);
+            Ok(())
+        };
+        while w.read_from(&mut reader, &mut see).unwrap() > 0 {}
+        w.finish().unwrap();
+        assert!(seen == data);
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(&got[..4], b"head");
+        assert!(got[4..] == data[..]);
     }
 
     #[test]

@@ -180,10 +180,7 @@ impl Transfer {
                 let progress = progress.clone();
                 let tee = tees.lock().ok().and_then(|mut t| t.remove(&oid));
                 async move {
-                    let teed = tee.is_some();
-                    let r =
-                        download_one(&*remote, &store, oid, size, tee, retries, &progress).await;
-                    (oid, r.map(|(n, got)| (n, teed && got)))
+                    (oid, download_one(&*remote, &store, oid, size, tee, retries, &progress).await)
                 }
             },
             remote,

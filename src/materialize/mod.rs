@@ -143,16 +143,18 @@ const TEE_MIN: u64 = 4 << 20;
 /// At most this many at once (two open descriptors each).
 const TEE_MAX: usize = 128;
 
-/// Temp files next to the first file of each large missing object, for its download to fill
-/// as it fills the cache: the bytes are written once more instead of copied afterwards (a
-/// second pass over the cache object, which is written past the page cache and would be read
-/// back from disk). Only where the file would be a copy: not in hard-link mode, and not where
-/// the cache can reflink into the work tree.
+/// Temp files (in the git directory, on the work tree's file system) for the first file of
+/// each large missing object, for its download to fill as it fills the cache: the bytes are
+/// written once more instead of copied afterwards (a second pass over the cache object, which
+/// is written past the page cache and would be read back from disk). Only where the file
+/// would be a copy: not in hard-link mode, and not where the cache can reflink into the work
+/// tree.
 fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<Oid, Tee> {
     let mut out = HashMap::new();
     if ctx.config.link_mode == LinkMode::Hardlink {
         return out;
     }
+    let dir = ctx.repo.git_dir.join("data").join("tmp");
     for (path, pointer) in missing.iter().filter(|(_, p)| p.size >= TEE_MIN) {
         if out.len() == TEE_MAX {
             break;
@@ -160,7 +162,7 @@ fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<
         if out.contains_key(&pointer.oid) {
             continue;
         }
-        let Ok(staged) = Staged::new(root, path.as_bstr()) else { continue };
+        let Some(staged) = Staged::new_in(&dir, root, path.as_bstr()) else { continue };
         if out.is_empty() && write::reflinks_to(ctx.store.tmp_dir(), staged.file()) {
             return HashMap::new();
         }

@@ -33,6 +33,21 @@ impl Staged {
         Ok(Staged { tmp, target, mode })
     }
 
+    /// A new, empty temp in `dir` for `path`, when `dir` is on the target's file system (so
+    /// that the temp can be renamed into place); `None` otherwise. A temp that must live
+    /// through a long download goes there, out of the work tree: if the process is killed,
+    /// what is left is out of sight (and of `git status`).
+    pub(super) fn new_in(dir: &Path, root: &Path, path: &BStr) -> Option<Staged> {
+        use std::os::unix::fs::MetadataExt;
+        let (target, mode) = target_of(root, path);
+        let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+        if fs::create_dir_all(dir).is_err() || device(dir) != device(parent(root, &target)) {
+            return None;
+        }
+        let tmp = tempfile::Builder::new().prefix("download-").tempfile_in(dir).ok()?;
+        Some(Staged { tmp, target, mode })
+    }
+
     pub(super) fn file(&self) -> &fs::File {
         self.tmp.as_file()
     }

@@ -77,6 +77,8 @@ fn a_corrupt_large_object_leaves_the_pointer_and_no_temp() {
     assert_eq!(read(&fresh.join("model.bin")), pointer_of(&model).as_bytes());
     assert!(!object_path(&fresh.join(".git/data"), &model).exists());
     assert_eq!(temps(&fresh), Vec::<String>::new());
+    let left: Vec<_> = std::fs::read_dir(fresh.join(".git/data/tmp")).unwrap().collect();
+    assert!(left.is_empty(), "temps left in the git directory: {left:?}");
 
     // mended on the remote: `git data pull` writes the file
     std::fs::write(&remote_object, &model).unwrap();
