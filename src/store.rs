@@ -1,10 +1,11 @@
 //! The local content-addressed cache: `<root>/objects/ab/cd/<oid>`, read-only files.
 //!
 //! Invariants: an object appears under its name only after its bytes were hashed and found
-//! equal to its name (temp file in `<root>/tmp`, hash while writing, rename); an object is
-//! handed out only after a size check and a content check — either a hash, or a match with
-//! the stat recorded the last time it was hashed (any write or chmod changes the ctime). A
-//! corrupt object is moved to `<root>/quarantine/` and reported, never served.
+//! equal to its name (temp file in `<root>/tmp`, or for a download in the object's own
+//! directory, hash while writing, rename); an object is handed out only after a size check
+//! and a content check — either a hash, or a match with the stat recorded the last time it
+//! was hashed (any write or chmod changes the ctime). A corrupt object is moved to
+//! `<root>/quarantine/` and reported, never served.
 
 use crate::atomic::{AtomicFile, CommitError};
 use crate::fsat::Dir;
@@ -113,6 +114,16 @@ impl Store {
     /// A new temp file for an object that is about to be written.
     pub fn begin(&self) -> Result<AtomicFile, StoreError> {
         AtomicFile::create(&self.tmp).map_err(|e| StoreError::io(&self.tmp, e))
+    }
+
+    /// A new temp file for the object `oid`, in the directory it will be renamed into (as
+    /// git does for loose objects): the rename then stays within one directory, where a rename
+    /// from `tmp/` takes the file system's rename lock and `tmp/`'s lock, which parallel
+    /// downloads of many small objects otherwise queue on.
+    pub fn begin_for(&self, oid: &Oid) -> Result<AtomicFile, StoreError> {
+        let path = self.object_path(oid);
+        let dir = path.parent().unwrap_or(&self.objects);
+        AtomicFile::create(dir).map_err(|e| StoreError::io(dir, e))
     }
 
     /// Streams `reader` into the cache; returns the oid and size of what was read.

@@ -260,7 +260,7 @@ async fn download_one(
         progress.inc(size);
         return Ok((size, false));
     }
-    let mut sink = store.begin()?;
+    let mut sink = store.begin_for(&oid)?;
     let teed = tee.is_some();
     if let Some(file) = tee {
         sink.tee(file);

@@ -79,6 +79,9 @@ fn a_corrupt_large_object_leaves_the_pointer_and_no_temp() {
     assert_eq!(temps(&fresh), Vec::<String>::new());
     let left: Vec<_> = std::fs::read_dir(fresh.join(".git/data/tmp")).unwrap().collect();
     assert!(left.is_empty(), "temps left in the git directory: {left:?}");
+    let shard = object_path(&fresh.join(".git/data"), &model).parent().unwrap().to_path_buf();
+    let left: Vec<_> = std::fs::read_dir(&shard).map(|d| d.collect()).unwrap_or_default();
+    assert!(left.is_empty(), "temps left beside the objects: {left:?}");
 
     // mended on the remote: `git data pull` writes the file
     std::fs::write(&remote_object, &model).unwrap();
