@@ -2,7 +2,8 @@
 //! the post-checkout/post-merge hooks, `git data checkout` and `git data pull`.
 //!
 //! Steps: keep only files that still hold exactly their pointer; fetch missing objects in
-//! parallel; write each file next to its target (reflink, read-only hard link, or copy) and
+//! parallel (a large one that would be copied is written to its first file by its download);
+//! write each other file next to its target (reflink, read-only hard link, or copy) and
 //! rename it over the pointer; then refresh the index's stat data so `git status` stays clean
 //! without re-reading the files. Invariants: a file is replaced atomically or not at all;
 //! only verified objects are written; a failure on one file never stops the others.
