@@ -99,7 +99,8 @@ SCRATCH=${SCRATCH:-/tmp/gd-bench}
 S3_BASE_PORT=${S3_BASE_PORT:-18700}
 REMOTE_ROOT=${REMOTE_ROOT:-/dev/shm/gd-bench-remotes}
 SETTLE=${SETTLE:-60}
-# Guest memory a VM has never touched costs the host a fault per page: the first time a run
+# Guest memory the host does not back at the moment (never used, or freed and handed back by
+# the balloon's free-page reporting) costs the host a fault per page: the first time a run
 # fills the page cache, a GiB of new file data took 2.7 s here, then 0.9-1.3 s once the same
 # memory had been used and freed. So the run first writes and deletes WARM_GIB of zeros (at
 # most the free memory and the free disk, each less 4 GiB), and whichever tool goes first no
@@ -526,7 +527,7 @@ main() {
   set -E
   trap 'say "error: line $LINENO: $BASH_COMMAND failed (the log: $LOG)"' ERR
   prepare
-  trap s3_stop EXIT
+  trap 'rm -f "$SCRATCH/warm"; s3_stop' EXIT   # an interrupted warm-up leaves no zeros behind
   BIG=$SRC/big-$BIG_MIB-$SEED.bin MODEL1=$SRC/model1-$MODEL_MIB-$SEED.bin MODEL2=$SRC/model2-$MODEL_MIB-$SEED.bin
   W2_TREE=$SRC/tree-$W2_FILES-$W2_MIN_KIB-$W2_MAX_KIB-$SEED W5_TREE=$SRC/tree-$W5_FILES-$W5_MIN_KIB-$W5_MAX_KIB-$SEED
   warm_memory

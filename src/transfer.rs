@@ -272,7 +272,7 @@ async fn download_one(
             Err(e) if e.is_retryable() => match delays.next() {
                 Some(delay) => {
                     tokio::time::sleep(delay).await;
-                    sink.reset().map_err(|e| StoreError::io(store.tmp_dir(), e))?;
+                    sink.reset().map_err(|e| StoreError::io(&store.object_path(&oid), e))?;
                 }
                 None => return Err(e.into()),
             },
