@@ -224,7 +224,7 @@ fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
 }
 
 /// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
-/// where the file system supports it, else the kernel's copy (copy_file_range). Returns the
+/// where the file system supports it, else a copy ([`crate::bgwrite::copy`]). Returns the
 /// bytes in `dest`.
 pub fn clone_or_copy(src: &File, dest: &mut File) -> io::Result<u64> {
     use std::os::fd::AsRawFd;
@@ -233,8 +233,7 @@ pub fn clone_or_copy(src: &File, dest: &mut File) -> io::Result<u64> {
     if cloned {
         return Ok(dest.metadata()?.len());
     }
-    let mut reader = src;
-    io::copy(&mut reader, dest)
+    crate::bgwrite::copy(src, dest)
 }
 
 fn has_object(dest: &Path, size: u64) -> bool {

@@ -179,6 +179,32 @@ impl Drop for BgWriter {
     }
 }
 
+/// Files below this size are copied by the kernel in one call: starting a thread costs more
+/// than overlapping the reads with the writes wins.
+const PIPELINE_MIN: u64 = 8 << 20;
+
+/// Copies `src` from its offset to `dest` from its own; returns the bytes copied. A large file
+/// is read 1 MiB at a time on this thread and written on the writer's, so the two copies of
+/// each byte run on two cores: a 512 MiB copy within ext4 takes 0.10 s against 0.13 s for the
+/// kernel's `copy_file_range` (which `cp` uses), see docs/design.md, "Copying a large file".
+pub fn copy(src: &File, dest: &File) -> io::Result<u64> {
+    let mut reader = src;
+    if src.metadata()?.len() < PIPELINE_MIN {
+        let mut writer = dest;
+        return io::copy(&mut reader, &mut writer);
+    }
+    let mut bg = BgWriter::start(dest.try_clone()?, false)?;
+    let mut copied = 0;
+    loop {
+        match bg.read_from(&mut reader, |_| Ok(()))? {
+            0 => break,
+            n => copied += n as u64,
+        }
+    }
+    bg.finish()?;
+    Ok(copied)
+}
+
 /// The writer thread's side: positioned writes, direct where the block and offset allow.
 struct Output {
     file: File,
@@ -324,6 +350,24 @@ mod tests {
         let got = std::fs::read(&path).unwrap();
         assert_eq!(&got[..4], b"head");
         assert!(got[4..] == data[..]);
+    }
+
+    #[test]
+    fn copies_are_whole_above_and_below_the_threaded_size() {
+        use std::io::{Seek, Write};
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 5_000, PIPELINE_MIN as usize + 1_234_567] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let src_path = dir.path().join("src");
+            std::fs::write(&src_path, &data).unwrap();
+            let mut dest = File::create(dir.path().join("dest")).unwrap();
+            dest.write_all(b"head").unwrap();
+            let n = copy(&File::open(&src_path).unwrap(), &dest).unwrap();
+            assert_eq!(n, len as u64);
+            assert_eq!(dest.stream_position().unwrap(), 4 + len as u64, "left at the end");
+            let got = std::fs::read(dir.path().join("dest")).unwrap();
+            assert!(got[..4] == *b"head" && got[4..] == data[..], "{len} bytes differ");
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub(super) fn write_file(
     let mut staged = Staged::new(root, c.path.as_bstr())?;
     let src = fs::File::open(object).map_err(io_err(&target))?;
     if link == LinkMode::Copy {
-        io::copy(&mut &src, staged.tmp.as_file_mut())
+        crate::bgwrite::copy(&src, staged.tmp.as_file())
     } else {
         crate::atomic::clone_or_copy(&src, staged.tmp.as_file_mut())
     }

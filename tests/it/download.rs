@@ -1,9 +1,10 @@
-//! Large files of a clone or checkout are written by their download (the bytes go to the
-//! cache and to the work-tree file in one pass): the file must be whole, verified, in place
-//! of its pointer, with its mode, and nothing unverified may be left behind.
+//! Large files: a clone or checkout writes them by their download (the bytes go to the cache
+//! and to the work-tree file in one pass), a switch between cached versions copies them from
+//! the cache on two threads. Either way the file must be whole, verified, in place of its
+//! pointer, with its mode, and nothing unverified may be left behind.
 
 use crate::common::*;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 const MIB: usize = 1 << 20;
@@ -89,4 +90,33 @@ fn a_corrupt_large_object_leaves_the_pointer_and_no_temp() {
     assert!(read(&fresh.join("model.bin")) == model);
     assert_eq!(temps(&fresh), Vec::<String>::new());
     assert_clean(&env, &fresh);
+}
+
+#[test]
+fn switching_between_cached_versions_of_a_large_file_copies_it_whole() {
+    let env = Env::new();
+    let repo = env.project("switch");
+    env.git(&repo, &["config", "data.linkMode", "copy"]); // no reflink, even where there are
+    let v1 = bytes(920, 9 * MIB + 4_321); // above the size copied on two threads
+    let v2 = bytes(921, 10 * MIB);
+    for (data, tag) in [(&v1, "v1.0"), (&v2, "v2.0")] {
+        let _ = std::fs::remove_file(repo.join("model.bin"));
+        write(&repo.join("model.bin"), data);
+        let exec = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(repo.join("model.bin"), exec).unwrap();
+        env.git(&repo, &["add", "-A"]);
+        env.git(&repo, &["commit", "-q", "-m", tag]);
+        env.git(&repo, &["tag", tag]);
+    }
+    for (tag, data) in [("v1.0", &v1), ("v2.0", &v2), ("v1.0", &v1)] {
+        env.git(&repo, &["checkout", "-q", tag]);
+        let got = read(&repo.join("model.bin"));
+        assert_eq!(got.len(), data.len(), "at {tag}");
+        assert!(got == *data, "at {tag}: the bytes differ");
+        let meta = std::fs::metadata(repo.join("model.bin")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o111, 0o111, "at {tag}: the mode survives");
+        assert_eq!(meta.nlink(), 1, "at {tag}: a copy, not a link to the cache");
+        assert_eq!(temps(&repo), Vec::<String>::new());
+        assert_clean(&env, &repo);
+    }
 }
