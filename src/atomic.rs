@@ -193,7 +193,7 @@ pub fn copy_into_place(
         return Ok(());
     }
     let mut tmp = new_temp(tmp_dir)?;
-    let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut())?;
+    let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut(), size)?;
     if copied != size {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -224,16 +224,16 @@ fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
 }
 
 /// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
-/// where the file system supports it, else a copy ([`crate::bgwrite::copy`]). Returns the
-/// bytes in `dest`.
-pub fn clone_or_copy(src: &File, dest: &mut File) -> io::Result<u64> {
+/// where the file system supports it, else a copy ([`crate::bgwrite::copy`], `size` as
+/// there). Returns the bytes in `dest`.
+pub fn clone_or_copy(src: &File, dest: &mut File, size: u64) -> io::Result<u64> {
     use std::os::fd::AsRawFd;
     // SAFETY: FICLONE reads two valid descriptors we own and fails cleanly when unsupported.
     let cloned = unsafe { libc::ioctl(dest.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) } == 0;
     if cloned {
         return Ok(dest.metadata()?.len());
     }
-    crate::bgwrite::copy(src, dest)
+    crate::bgwrite::copy(src, dest, size)
 }
 
 fn has_object(dest: &Path, size: u64) -> bool {

@@ -156,6 +156,11 @@ fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<
         return out;
     }
     let dir = ctx.repo.git_dir.join("data").join("tmp");
+    // one device for every staged file: a temp that cannot be renamed into place is not made
+    let Ok(dev) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::metadata(&dir)) else {
+        return out;
+    };
+    let dev = std::os::unix::fs::MetadataExt::dev(&dev);
     for (path, pointer) in missing.iter().filter(|(_, p)| p.size >= TEE_MIN) {
         if out.len() == TEE_MAX {
             break;
@@ -163,7 +168,7 @@ fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<
         if out.contains_key(&pointer.oid) {
             continue;
         }
-        let Some(staged) = Staged::new_in(&dir, root, path.as_bstr()) else { continue };
+        let Some(staged) = Staged::new_in(&dir, dev, root, path.as_bstr()) else { continue };
         if out.is_empty() && write::reflinks_to(ctx.store.tmp_dir(), staged.file()) {
             return HashMap::new();
         }

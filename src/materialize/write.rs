@@ -33,15 +33,14 @@ impl Staged {
         Ok(Staged { tmp, target, mode })
     }
 
-    /// A new, empty temp in `dir` for `path`, when `dir` is on the target's file system (so
-    /// that the temp can be renamed into place); `None` otherwise. A temp that must live
-    /// through a long download goes there, out of the work tree: if the process is killed,
-    /// what is left is out of sight (and of `git status`).
-    pub(super) fn new_in(dir: &Path, root: &Path, path: &BStr) -> Option<Staged> {
+    /// A new, empty temp in `dir` (an existing directory on device `dev`) for `path`, when
+    /// the target is on that file system too (so that the temp can be renamed into place);
+    /// `None` otherwise. A temp that must live through a long download goes there, out of the
+    /// work tree: if the process is killed, what is left is out of sight (and of `git status`).
+    pub(super) fn new_in(dir: &Path, dev: u64, root: &Path, path: &BStr) -> Option<Staged> {
         use std::os::unix::fs::MetadataExt;
         let (target, mode) = target_of(root, path);
-        let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
-        if fs::create_dir_all(dir).is_err() || device(dir) != device(parent(root, &target)) {
+        if fs::metadata(parent(root, &target)).map(|m| m.dev()).ok() != Some(dev) {
             return None;
         }
         let tmp = tempfile::Builder::new().prefix("download-").tempfile_in(dir).ok()?;
@@ -121,9 +120,9 @@ pub(super) fn write_file(
     let mut staged = Staged::new(root, c.path.as_bstr())?;
     let src = fs::File::open(object).map_err(io_err(&target))?;
     if link == LinkMode::Copy {
-        crate::bgwrite::copy(&src, staged.tmp.as_file())
+        crate::bgwrite::copy(&src, staged.tmp.as_file(), c.pointer.size)
     } else {
-        crate::atomic::clone_or_copy(&src, staged.tmp.as_file_mut())
+        crate::atomic::clone_or_copy(&src, staged.tmp.as_file_mut(), c.pointer.size)
     }
     .map_err(io_err(&target))?;
     staged.finish(c.pointer.size)
