@@ -52,6 +52,8 @@ pub enum Command {
     Status(StatusArgs),
     /// List the tracked files of a revision with their object id and size.
     LsFiles(LsFilesArgs),
+    /// Show the tracked files added, deleted or changed between two revisions.
+    Diff(DiffArgs),
     /// Upload the data of the current branch (or of --all refs) to a data remote.
     Push(TransferArgs),
     /// Download the data of the current checkout (or of --all refs) into the cache.
@@ -65,6 +67,12 @@ pub enum Command {
     Remote(RemoteCommand),
     /// Verify the cache by re-hashing every object, and check pointers of a revision.
     Fsck(FsckArgs),
+    /// Delete cached (and remote) objects that no ref, reflog or index reaches.
+    ///
+    /// An object stays while any branch, tag, remote-tracking ref, stash, reflog entry or
+    /// worktree index reaches it, and while it is younger than the grace period. A shared cache
+    /// or a remote may hold other repositories' data: for them this is a dry run unless --force.
+    Gc(GcArgs),
     /// Show what git-data sees: version, repository, cache, remotes, link mode.
     Env,
     /// Check commits against the large-file policy and check their pointers (for CI).
@@ -99,6 +107,7 @@ impl Command {
         matches!(
             self,
             Command::LsFiles(_)
+                | Command::Diff(_)
                 | Command::Status(_)
                 | Command::Track(_)
                 | Command::Env
@@ -191,6 +200,39 @@ pub struct FsckArgs {
     pub remote: bool,
     /// The revision whose pointers to check (default: HEAD).
     pub rev: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The revision to compare from.
+    pub old: String,
+    /// The revision to compare to (default: HEAD).
+    pub new: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only files under these paths.
+    #[arg(last = true)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// Also delete unreachable objects from this data remote (default: the default remote).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
+    /// Keep unreachable objects written less than this many days ago.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub grace: u64,
+    /// Only show what would be deleted.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Delete from a remote or a shared cache (without it, those are dry runs).
+    #[arg(short, long)]
+    pub force: bool,
+    /// List every object that is (or would be) deleted.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod progress;
 pub mod remote;
 pub mod scan;
+pub mod shards;
 pub mod state;
 pub mod store;
 pub mod transfer;

@@ -202,19 +202,10 @@ impl Store {
 
     /// Every object file name under `objects/` (for fsck and gc).
     pub fn list(&self) -> io::Result<Vec<Oid>> {
-        let mut out = Vec::new();
-        for a in read_dir_or_empty(&self.objects)? {
-            for b in read_dir_or_empty(&a)? {
-                for f in read_dir_or_empty(&b)? {
-                    if let Some(oid) =
-                        f.file_name().and_then(|n| n.to_str()).and_then(|n| Oid::from_hex(n).ok())
-                    {
-                        out.push(oid);
-                    }
-                }
-            }
-        }
-        Ok(out)
+        Ok(crate::shards::walk(&self.objects)?
+            .into_iter()
+            .filter_map(|e| Oid::from_hex(&e.name).ok())
+            .collect())
     }
 
     fn quarantine(&self, oid: &Oid, reason: String) -> StoreError {
@@ -315,18 +306,6 @@ impl Store {
         {
             map.insert(*oid, FileStat { mode: 0, uid: 0, gid: 0, ..stat });
         }
-    }
-}
-
-fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    match fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.map(|e| e.path())).collect(),
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
-        {
-            Ok(Vec::new())
-        }
-        Err(e) => Err(e),
     }
 }
 

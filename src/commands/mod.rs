@@ -4,10 +4,12 @@
 pub mod add;
 pub mod check;
 pub mod checkout;
+pub mod diff;
 pub mod env;
 pub mod fetch;
 pub mod filter_process;
 pub mod fsck;
+pub mod gc;
 pub mod hook;
 pub mod install;
 pub mod ls_files;
@@ -34,12 +36,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Add(a) => add::run(&Context::open(g)?, &a),
         Command::Status(a) => status::run(&Context::open(g)?, &a),
         Command::LsFiles(a) => ls_files::run(&Context::open(g)?, &a),
+        Command::Diff(a) => diff::run(&Context::open(g)?, &a),
         Command::Push(a) => push::run(&Context::open(g)?, &a),
         Command::Fetch(a) => fetch::fetch(&Context::open(g)?, &a),
         Command::Pull(a) => fetch::pull(&Context::open(g)?, &a),
         Command::Checkout(a) => checkout::run(&Context::open(g)?, &a),
         Command::Remote(c) => remote::run(&Context::open(g)?, c),
         Command::Fsck(a) => fsck::run(&Context::open(g)?, &a),
+        Command::Gc(a) => gc::run(&Context::open(g)?, &a),
         Command::Env => env::run(g),
         Command::Check(a) => check::run(&Context::open(g)?, &a),
         Command::Migrate(c) => {

@@ -4,7 +4,7 @@
 //! disk); objects are copied to `<root>/tmp/`, size-checked, fsynced and renamed into place,
 //! so a killed push leaves at most a temp file, never a partial object.
 
-use super::{ErrorKind, Key, Remote, RemoteError};
+use super::{ErrorKind, Key, Listed, Remote, RemoteError};
 use crate::atomic::{self, AtomicFile};
 use crate::progress::{CountingReader, Progress};
 use async_trait::async_trait;
@@ -124,5 +124,33 @@ impl Remote for DirRemote {
         tokio::task::block_in_place(|| sink.copy_from(reader))
             .map_err(|e| self.error(&e, &format!("cannot download {}", key.path())))?;
         Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Listed>, RemoteError> {
+        self.ensure_root()?;
+        let objects = self.root.join("objects");
+        let walked = tokio::task::block_in_place(|| crate::shards::walk(&objects))
+            .map_err(|e| self.error(&e, "cannot list the remote's objects"))?;
+        let mut out = Vec::with_capacity(walked.len());
+        for entry in walked {
+            let Some(key) = Key::from_object_path(&entry.rel) else { continue };
+            match std::fs::symlink_metadata(&entry.path) {
+                Ok(m) if m.is_file() => {
+                    out.push(Listed { key, size: m.len(), modified: m.modified().ok() })
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.error(&e, &format!("cannot look up {}", entry.rel))),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
+        match std::fs::remove_file(self.root.join(key.path())) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => self.ensure_root(),
+            Err(e) => Err(self.error(&e, &format!("cannot delete {}", key.path()))),
+        }
     }
 }

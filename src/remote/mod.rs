@@ -11,6 +11,7 @@ pub mod dir;
 pub mod multipart;
 pub mod s3;
 pub mod s3_error;
+mod s3_list;
 
 use crate::atomic::AtomicFile;
 use crate::config::{Config, RemoteEntry};
@@ -19,6 +20,7 @@ use crate::progress::Progress;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// What a remote stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +36,24 @@ impl Key {
             Key::Object(oid) => format!("objects/{}", oid.shard_path()),
         }
     }
+}
+
+impl Key {
+    /// The key of a path below `objects/` (`ab/cd/<oid>`); `None` for anything else (temps,
+    /// foreign files, an oid under the wrong shard).
+    pub fn from_object_path(rest: &str) -> Option<Key> {
+        let oid = Oid::from_hex(rest.get(6..)?).ok()?;
+        (Key::Object(oid).path().get("objects/".len()..) == Some(rest)).then_some(Key::Object(oid))
+    }
+}
+
+/// An object a listing found on a remote.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub key: Key,
+    pub size: u64,
+    /// When it was stored, where the remote says.
+    pub modified: Option<SystemTime>,
 }
 
 /// Why a remote operation failed; the kind decides whether to retry.
@@ -111,6 +131,10 @@ pub trait Remote: Send + Sync {
         sink: &mut AtomicFile,
         progress: &Progress,
     ) -> Result<(), RemoteError>;
+    /// Every object the remote holds (for `gc --remote`); other files are left out.
+    async fn list(&self) -> Result<Vec<Listed>, RemoteError>;
+    /// Deletes `key`; a key that is not there is success.
+    async fn delete(&self, key: &Key) -> Result<(), RemoteError>;
 }
 
 /// How a remote URL is interpreted.
@@ -235,5 +259,11 @@ mod tests {
         let oid = Oid::of_bytes(b"x");
         let hex = oid.to_hex();
         assert_eq!(Key::Object(oid).path(), format!("objects/{}/{}/{hex}", &hex[..2], &hex[2..4]));
+        let rest = &Key::Object(oid).path()["objects/".len()..];
+        assert_eq!(Key::from_object_path(rest), Some(Key::Object(oid)));
+        let wrong_shard = format!("00/00/{hex}");
+        assert_eq!(Key::from_object_path(&wrong_shard), None);
+        assert_eq!(Key::from_object_path(&format!("{}/incoming-x", &rest[..5])), None);
+        assert_eq!(Key::from_object_path("ab"), None);
     }
 }

@@ -8,7 +8,7 @@
 //! the client (and its connection pool) is built once per remote, on first use.
 
 use super::s3_error::{self, Site};
-use super::{ErrorKind, Key, Remote, RemoteError, multipart};
+use super::{ErrorKind, Key, Listed, Remote, RemoteError, multipart};
 use crate::atomic::AtomicFile;
 use crate::config::{ChecksumMode, StaticKeys};
 use crate::progress::Progress;
@@ -79,7 +79,7 @@ impl S3Remote {
         self.client.get_or_try_init(|| build_client(&self.s)).await
     }
 
-    fn err<E, R>(
+    pub(super) fn err<E, R>(
         &self,
         region: &str,
         doing: &str,
@@ -90,35 +90,6 @@ impl S3Remote {
         R: std::fmt::Debug + s3_error::HttpStatus,
     {
         s3_error::classify(&self.site(region), doing, e)
-    }
-
-    /// Lists the sizes of every object under one shard prefix (`objects/ab/`).
-    async fn list_shard(&self, shard: &str) -> Result<HashMap<String, u64>, RemoteError> {
-        let (client, region) = self.client().await?;
-        let prefix = self.object_key(&Key::Object(crate::oid::Oid::from_bytes([0; 32])));
-        let base = &prefix[..prefix.len() - "00/00/".len() - 64];
-        let shard_prefix = format!("{base}{shard}/");
-        let mut out = HashMap::new();
-        let mut token = None;
-        loop {
-            let resp = client
-                .list_objects_v2()
-                .bucket(&self.s.bucket)
-                .prefix(&shard_prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| self.err(region, &format!("list {shard_prefix}"), &e))?;
-            for obj in resp.contents() {
-                if let (Some(k), Some(size)) = (obj.key(), obj.size()) {
-                    out.insert(k.to_string(), size.max(0) as u64);
-                }
-            }
-            match resp.next_continuation_token() {
-                Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
     }
 }
 
@@ -331,6 +302,14 @@ impl Remote for S3Remote {
                 }
             }
         }
+    }
+
+    async fn list(&self) -> Result<Vec<Listed>, RemoteError> {
+        self.list_objects().await
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
+        self.delete_object(key).await
     }
 }
 

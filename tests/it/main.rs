@@ -3,9 +3,11 @@
 mod add;
 mod common;
 mod delay;
+mod diff;
 mod download;
 mod dvc;
 mod faults;
+mod gc;
 mod lfs;
 mod migrate;
 mod policy;

@@ -1,0 +1,91 @@
+//! Listing and deleting on the S3 remote: existence checks in bulk (one listing per shard
+//! prefix instead of one HEAD per object) and `gc --remote`.
+//!
+//! Invariants: only keys under `<prefix>/objects/` that name an object in its own shard are
+//! reported as objects; a listing follows continuation tokens to the end or fails whole, so a
+//! caller never acts on half a listing; deleting a key that is not there is success.
+
+use super::s3::S3Remote;
+use super::{ErrorKind, Key, Listed, RemoteError};
+use futures_util::{StreamExt, stream};
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+/// One key of a listing: its name, size and last modification.
+type Entry = (String, u64, Option<SystemTime>);
+
+impl S3Remote {
+    /// `<prefix>/objects/` (or `objects/` without a prefix).
+    fn objects_base(&self) -> String {
+        let probe = self.object_key(&Key::Object(crate::oid::Oid::from_bytes([0; 32])));
+        probe[..probe.len() - "00/00/".len() - 64].to_string()
+    }
+
+    /// Every key starting with `prefix`, following continuation tokens.
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<Entry>, RemoteError> {
+        let (client, region) = self.client().await?;
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let resp = client
+                .list_objects_v2()
+                .bucket(&self.s.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| self.err(region, &format!("list {prefix}"), &e))?;
+            for obj in resp.contents() {
+                if let (Some(k), Some(size)) = (obj.key(), obj.size()) {
+                    let modified = obj.last_modified().and_then(|t| SystemTime::try_from(*t).ok());
+                    out.push((k.to_string(), size.max(0) as u64, modified));
+                }
+            }
+            match resp.next_continuation_token() {
+                Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The sizes of every object under one shard prefix (`objects/ab/`), by object key.
+    pub(super) async fn list_shard(
+        &self,
+        shard: &str,
+    ) -> Result<HashMap<String, u64>, RemoteError> {
+        let prefix = format!("{}{shard}/", self.objects_base());
+        Ok(self.list_prefix(&prefix).await?.into_iter().map(|(k, size, _)| (k, size)).collect())
+    }
+
+    /// Every object of the remote: sixteen listings (one per first hex digit) in parallel.
+    pub(super) async fn list_objects(&self) -> Result<Vec<Listed>, RemoteError> {
+        let base = self.objects_base();
+        let prefixes: Vec<String> = (0..16).map(|d| format!("{base}{d:x}")).collect();
+        let listings: Vec<_> =
+            stream::iter(prefixes.into_iter().map(|p| async move { self.list_prefix(&p).await }))
+                .buffer_unordered(self.s.concurrency.clamp(1, 16))
+                .collect()
+                .await;
+        let mut out = Vec::new();
+        for listing in listings {
+            for (k, size, modified) in listing? {
+                if let Some(key) = k.strip_prefix(&base).and_then(Key::from_object_path) {
+                    out.push(Listed { key, size, modified });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn delete_object(&self, key: &Key) -> Result<(), RemoteError> {
+        let (client, region) = self.client().await?;
+        let k = self.object_key(key);
+        match client.delete_object().bucket(&self.s.bucket).key(&k).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = self.err(region, &format!("delete {k}"), &e);
+                if err.kind == ErrorKind::NotFound { Ok(()) } else { Err(err) }
+            }
+        }
+    }
+}
