@@ -34,7 +34,11 @@
 # page cache warm (as a user sees it); nothing is fsynced for the tool. One-shot steps (add,
 # push, clone) start from a fresh repository and remote each rep; the tools are interleaved
 # within a rep so drift hits them alike. Repeatable steps (status, version switch, floors) get
-# one warm-up and RT_RUNS timed runs, except W1's `cp`, timed before each clone. Every clone
+# one warm-up and RT_RUNS timed runs, except W1's `cp`, timed before each clone, and W2's and
+# W5's no-change status: the first rep's repositories are kept until every tool has had its
+# rep, then each tool's `git status` and own status run in turn, one warm-up round and
+# 2 x RT_RUNS + 1 timed rounds, so that a millisecond step of one tool is not compared with
+# another's measured minutes apart in another state of the machine. Every clone
 # and checkout is checked against the generated data's sha256. Progress goes to stderr, the
 # report to stdout.
 #
@@ -375,17 +379,52 @@ tree_wl() { # WL TREE TOOL [s3]
   if [[ -n $s3 ]]; then untimed "${b}_add" "$REPO" data
   else measure "$wl" "add+commit" "$tool" -- "$SELF" _call "${b}_add" "$REPO" data; fi
   assert_clean "$REPO" "$wl $tool add"
-  if ((RUN_ID == 1)) && [[ -z $s3 ]]; then
-    measure "$wl" "git status (no change)" "$tool" -w 1 -n "$RT_RUNS" -- git -C "$REPO" status --porcelain
-    if status_cmd "$tool" "$REPO"; then
-      measure "$wl" "tool status (no change)" "$tool" -w 1 -n "$RT_RUNS" -- "${CMD[@]}"
-    fi
-  fi
   push_and_clone "$wl" "$tool" "$s3"
   verify_tree "$D/clone" "$tree/manifest" "$wl $tool clone"
   assert_clean "$D/clone" "$wl $tool clone"
   size "$wl" "clone" "$tool" "$D/clone"
-  if ((files >= 1000)); then end_rep settle; else end_rep; fi
+  if ((RUN_ID == 1)) && [[ -z $s3 ]]; then
+    # kept for status_rounds; the clone goes now
+    rm -rf "$D/clone" && STATUS_REPOS+=("$tool=$REPO") STATUS_DIRS+=("$D" "$R")
+    if ((files >= 1000)); then settle; fi
+  elif ((files >= 1000)); then end_rep settle; else end_rep; fi
+}
+
+# The no-change status of each tool's first-rep repository, the tools in turn: one warm-up
+# round, then 2 x RT_RUNS + 1 timed rounds. The repositories are deleted afterwards.
+status_rounds() { # WL
+  local wl=$1 round entry tool repo
+  ((${#STATUS_REPOS[@]})) || return 0
+  for ((round = 0; round <= 2 * RT_RUNS + 1; round++)); do
+    for entry in "${STATUS_REPOS[@]}"; do
+      tool=${entry%%=*} repo=${entry#*=}
+      if ((round == 0)); then
+        git -C "$repo" status --porcelain >> "$LOG" 2>&1
+        if status_cmd "$tool" "$repo"; then "${CMD[@]}" >> "$LOG" 2>&1 || true; fi
+        continue
+      fi
+      measure "$wl" "git status (no change)" "$tool" -q -- git -C "$repo" status --porcelain
+      if status_cmd "$tool" "$repo"; then
+        measure "$wl" "tool status (no change)" "$tool" -q -- "${CMD[@]}"
+      fi
+    done
+  done
+  summary "$wl" "git status (no change)"
+  summary "$wl" "tool status (no change)"
+  rm -rf "${STATUS_DIRS[@]}"
+  STATUS_REPOS=() STATUS_DIRS=()
+  settle
+}
+STATUS_REPOS=() STATUS_DIRS=()
+summary() { # WL STEP: one line per tool, from the runs recorded so far
+  local t
+  awk -F'\t' -v wl="$1" -v step="$2" '$1 == wl && $2 == step {print $3}' "$OUT/runs.tsv" | sort -u |
+  while read -r t; do
+    awk -F'\t' -v wl="$1" -v step="$2" -v t="$t" '$1 == wl && $2 == step && $3 == t {print $5}' \
+      "$OUT/runs.tsv" | sort -g | awk -v wl="$1" -v step="$2" -v t="$t" '{w[NR] = $1} END {
+        m = NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
+        printf "    %-6s %-30s %-14s %8.3f s (%.3f-%.3f, n=%d, in turn)\n", wl, step, t, m, w[1], w[NR], NR }' >&2
+  done
 }
 
 # ------------------------------------------------------------------------------ W3: model versions
@@ -548,7 +587,8 @@ main() {
           gen_tree "$tree" "$W5_FILES" "$W5_MIN_KIB" "$W5_MAX_KIB" $((SEED + 5))
         fi
         say "== $wl: $files files"; floors_tree "$wl" "$tree"
-        for ((RUN_ID = 1; RUN_ID <= reps; RUN_ID++)); do for t in $TOOLS git; do tree_wl "$wl" "$tree" "$t"; done; done ;;
+        for ((RUN_ID = 1; RUN_ID <= reps; RUN_ID++)); do for t in $TOOLS git; do tree_wl "$wl" "$tree" "$t"; done; done
+        status_rounds "$wl" ;;
       W3)
         gen_file "$MODEL1" $((SEED + 1)) "$MODEL_MIB"; gen_file "$MODEL2" $((SEED + 2)) "$MODEL_MIB"
         say "== W3: a $MODEL_MIB MiB model, v1.0 and v2.0"; floors_w3

@@ -83,7 +83,7 @@ assert_clean() { # REPO LABEL: `git status` shows nothing
 }
 
 # ------------------------------------------------------------------------------ timing
-# measure WL STEP TOOL [-n RUNS] [-w WARMUPS] [--alt "A B"] [--prep FN] [--check FN] -- CMD…
+# measure WL STEP TOOL [-n RUNS] [-w WARMUPS] [--alt "A B"] [--prep FN] [--check FN] [-q] -- CMD…
 #
 # Runs CMD (a program, not a shell function: use `"$SELF" _call FN …` for those) WARMUPS + RUNS
 # times under /usr/bin/time and records the RUNS timed ones. Before each run: FN_prep (untimed),
@@ -91,10 +91,10 @@ assert_clean() { # REPO LABEL: `git status` shows nothing
 # (untimed). With --alt, the literal `{}` in CMD is replaced by A, B, A, … in turn, and the same
 # value is passed to the prep and check functions (a version switch back and forth).
 # Wall time is the shell's clock around the whole process tree; peak RSS is the largest single
-# process of the tree (getrusage's ru_maxrss for children).
+# process of the tree (getrusage's ru_maxrss for children). -q: no summary line.
 measure() {
   local wl=$1 step=$2 tool=$3; shift 3
-  local runs=1 warm=0 prep="" check="" alts=("")
+  local runs=1 warm=0 prep="" check="" alts=("") quiet=0
   while [[ $# -gt 0 && $1 != -- ]]; do
     case $1 in
       -n) runs=$2; shift 2 ;;
@@ -102,6 +102,7 @@ measure() {
       --alt) read -ra alts <<< "$2"; shift 2 ;;
       --prep) prep=$2; shift 2 ;;
       --check) check=$2; shift 2 ;;
+      -q) quiet=1; shift ;;
       *) die "measure: unknown option $1" ;;
     esac
   done
@@ -131,6 +132,7 @@ measure() {
     walls+=("$(cut -f1 <<< "$line")")
     local r; r=$(cut -f4 <<< "$line"); ((r > rss)) && rss=$r
   done
+  ((quiet)) && return 0
   printf '%s\n' "${walls[@]}" | sort -g | awk -v wl="$wl" -v step="$step" -v tool="$tool" -v rss="$rss" '
     {w[NR] = $1} END {
       med = NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
