@@ -65,6 +65,12 @@ struct Reachable {
 
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
     let keep = reachable(ctx)?;
+    if args.remote.is_some() && (keep.commits == 0 || ctx.repo.gix.is_shallow().unwrap_or(true)) {
+        return Err(crate::hinted(
+            "this clone does not have the whole history, so it cannot tell what the remote's objects are still used for; nothing was deleted",
+            "run `git data gc --remote` in a full clone (`git fetch --unshallow` makes this one full)",
+        ));
+    }
     let grace = Duration::from_secs(args.grace.saturating_mul(86_400));
     let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
     let shared = ctx.config.cache_dir != ctx.repo.data_dir();
@@ -86,12 +92,6 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
         delete_local(ctx, &plan)?;
     }
     let remote = match args.remote.as_deref() {
-        Some(_) if keep.commits == 0 || ctx.repo.gix.is_shallow().unwrap_or(true) => {
-            return Err(crate::hinted(
-                "this clone does not have the whole history, so it cannot tell what the remote's objects are still used for",
-                "run `git data gc --remote` in a full clone (`git fetch --unshallow` makes this one full)",
-            ));
-        }
         Some(name) => {
             let remote = ctx.remote((!name.is_empty()).then_some(name))?;
             let plan = remote_plan(ctx, &*remote, &keep, cutoff)?;
