@@ -88,6 +88,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
     );
     let plan = local_plan(ctx, &keep, cutoff)?;
     report(ctx, args, &plan, "the cache", dry);
+    let mut pending = !plan.delete.is_empty() || !plan.temps.is_empty();
     if !dry {
         delete_local(ctx, &plan)?;
     }
@@ -97,6 +98,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
             let plan = remote_plan(ctx, &*remote, &keep, cutoff)?;
             let place = format!("remote {} ({})", remote.name(), remote.location());
             report(ctx, args, &plan, &place, dry);
+            pending |= !plan.delete.is_empty();
             if !dry {
                 delete_remote(ctx, &remote, &plan)?;
             }
@@ -104,7 +106,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
         }
         None => None,
     };
-    if dry && !args.dry_run {
+    if dry && !args.dry_run && pending {
         let mut why = Vec::new();
         if shared {
             why.push(format!(
@@ -224,16 +226,21 @@ fn report(ctx: &Context, args: &GcArgs, plan: &Plan, place: &str, dry: bool) {
     let q = ctx.global.quiet;
     let n = plan.delete.len();
     let verb = if dry { "Would delete" } else { "Deleting" };
-    super::say(
-        q,
+    let line = if n == 0 {
+        format!(
+            "Nothing to delete from {place}: no unreachable object older than the grace period ({} reachable).",
+            plan.kept
+        )
+    } else {
         format!(
             "{verb} {n} unreachable object{} ({}) from {place}; {} reachable one{} stay.",
             plural(n),
             super::human(plan.bytes()),
             plan.kept,
             plural(plan.kept)
-        ),
-    );
+        )
+    };
+    super::say(q, line);
     if args.verbose {
         for (oid, size, _) in &plan.delete {
             super::say(q, format!("  {oid} {}", super::human(*size)));
