@@ -189,9 +189,9 @@ fn local_plan(ctx: &Context, keep: &Reachable, cutoff: SystemTime) -> Result<Pla
         temps.extend(dir.filter_map(|e| e.ok()).map(|e| e.path()));
     }
     for e in objects {
-        let Ok(oid) = Oid::from_hex(&e.name) else { continue };
+        let Some(Key::Object(oid)) = Key::from_object_path(&e.rel) else { continue };
         let Ok(meta) = fs::symlink_metadata(&e.path) else { continue };
-        if e.rel == oid.shard_path() && meta.is_file() {
+        if meta.is_file() {
             let old = older(meta.modified().ok(), cutoff);
             plan.consider(oid, meta.len(), Some(e.path), keep, old);
         }

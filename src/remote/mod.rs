@@ -36,9 +36,7 @@ impl Key {
             Key::Object(oid) => format!("objects/{}", oid.shard_path()),
         }
     }
-}
 
-impl Key {
     /// The key of a path below `objects/` (`ab/cd/<oid>`); `None` for anything else (temps,
     /// foreign files, an oid under the wrong shard).
     pub fn from_object_path(rest: &str) -> Option<Key> {
