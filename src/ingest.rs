@@ -7,6 +7,7 @@
 //! reported and not staged, since its stat would vouch for content that was not stored; the
 //! stat cache is trusted only on an exact match and only for an object present in the cache.
 
+use crate::dropbehind::{self, DropBehind};
 use crate::oid::Oid;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::progress::Progress;
@@ -134,7 +135,8 @@ fn one(store: &Store, cache: &StatCache, source: &Source, buf: &mut Vec<u8>) -> 
     let file = fs::File::open(&source.abs).map_err(io_err)?;
     let (blob, data) = if before.size <= WHOLE_FILE_MAX {
         buf.clear();
-        file.take(WHOLE_FILE_MAX + 1).read_to_end(buf).map_err(io_err)?;
+        (&file).take(WHOLE_FILE_MAX + 1).read_to_end(buf).map_err(io_err)?;
+        dropbehind::forget(&file, 0, 0);
         if buf.is_empty() {
             (Vec::new(), None)
         } else if buf.len() < MAX_POINTER_SIZE && Pointer::parse(buf).is_ok() {
@@ -144,7 +146,7 @@ fn one(store: &Store, cache: &StatCache, source: &Source, buf: &mut Vec<u8>) -> 
             (Pointer::new(oid, size).encode().into_bytes(), Some((oid, size)))
         }
     } else {
-        let (oid, size) = store.insert_reader(file).map_err(store_err)?;
+        let (oid, size) = store.insert_reader(DropBehind::new(file)).map_err(store_err)?;
         (Pointer::new(oid, size).encode().into_bytes(), Some((oid, size)))
     };
     let after = fs::symlink_metadata(&source.abs).map_err(io_err)?;

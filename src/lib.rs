@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod dropbehind;
 pub mod filter;
 pub mod fsat;
 pub mod git;
