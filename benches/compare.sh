@@ -43,6 +43,7 @@
 # report to stdout.
 #
 # ext4 without a journal (this project's CI machines) skips inodes deleted in the last minute
+# (the last six while their inode-table block is dirty, as allocating a neighbour makes it)
 # when it allocates new ones, and pays for each one it skips: in a block group where other
 # processes (or the previous rep) just deleted thousands of files, creating a file costs
 # ~0.5 ms instead of ~20 us. The scratch directories are marked `chattr +T` so every rep's
