@@ -15,6 +15,7 @@ use crate::state::log::{RecordLog, worth_compacting};
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -151,6 +152,7 @@ impl Store {
         if let Some(meta) = file.commit(&dest, expect, false)? {
             self.record_verified_meta(&oid, &meta);
         } else {
+            freshen(&dest);
             self.record_verified(&oid, &dest);
         }
         Ok((oid, size))
@@ -319,10 +321,48 @@ fn verified_record(oid: &Oid, stat: &FileStat) -> Vec<u8> {
     rec
 }
 
+/// Sets the modification time of an object that was stored again to now, as git does for its
+/// loose objects, so that `git data gc` counts its age from its last use. An object hard-linked
+/// into a work tree is left alone (its mtime is the work-tree file's, which git's index
+/// records): a work tree that uses it already keeps it. Best effort: a shared cache owned by
+/// someone else refuses, and the object then keeps its age.
+fn freshen(path: &Path) {
+    if let Ok(file) = fs::File::open(path)
+        && file.metadata().is_ok_and(|m| m.nlink() == 1)
+    {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn storing_an_object_again_freshens_it_unless_a_work_tree_links_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("cache"));
+        let old = SystemTime::now() - Duration::from_secs(30 * 86_400);
+        let age = |oid: &Oid| {
+            let mtime = fs::metadata(store.object_path(oid)).unwrap().modified().unwrap();
+            SystemTime::now().duration_since(mtime).unwrap_or_default()
+        };
+        let (oid, _) = store.insert_bytes(b"model weights").unwrap();
+        fs::File::open(store.object_path(&oid)).unwrap().set_modified(old).unwrap();
+        assert!(age(&oid) > Duration::from_secs(29 * 86_400));
+        assert_eq!(store.insert_bytes(b"model weights").unwrap().0, oid);
+        assert!(age(&oid) < Duration::from_secs(3600), "stored again: fresh");
+        assert_eq!(fs::read(store.object_path(&oid)).unwrap(), b"model weights");
+
+        // hard-linked into a work tree: its times are the work-tree file's, left alone
+        let (linked, _) = store.insert_bytes(b"linked data").unwrap();
+        fs::hard_link(store.object_path(&linked), dir.path().join("work-file")).unwrap();
+        fs::File::open(store.object_path(&linked)).unwrap().set_modified(old).unwrap();
+        store.insert_bytes(b"linked data").unwrap();
+        assert!(age(&linked) > Duration::from_secs(29 * 86_400));
+    }
 
     #[test]
     fn insert_is_read_only_and_idempotent() {
