@@ -4,13 +4,14 @@
 //! of new ones. The content stays in memory once, as the cache object.
 //!
 //! Why: on a virtual machine whose free memory goes back to the host, a page the guest has not
-//! used lately costs a fault on the host the first time it is filled; adding 650 MB of small
-//! files took 1.15-1.24 s that way against 0.51-0.60 s when the copies reuse the source's pages
-//! (docs/design.md, "Adding without a second copy in memory"). On any machine, adding a data
-//! set as large as memory no longer evicts twice its size of other files.
+//! used lately costs a fault on the host the first time it is filled, and the cache's copies
+//! were most of an add's time (figures in docs/design.md, "Adding without a second copy in
+//! memory"). On any machine, adding a data set as large as memory no longer evicts twice its
+//! size of other files.
 //!
 //! Invariant: advice only. It never changes what is read or written, and a failure to give it
-//! is ignored; the kernel keeps dirty, locked or mapped pages whatever the advice.
+//! is ignored; the kernel keeps dirty, locked or mapped pages whatever the advice (for dirty
+//! ones it starts their write-out, which would otherwise begin within half a minute).
 
 use std::fs::File;
 use std::io::{self, Read};

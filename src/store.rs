@@ -151,8 +151,9 @@ impl Store {
         let dest = self.object_path(&oid);
         if let Some(meta) = file.commit(&dest, expect, false)? {
             self.record_verified_meta(&oid, &meta);
+        } else if let Some(meta) = freshen(&dest) {
+            self.record_verified_meta(&oid, &meta);
         } else {
-            freshen(&dest);
             self.record_verified(&oid, &dest);
         }
         Ok((oid, size))
@@ -325,13 +326,15 @@ fn verified_record(oid: &Oid, stat: &FileStat) -> Vec<u8> {
 /// loose objects, so that `git data gc` counts its age from its last use. An object hard-linked
 /// into a work tree is left alone (its mtime is the work-tree file's, which git's index
 /// records): a work tree that uses it already keeps it. Best effort: a shared cache owned by
-/// someone else refuses, and the object then keeps its age.
-fn freshen(path: &Path) {
-    if let Ok(file) = fs::File::open(path)
-        && file.metadata().is_ok_and(|m| m.nlink() == 1)
-    {
-        let _ = file.set_modified(std::time::SystemTime::now());
+/// someone else refuses, and the object then keeps its age. Returns the object's metadata
+/// after the change (from the same open file), `None` when it could not be opened or read.
+fn freshen(path: &Path) -> Option<fs::Metadata> {
+    let file = fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if meta.nlink() != 1 || file.set_modified(std::time::SystemTime::now()).is_err() {
+        return Some(meta);
     }
+    file.metadata().ok()
 }
 
 #[cfg(test)]
