@@ -87,7 +87,7 @@ impl Context {
     }
 
     pub fn journal(&self) -> Journal {
-        Journal::new(self.repo.worktree_data_dir().join("pending.log"))
+        Journal::session(self.repo.worktree_data_dir().join("pending"))
     }
 
     /// The record of pointer blobs already read (repository-wide: blob ids are).

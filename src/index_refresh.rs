@@ -100,6 +100,7 @@ fn patch_and_write(
             s.dev as u32,
             s.ino as u32,
         ];
+        let before = data[offset..offset + 40].to_vec();
         for (i, v) in fields.iter().enumerate() {
             data[offset + 4 * i..offset + 4 * i + 4].copy_from_slice(&v.to_be_bytes());
         }
@@ -108,7 +109,9 @@ fn patch_and_write(
             let at = offset + 28 + 4 * i;
             data[at..at + 4].copy_from_slice(&v.to_be_bytes());
         }
-        changed += 1;
+        if data[offset..offset + 40] != before[..] {
+            changed += 1;
+        }
     }
     if changed == 0 {
         drop(lock);

@@ -26,6 +26,7 @@ pub mod progress;
 pub mod remote;
 pub mod scan;
 pub mod shards;
+pub mod stale;
 pub mod state;
 pub mod store;
 pub mod transfer;

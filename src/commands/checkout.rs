@@ -11,11 +11,13 @@ use anyhow::Result;
 
 pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
+    let journal = super::hook::take_journal_for(ctx, &filter)?;
     let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
+    journal.finish()?;
     if !outcome.index_locked {
         materialize::repair_index(ctx, &filter)?;
     }

@@ -90,11 +90,13 @@ pub fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
 pub fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
     let fetched = download(ctx, args);
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
+    let journal = super::hook::take_journal_for(ctx, &filter)?;
     let candidates = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
+    journal.finish()?;
     fetched?;
     Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
 }

@@ -64,7 +64,21 @@ pub fn process(g: &GlobalArgs) -> Result<i32> {
     let stdin = io::stdin().lock();
     let stdout = BufWriter::with_capacity(256 << 10, io::stdout().lock());
     filter::process::serve(stdin, stdout, &mut filter)?;
-    Ok(0)
+    let journal = std::mem::replace(&mut filter.journal, ctx.journal());
+    drop(filter);
+    finish_session(&ctx, &journal)
+}
+
+/// Writes the files this session left as pointers. git closes the filter when its command
+/// is done (the index written, any hook run), so the files that no hook wrote — after
+/// `reset --hard`, `stash`, `restore`, `cherry-pick`, `rebase`, `sparse-checkout` — are
+/// written now, while git waits for the filter to exit. Files that ended processes left
+/// in the journal (a killed checkout) are written too.
+fn finish_session(ctx: &Context, journal: &crate::state::pending::Journal) -> Result<i32> {
+    if ctx.repo.work_tree.is_none() {
+        return Ok(0);
+    }
+    super::hook::consume(ctx, journal.find_own()?)
 }
 
 pub fn clean(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {

@@ -9,6 +9,7 @@ use crate::cli::GlobalArgs;
 use crate::context::Context;
 use crate::hooks;
 use crate::materialize::{self, Candidate};
+use crate::state::pending;
 use anyhow::Result;
 use gix::bstr::BString;
 use std::io::Read;
@@ -42,21 +43,53 @@ pub fn run(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
     Ok(if code != 0 { code } else { chained })
 }
 
-/// Materialises the files recorded in the pending journal.
+/// Materialises the files recorded in the pending journal, all of them: git is done with
+/// the work tree when it runs these hooks. Not while a rebase is under way: the rebase keeps
+/// the index in memory and would write its stale stat data over ours (its files are written
+/// when its own filter process ends, see `filter_process`).
 pub fn materialize_pending(ctx: &Context) -> Result<i32> {
-    if ctx.repo.work_tree.is_none() {
+    if ctx.repo.work_tree.is_none() || sequencer_running(&ctx.repo.git_dir) {
         return Ok(0);
     }
-    let entries = ctx.journal().take()?;
-    if entries.is_empty() {
+    let found = pending::find(ctx.journal().dir(), true)?;
+    consume(ctx, found)
+}
+
+/// Materialises journal entries that were found: their index entries are marked first, then
+/// they are taken, written (downloading what is missing) and reported; the entries are
+/// deleted once their files are written or reported, and left for the next consumer if this
+/// fails or is killed before that.
+pub fn consume(ctx: &Context, found: pending::Found) -> Result<i32> {
+    if found.entries.is_empty() {
+        found.take()?.finish()?;
         return Ok(0);
     }
-    let candidates = entries
-        .into_iter()
-        .map(|e| Candidate { path: BString::from(e.path), pointer: e.pointer })
-        .collect();
-    let outcome = materialize::materialize(ctx, candidates, true)?;
+    materialize::mark(ctx, candidates(&found.entries))?;
+    let taken = found.take()?;
+    let outcome = materialize::materialize(ctx, candidates(&taken.entries), true)?;
+    taken.finish()?;
     Ok(report_outcome(ctx, &outcome, "git data pull"))
+}
+
+fn candidates(entries: &[pending::PendingFile]) -> Vec<Candidate> {
+    entries
+        .iter()
+        .map(|e| Candidate { path: BString::from(e.path.clone()), pointer: e.pointer })
+        .collect()
+}
+
+/// The journal's entries when a user command writes every pointer file of the work tree
+/// (it finds them in the index itself): taken so that they are deleted once it is done.
+pub fn take_journal_for(ctx: &Context, filter: &crate::scan::PathFilter) -> Result<pending::Taken> {
+    if !filter.is_all() {
+        return Ok(pending::Taken::default());
+    }
+    Ok(pending::find(ctx.journal().dir(), true)?.take()?)
+}
+
+/// Whether a rebase or `git am` is in progress (git keeps its state in these directories).
+pub fn sequencer_running(git_dir: &std::path::Path) -> bool {
+    ["rebase-merge", "rebase-apply"].iter().any(|d| git_dir.join(d).is_dir())
 }
 
 /// Prints what a materialisation did and failed to do; returns the exit code.

@@ -162,7 +162,7 @@ mod tests {
         let store = Store::new(dir.join("cache"));
         let mut filter = Filter {
             store: &store,
-            journal: Journal::new(dir.join("pending.log")),
+            journal: Journal::session(dir.join("pending")),
             inline_max,
             work_tree: None,
             stat_cache: None,
@@ -204,7 +204,8 @@ mod tests {
         let lists = run(dir.path(), &input, 1 << 20);
         assert_eq!(lists[3], vec![missing.trim_end().to_string()]);
         assert_eq!(lists[6], vec!["plain text"]);
-        let pending = Journal::new(dir.path().join("pending.log")).take().unwrap();
+        let pending =
+            crate::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].path, b"a.bin");
     }
@@ -251,7 +252,7 @@ mod tests {
         }
         let mut filter = Filter {
             store: &store,
-            journal: Journal::new(dir.path().join("pending.log")),
+            journal: Journal::session(dir.path().join("pending")),
             inline_max: 1 << 20,
             work_tree: None,
             stat_cache: None,
@@ -278,7 +279,8 @@ mod tests {
         // an object the batch could not get: its pointer, journaled for the hook
         assert_eq!(lists[12], vec![pb.trim_end().to_string()]);
         assert_eq!(*batches.borrow(), vec![2], "one batch for both");
-        let pending = Journal::new(dir.path().join("pending.log")).take().unwrap();
+        let pending =
+            crate::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].path, b"b.bin");
     }

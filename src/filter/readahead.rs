@@ -353,7 +353,7 @@ mod tests {
         let store = Store::new(dir.path().join("cache"));
         let mut filter = Filter {
             store: &store,
-            journal: Journal::new(dir.path().join("pending.log")),
+            journal: Journal::session(dir.path().join("pending")),
             inline_max: 0,
             work_tree: Some(dir.path().join("wt")),
             stat_cache: None,

@@ -1,30 +1,81 @@
-//! After files are written: their new stat goes into the index and the stat cache, so that
-//! `git status` stays clean without git re-reading (and re-filtering) gigabytes.
+//! The index around a materialisation: before, the entries to be written are marked so git
+//! looks at them (a killed materialisation is then noticed and finished by the next git
+//! command); after, written files get their new stat, so `git status` stays clean without
+//! git re-reading (and re-filtering) gigabytes, and the other entries get theirs back.
 //!
 //! Invariants: a file is recorded only if its stat still matches what was written (else git
-//! looks at it itself); an index we cannot patch is refreshed by git, never left wrong.
+//! looks at it itself); an entry is only touched while its blob is the one seen before; an
+//! index we cannot patch is refreshed by git, never left wrong.
 
 use super::Written;
+use super::guard::IndexView;
 use crate::context::Context;
 use crate::index_refresh::{self, IndexError, StatUpdate};
 use crate::state::{self, FileStat};
+use gix::bstr::BString;
 use gix::bstr::ByteSlice;
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-/// Records the new stat of written files in the index and the stat cache; false when the
-/// index lock could not be taken.
-pub(super) fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) -> bool {
-    if written.is_empty() {
-        return true;
-    }
+/// Before anything is written: the entries of `paths` get a zero stat, git's own mark for
+/// an entry whose stat cannot be trusted (size 0: git compares content instead of trusting
+/// the stat). If git-data is killed before [`settle`], the next git command that looks at the
+/// work tree — `status`, `diff`, a rerun of `reset --hard` — sees these files, runs the
+/// filter, and the filter finishes the work the killed process left (see `filter_process`).
+/// False when the index could not be patched.
+pub(super) fn mark(ctx: &Context, root: &Path, view: &IndexView, paths: &[BString]) -> bool {
+    let updates: Vec<StatUpdate> = paths
+        .iter()
+        .filter_map(|p| view.entry(p))
+        .map(|e| StatUpdate {
+            path: e.path.to_vec(),
+            blob: e.id.as_bytes().to_vec(),
+            stat: FileStat::default(),
+        })
+        .collect();
+    apply(ctx, root, &updates, false)
+}
+
+/// After writing: a written file whose entry is its own pointer gets its new stat (and goes
+/// into the stat cache); every other entry [`mark`] touched gets back the stat git recorded
+/// (its file was not written, or holds another version, whose change git must see itself).
+/// False when the index lock could not be taken.
+pub(super) fn settle(
+    ctx: &Context,
+    root: &Path,
+    view: &IndexView,
+    marked: &[BString],
+    written: Vec<Written>,
+) -> bool {
+    let mut updates = recorded(ctx, root, &written, |p| view.is_own(p));
+    let done: HashSet<&[u8]> = updates.iter().map(|u| u.path.as_slice()).collect();
+    let back: Vec<StatUpdate> = marked
+        .iter()
+        .filter(|p| !done.contains(p.as_slice()))
+        .filter_map(|p| view.entry(p))
+        .map(|e| StatUpdate { path: e.path.to_vec(), blob: e.id.as_bytes().to_vec(), stat: e.stat })
+        .collect();
+    updates.extend(back);
+    apply(ctx, root, &updates, true)
+}
+
+/// The index updates for written files whose entry is their own pointer (after waiting until
+/// they are settled, so git does not find them racily clean); they also go into the stat
+/// cache. A file that changed since it was written is left for git to look at.
+fn recorded(
+    ctx: &Context,
+    root: &Path,
+    written: &[Written],
+    own: impl Fn(&BString) -> bool,
+) -> Vec<StatUpdate> {
     let latest = written.iter().map(|w| w.stat.ctime_ns.max(w.stat.mtime_ns)).max().unwrap_or(0);
     state::wait_until_settled(latest);
     let mut cache = ctx.stat_cache();
     let mut updates = Vec::with_capacity(written.len());
     let observed = std::time::SystemTime::now();
-    for w in &written {
+    for w in written.iter().filter(|w| own(&w.path)) {
         let path = root.join(crate::git::rel_path(w.path.as_bstr()));
         let Ok(meta) = fs::symlink_metadata(&path) else { continue };
         let now = FileStat::from_metadata(&meta);
@@ -42,10 +93,16 @@ pub(super) fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) -
         });
     }
     let _ = cache.save();
+    updates
+}
+
+/// Patches the index; where it cannot be patched in place (a split index), git resets the
+/// entries and, when `refresh`, refreshes them. False when the lock could not be taken.
+fn apply(ctx: &Context, root: &Path, updates: &[StatUpdate], refresh: bool) -> bool {
     match index_refresh::refresh(
         &ctx.repo.index_path,
         ctx.repo.hash_kind,
-        &updates,
+        updates,
         Duration::from_secs(5),
     ) {
         Ok(_) => true,
@@ -58,8 +115,11 @@ pub(super) fn refresh_index(ctx: &Context, root: &Path, written: Vec<Written>) -
             );
             false
         }
+        // a split index: git resets and refreshes the written entries; marking is skipped
+        // (git cannot be given a zero stat, and the work is then not crash-safe there)
+        Err(_) if !refresh => true,
         Err(_) => {
-            git_refresh(root, &updates);
+            git_refresh(root, updates);
             true
         }
     }
@@ -125,5 +185,6 @@ pub fn repair_index(ctx: &Context, filter: &crate::scan::PathFilter) -> anyhow::
         }
     }
     let n = stale.len();
-    Ok(if refresh_index(ctx, &root, stale) { n } else { 0 })
+    let updates = recorded(ctx, &root, &stale, |_| true);
+    Ok(if apply(ctx, &root, &updates, true) { n } else { 0 })
 }

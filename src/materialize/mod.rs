@@ -8,6 +8,7 @@
 //! without re-reading the files. Invariants: a file is replaced atomically or not at all;
 //! only verified objects are written; a failure on one file never stops the others.
 
+mod guard;
 mod index;
 mod write;
 
@@ -25,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use write::Staged;
+use write::{Staged, Temps};
 
 /// A work-tree file that holds pointer text.
 #[derive(Clone, Debug)]
@@ -65,11 +66,21 @@ pub fn materialize(
 ) -> anyhow::Result<Outcome> {
     let root = ctx.work_tree()?.to_path_buf();
     let mut outcome = Outcome::default();
-    let todo: Vec<Candidate> =
-        dedup(candidates).into_iter().filter(|c| holds_pointer(&root, c)).collect();
+    let (view, admitted) =
+        guard::IndexView::admit(&ctx.repo, &root, dedup(candidates), &mut outcome.failed)?;
+    let todo: Vec<Candidate> = admitted.into_iter().filter(|c| holds_pointer(&root, c)).collect();
     if todo.is_empty() {
         return Ok(outcome);
     }
+    let marked: Vec<BString> = todo.iter().map(|c| c.path.clone()).collect();
+    if !index::mark(ctx, &root, &view, &marked) {
+        outcome.index_locked = true;
+        for c in todo {
+            outcome.failed.push((c.path, "not written: the index is locked".into()));
+        }
+        return Ok(outcome);
+    }
+    let temps = Temps::new(ctx.repo.worktree_data_dir().join("tmp"));
     let missing: Vec<(gix::bstr::BString, Pointer)> = todo
         .iter()
         .filter(|c| !ctx.store.contains(&c.pointer.oid, c.pointer.size))
@@ -78,7 +89,7 @@ pub fn materialize(
     let mut unavailable = HashMap::new();
     let mut early = Vec::new();
     if !missing.is_empty() {
-        let staged = if fetch { stage(ctx, &root, &missing) } else { HashMap::new() };
+        let staged = if fetch { stage(ctx, &temps, &root, &missing) } else { HashMap::new() };
         let tees = staged
             .iter()
             .filter_map(|(oid, (_, _, s))| s.file().try_clone().ok().map(|f| (*oid, f)))
@@ -98,7 +109,7 @@ pub fn materialize(
         let reason = unavailable.get(&c.pointer.oid).cloned().unwrap_or_default();
         outcome.failed.push((c.path, reason));
     }
-    let (mut written, corrupt) = write_all(ctx, &root, ready, &mut outcome);
+    let (mut written, corrupt) = write_all(ctx, &temps, &root, ready, &mut outcome);
     outcome.written += early.len();
     outcome.bytes += early.iter().map(|w| w.pointer.size).sum::<u64>();
     written.extend(early);
@@ -115,14 +126,31 @@ pub fn materialize(
                 .failed
                 .push((c.path, format!("its cached object was corrupt (quarantined) and {why}")));
         }
-        let (more, corrupt_again) = write_all(ctx, &root, retry, &mut outcome);
+        let (more, corrupt_again) = write_all(ctx, &temps, &root, retry, &mut outcome);
         written.extend(more);
         for c in corrupt_again {
             outcome.failed.push((c.path, "the downloaded object is corrupt too".into()));
         }
     }
-    outcome.index_locked = !index::refresh_index(ctx, &root, written);
+    view.unmask(&mut written, &root);
+    outcome.index_locked = !index::settle(ctx, &root, &view, &marked, written);
     Ok(outcome)
+}
+
+/// Marks the index entries of `candidates` that still hold their pointer so git looks at
+/// them (see `index::mark`): a consumer of the pending journal does this before it takes the
+/// entries, so that if it is killed after taking them, the next git command notices.
+pub fn mark(ctx: &Context, candidates: Vec<Candidate>) -> anyhow::Result<()> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let mut refused = Vec::new();
+    let (view, admitted) =
+        guard::IndexView::admit(&ctx.repo, &root, dedup(candidates), &mut refused)?;
+    let paths: Vec<BString> =
+        admitted.into_iter().filter(|c| holds_pointer(&root, c)).map(|c| c.path).collect();
+    if !paths.is_empty() {
+        index::mark(ctx, &root, &view, &paths);
+    }
+    Ok(())
 }
 
 fn dedup(candidates: Vec<Candidate>) -> Vec<Candidate> {
@@ -150,17 +178,16 @@ const TEE_MAX: usize = 128;
 /// is written past the page cache and would be read back from disk). Only where the file
 /// would be a copy: not in hard-link mode, and not where the cache can reflink into the work
 /// tree.
-fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<Oid, Tee> {
+fn stage(
+    ctx: &Context,
+    temps: &Temps,
+    root: &Path,
+    missing: &[(BString, Pointer)],
+) -> HashMap<Oid, Tee> {
     let mut out = HashMap::new();
     if ctx.config.link_mode == LinkMode::Hardlink {
         return out;
     }
-    let dir = ctx.repo.git_dir.join("data").join("tmp");
-    // one device for every staged file: a temp that cannot be renamed into place is not made
-    let Ok(dev) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::metadata(&dir)) else {
-        return out;
-    };
-    let dev = std::os::unix::fs::MetadataExt::dev(&dev);
     for (path, pointer) in missing.iter().filter(|(_, p)| p.size >= TEE_MIN) {
         if out.len() == TEE_MAX {
             break;
@@ -168,7 +195,8 @@ fn stage(ctx: &Context, root: &Path, missing: &[(BString, Pointer)]) -> HashMap<
         if out.contains_key(&pointer.oid) {
             continue;
         }
-        let Some(staged) = Staged::new_in(&dir, dev, root, path.as_bstr()) else { continue };
+        // a temp that cannot be renamed into place is not made
+        let Some(staged) = Staged::for_download(temps, root, path.as_bstr()) else { continue };
         if out.is_empty() && write::reflinks_to(ctx.store.tmp_dir(), staged.file()) {
             return HashMap::new();
         }
@@ -268,6 +296,7 @@ enum WriteFailure {
 /// cached object turned out corrupt (other failures go to `outcome`).
 fn write_all(
     ctx: &Context,
+    temps: &Temps,
     root: &Path,
     ready: Vec<Candidate>,
     outcome: &mut Outcome,
@@ -293,7 +322,7 @@ fn write_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(c) = ready.get(i) else { break };
-                    match write_one(store, link, root, c) {
+                    match write_one(store, temps, link, root, c) {
                         Ok(stat) => {
                             progress.inc(c.pointer.size);
                             if let Ok(mut w) = written.lock() {
@@ -330,6 +359,7 @@ fn write_all(
 /// Replaces one pointer file by its data; returns the new file's stat.
 fn write_one(
     store: &Store,
+    temps: &Temps,
     link: LinkMode,
     root: &Path,
     c: &Candidate,
@@ -340,5 +370,5 @@ fn write_one(
             other => WriteFailure::Other(other.to_string()),
         })?;
     drop(file);
-    write::write_file(&object, link, root, c).map_err(WriteFailure::Other)
+    write::write_file(temps, &object, link, root, c).map_err(WriteFailure::Other)
 }

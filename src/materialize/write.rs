@@ -1,9 +1,10 @@
-//! Writing one work-tree file in place of its pointer: a temp file next to the target, filled
-//! by a reflink, a hard link or a copy of the cache object (or by the download itself, see
-//! [`Staged`]), then swapped in.
+//! Writing one work-tree file in place of its pointer: a temp file (out of the work tree
+//! where it can be, see [`Temps`]), filled by a reflink, a hard link or a copy of the cache
+//! object (or by the download itself, see [`Staged`]), then swapped in.
 //!
 //! Invariants: the target is replaced atomically or not at all; a temp that is not finished
-//! is removed when dropped; the new file keeps the mode of the file it replaces.
+//! is removed when dropped, and one a killed process left is removed by the next
+//! materialisation; the new file keeps the mode of the file it replaces.
 
 use super::Candidate;
 use crate::config::LinkMode;
@@ -14,7 +15,54 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// A temp file next to a work-tree file, to be filled and then swapped in.
+/// Where the temps of one materialisation go: `.git/data/tmp/` for a target on the same file
+/// system (a killed process leaves nothing in the work tree), else next to the target as
+/// `.<name>.wt-<pid>-<start>-<random>.git-data`. Either way the name carries the process, so
+/// the next materialisation removes what a killed one left (see [`crate::stale`]).
+pub(super) struct Temps {
+    dir: PathBuf,
+    dev: Option<u64>,
+    /// Work-tree directories already swept for temps of ended processes.
+    swept: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+const KIND: &str = "wt";
+
+impl Temps {
+    /// The temps of a materialisation in `dir` (the git directory's `data/tmp`); removes the
+    /// ones ended processes left there.
+    pub(super) fn new(dir: PathBuf) -> Temps {
+        use std::os::unix::fs::MetadataExt;
+        let dev = fs::create_dir_all(&dir).and_then(|()| fs::metadata(&dir)).ok().map(|m| m.dev());
+        crate::stale::sweep(&dir, KIND);
+        Temps { dir, dev, swept: Default::default() }
+    }
+
+    /// Whether a temp for `target` goes to the git directory (same file system).
+    fn outside(&self, target: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let parent = target.parent().map(fs::metadata);
+        self.dev.is_some() && parent.and_then(Result::ok).map(|m| m.dev()) == self.dev
+    }
+
+    /// The prefix and suffix of a temp's name for `target`, and the directory to make it in.
+    fn place<'a>(&'a self, target: &'a Path) -> (String, &'static str, &'a Path) {
+        let marker = crate::stale::marker(KIND);
+        if self.outside(target) {
+            return (marker, "", &self.dir);
+        }
+        let parent = target.parent().unwrap_or(Path::new("."));
+        if let Ok(mut swept) = self.swept.lock()
+            && swept.insert(parent.to_path_buf())
+        {
+            crate::stale::sweep(parent, KIND);
+        }
+        let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        (format!(".{name}.{marker}"), ".git-data", parent)
+    }
+}
+
+/// A temp file for a work-tree file, to be filled and then swapped in.
 pub(super) struct Staged {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
@@ -22,29 +70,26 @@ pub(super) struct Staged {
 }
 
 impl Staged {
-    /// A new, empty temp next to `path` (relative to `root`).
-    pub(super) fn new(root: &Path, path: &BStr) -> Result<Staged, String> {
+    /// A new, empty temp for `path` (relative to `root`).
+    pub(super) fn new(temps: &Temps, root: &Path, path: &BStr) -> Result<Staged, String> {
         let (target, mode) = target_of(root, path);
+        let (prefix, suffix, dir) = temps.place(&target);
         let tmp = tempfile::Builder::new()
-            .prefix(&prefix(&target))
-            .suffix(".git-data")
-            .tempfile_in(parent(root, &target))
+            .prefix(&prefix)
+            .suffix(suffix)
+            .tempfile_in(dir)
             .map_err(io_err(&target))?;
         Ok(Staged { tmp, target, mode })
     }
 
-    /// A new, empty temp in `dir` (an existing directory on device `dev`) for `path`, when
-    /// the target is on that file system too (so that the temp can be renamed into place);
-    /// `None` otherwise. A temp that must live through a long download goes there, out of the
-    /// work tree: if the process is killed, what is left is out of sight (and of `git status`).
-    pub(super) fn new_in(dir: &Path, dev: u64, root: &Path, path: &BStr) -> Option<Staged> {
-        use std::os::unix::fs::MetadataExt;
-        let (target, mode) = target_of(root, path);
-        if fs::metadata(parent(root, &target)).map(|m| m.dev()).ok() != Some(dev) {
+    /// A new temp for a download to fill, only out of the work tree (it lives through the
+    /// whole download): `None` where the target is on another file system.
+    pub(super) fn for_download(temps: &Temps, root: &Path, path: &BStr) -> Option<Staged> {
+        let (target, _) = target_of(root, path);
+        if !temps.outside(&target) {
             return None;
         }
-        let tmp = tempfile::Builder::new().prefix("download-").tempfile_in(dir).ok()?;
-        Some(Staged { tmp, target, mode })
+        Staged::new(temps, root, path).ok()
     }
 
     pub(super) fn file(&self) -> &fs::File {
@@ -84,21 +129,13 @@ fn target_of(root: &Path, path: &BStr) -> (PathBuf, u32) {
     (target, mode)
 }
 
-fn parent<'a>(root: &'a Path, target: &'a Path) -> &'a Path {
-    target.parent().unwrap_or(root)
-}
-
-/// The temp's name: `.<name>.<random>.git-data`, hidden and easy to recognise.
-fn prefix(target: &Path) -> String {
-    format!(".{}.", target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())
-}
-
 fn io_err(target: &Path) -> impl Fn(io::Error) -> String + '_ {
     move |e| format!("cannot write {}: {e}", target.display())
 }
 
 /// Writes `c`'s file from the cache `object` the way `link` asks.
 pub(super) fn write_file(
+    temps: &Temps,
     object: &Path,
     link: LinkMode,
     root: &Path,
@@ -107,17 +144,18 @@ pub(super) fn write_file(
     let (target, mode) = target_of(root, c.path.as_bstr());
     if link == LinkMode::Hardlink && mode & 0o111 == 0 {
         let err = io_err(&target);
+        let (prefix, suffix, dir) = temps.place(&target);
         let tmp = tempfile::Builder::new()
-            .prefix(&prefix(&target))
-            .suffix(".git-data")
-            .make_in(parent(root, &target), |p| fs::hard_link(object, p))
+            .prefix(&prefix)
+            .suffix(suffix)
+            .make_in(dir, |p| fs::hard_link(object, p))
             .map_err(&err)?
             .into_temp_path();
         replace(tmp, &target).map_err(&err)?;
         let meta = fs::symlink_metadata(&target).map_err(&err)?;
         return Ok(FileStat::from_metadata(&meta));
     }
-    let mut staged = Staged::new(root, c.path.as_bstr())?;
+    let mut staged = Staged::new(temps, root, c.path.as_bstr())?;
     let src = fs::File::open(object).map_err(io_err(&target))?;
     if link == LinkMode::Copy {
         crate::bgwrite::copy(&src, staged.tmp.as_file(), c.pointer.size)

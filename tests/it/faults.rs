@@ -402,29 +402,30 @@ fn git_status_during_a_checkout_corrupts_nothing() {
 }
 
 #[test]
-fn a_held_index_lock_is_reported_and_checkout_repairs_the_index() {
+fn a_held_index_lock_is_reported_and_nothing_is_written_until_it_goes() {
     let env = Env::new();
     let repo = env.project("lk");
     let data = bytes(300, 1_500_000);
     write(&repo.join("m.bin"), &data);
     env.git(&repo, &["add", "-A"]);
     env.git(&repo, &["commit", "-q", "-m", "x"]);
-    // a checkout without hooks: git records the stat of the pointer file it wrote
+    // a checkout without git-data: git records the stat of the pointer file it wrote
     std::fs::remove_file(repo.join("m.bin")).unwrap();
-    env.git(&repo, &["-c", "core.hooksPath=/dev/null", "checkout", "--", "m.bin"]);
+    let no_filter = ["-c", "filter.data.process=", "-c", "filter.data.required=false"];
+    env.git(&repo, &[&no_filter[..], &["checkout", "--", "m.bin"]].concat());
     assert_eq!(read(&repo.join("m.bin")), pointer_of(&data).as_bytes());
     write(&repo.join(".git/index.lock"), b"");
-    let out = env.data(&repo, &["checkout"]);
+    let out = env.data_fails(&repo, &["checkout"]);
     assert!(
         out.stderr.contains("index.lock") && out.stderr.contains("git data checkout"),
         "{}",
         out.stderr
     );
-    assert_eq!(read(&repo.join("m.bin")), data);
+    // nothing is written while git's lock is held: the index could not record it
+    assert_eq!(read(&repo.join("m.bin")), pointer_of(&data).as_bytes());
     std::fs::remove_file(repo.join(".git/index.lock")).unwrap();
-    let st = env.git(&repo, &["status", "--porcelain"]).stdout;
-    assert_eq!(st, " M m.bin\n", "git trusts the stale size without looking");
     env.data(&repo, &["checkout"]);
+    assert_eq!(read(&repo.join("m.bin")), data);
     let debug = env.git(&repo, &["ls-files", "--debug", "m.bin"]).stdout;
     assert!(debug.contains(&format!("size: {}", data.len())), "{debug}");
     assert_clean(&env, &repo);

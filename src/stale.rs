@@ -1,0 +1,162 @@
+//! Files that name the process that made them, so that what a killed process left behind can
+//! be told from what a running one is still writing, and removed.
+//!
+//! A process is named by its pid and start time (`<pid>-<start>`), so a later process that
+//! reuses the pid is not mistaken for it. Invariant: [`sweep`] removes a file only when its
+//! name carries a process tag and that process has ended; anything else is left alone.
+
+use std::io;
+use std::path::Path;
+
+/// A process, told apart from a later one that reuses its pid by its start time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Process {
+    pid: u32,
+    start: u64,
+}
+
+impl Process {
+    /// This process.
+    pub fn current() -> Process {
+        static CURRENT: std::sync::OnceLock<Process> = std::sync::OnceLock::new();
+        *CURRENT.get_or_init(|| {
+            let pid = std::process::id();
+            Process { pid, start: proc_stat(pid).map_or(0, |s| s.start) }
+        })
+    }
+
+    /// Whether the process is still running: not ended, not a zombie waiting to be reaped,
+    /// and not on its way out (exiting, or a `SIGKILL` pending) — so right after `kill -9`
+    /// returns, the killed process already counts as ended.
+    pub fn alive(&self) -> bool {
+        if self.pid == 0 {
+            return false;
+        }
+        match proc_stat(self.pid) {
+            Some(stat) => stat.start == self.start && !stat.ending() && !kill_pending(self.pid),
+            // no /proc entry: gone on Linux; elsewhere ask the kernel whether the pid exists
+            None if Path::new("/proc/self/stat").exists() => false,
+            None => {
+                // SAFETY: signal 0 only checks that the process exists.
+                let rc = unsafe { libc::kill(self.pid as libc::pid_t, 0) };
+                rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+            }
+        }
+    }
+
+    /// `<pid>-<start>`, for file names.
+    pub fn tag(&self) -> String {
+        format!("{}-{}", self.pid, self.start)
+    }
+
+    /// Parses `<pid>-<start>` at the start of `s`; returns it and what follows the next `-`
+    /// or `.`.
+    pub fn parse(s: &str) -> Option<(Process, &str)> {
+        let (pid, rest) = s.split_once('-')?;
+        let (start, rest) = rest.split_once(['-', '.'])?;
+        Some((Process { pid: pid.parse().ok()?, start: start.parse().ok()? }, rest))
+    }
+}
+
+/// What `/proc/<pid>/stat` says of a process.
+struct ProcStat {
+    /// Start time in clock ticks since boot (field 22).
+    start: u64,
+    /// State letter (field 3).
+    state: char,
+    /// Kernel flags (field 9).
+    flags: u64,
+}
+
+impl ProcStat {
+    /// A zombie or dead process, or one in `do_exit` (`PF_EXITING`).
+    fn ending(&self) -> bool {
+        const PF_EXITING: u64 = 0x4;
+        matches!(self.state, 'Z' | 'X' | 'x') || self.flags & PF_EXITING != 0
+    }
+}
+
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name (field 2) is in parentheses and may hold spaces or parentheses
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        flags: fields.get(6)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Whether `SIGKILL` is pending for the process (`SigPnd` or `ShdPnd` of `/proc/<pid>/status`):
+/// it dies as soon as it leaves the kernel.
+fn kill_pending(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
+    let bit = 1u64 << (libc::SIGKILL - 1);
+    status.lines().any(|line| {
+        let mask = line.strip_prefix("SigPnd:").or_else(|| line.strip_prefix("ShdPnd:"));
+        mask.and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).is_some_and(|m| m & bit != 0)
+    })
+}
+
+/// The marker a temp file of this process carries in its name: `<kind>-<pid>-<start>-`.
+pub fn marker(kind: &str) -> String {
+    format!("{kind}-{}-", Process::current().tag())
+}
+
+/// Removes the files of `dir` whose name holds `<kind>-<pid>-<start>-` (see [`marker`]) for a
+/// process that has ended; returns how many. A directory that cannot be read is skipped.
+pub fn sweep(dir: &Path, kind: &str) -> usize {
+    let Ok(read) = std::fs::read_dir(dir) else { return 0 };
+    let needle = format!("{kind}-");
+    let mut removed = 0;
+    for item in read.flatten() {
+        let name = item.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(at) = name.find(&needle) else { continue };
+        let Some((writer, _)) = Process::parse(&name[at + needle.len()..]) else { continue };
+        if !writer.alive() && std::fs::remove_file(item.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_is_alive_until_it_ends() {
+        assert!(Process::current().alive());
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let pid = child.id();
+        let p = Process { pid, start: proc_stat(pid).map_or(0, |s| s.start) };
+        assert!(p.alive());
+        // SAFETY: signals the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        assert!(!p.alive(), "ended as soon as the kill is sent");
+        while proc_stat(pid).is_some_and(|s| s.state != 'Z') {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!p.alive(), "a zombie has ended");
+        child.wait().unwrap();
+        assert!(!p.alive());
+    }
+
+    #[test]
+    fn sweep_removes_only_what_ended_processes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = format!(".a.bin.{}x.git-data", marker("wt"));
+        let dead = ".b.bin.wt-999999999-7-x.git-data";
+        for name in [mine.as_str(), dead, "wt-notatag", "other-999999999-7-x"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        assert_eq!(sweep(dir.path(), "wt"), 1);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![mine, "other-999999999-7-x".into(), "wt-notatag".into()]);
+    }
+}

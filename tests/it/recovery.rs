@@ -1,0 +1,158 @@
+//! A git command killed (`kill -9` of its whole process group) while git-data writes the work
+//! tree: running the same command again leaves exact bytes, a clean status and no stray
+//! files. The kill is aimed at the moment a work-tree temp file exists, found by polling.
+
+use crate::common::*;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const FILES: usize = 6;
+const SIZE: usize = 6 << 20;
+
+/// Whether any file under `dir` has a name containing `needle`.
+fn has_file(dir: &Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|r| {
+        r.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.contains(needle) || (e.path().is_dir() && has_file(&e.path(), needle))
+        })
+    })
+}
+
+/// Where a kill is aimed: the directory under `.git/data` and a part of a file name there.
+type Moment = (&'static str, &'static str);
+/// A work-tree temp file exists: a file is being written.
+const WRITING: Moment = ("tmp", "wt-");
+/// The journal was taken: the index is marked, nothing written yet.
+const TAKEN: Moment = ("pending", "t-");
+
+/// Runs `git args` in its own process group and kills the group with SIGKILL as soon as
+/// `moment` is seen; true if it was killed before it finished.
+fn kill_at(env: &Env, repo: &Path, args: &[&str], moment: Moment) -> bool {
+    let mut child = env.command(repo, "git").args(args).process_group(0).spawn().unwrap();
+    let start = Instant::now();
+    let dir = repo.join(".git/data").join(moment.0);
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if has_file(&dir, moment.1) {
+            // SAFETY: signals the process group this test started.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("git {args:?} neither finished nor reached {moment:?} within 20 s");
+}
+
+/// A project whose `v1` and `main` differ in every one of [`FILES`] large files.
+fn versions(env: &Env, name: &str) -> (std::path::PathBuf, Vec<Vec<u8>>) {
+    let repo = env.project(name);
+    let v1: Vec<Vec<u8>> = (0..FILES).map(|i| bytes(10 + i as u64, SIZE)).collect();
+    for (i, b) in v1.iter().enumerate() {
+        write(&repo.join(format!("data/f{i}.bin")), b);
+    }
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["tag", "v1"]);
+    for i in 0..FILES {
+        write(&repo.join(format!("data/f{i}.bin")), &bytes(50 + i as u64, SIZE));
+    }
+    env.git(&repo, &["commit", "-q", "-am", "v2"]);
+    env.git(&repo, &["tag", "v2"]);
+    (repo, v1)
+}
+
+/// Pushes everything, then drops v1's objects from the cache: going back to v1 downloads
+/// them first, which leaves time for a kill before any file is replaced.
+fn forget_v1(env: &Env, repo: &Path, v1: &[Vec<u8>]) {
+    env.git(repo, &["push", "-q", "origin", "main", "--tags"]);
+    for data in v1 {
+        let object = object_path(&repo.join(".git/data"), data);
+        std::fs::remove_file(object).unwrap();
+    }
+}
+
+fn assert_exact(env: &Env, repo: &Path, files: &[Vec<u8>]) {
+    for (i, want) in files.iter().enumerate() {
+        assert!(read(&repo.join(format!("data/f{i}.bin"))) == *want, "data/f{i}.bin");
+    }
+    assert_clean(env, repo);
+    let all = env.git(repo, &["status", "--porcelain", "--ignored", "--untracked-files=all"]);
+    assert_eq!(all.stdout, "", "no stray files");
+    assert!(!has_file(&repo.join(".git/data/tmp"), "wt-"), "no temp left in .git/data/tmp");
+    assert!(!has_file(&repo.join(".git/data/pending"), ".log"), "the journal is done");
+}
+
+/// Time passes: the index is rewritten, byte for byte, a second later. Files git wrote in the
+/// second of its index write are "racily clean" to git, which then looks at their content and
+/// so would find a killed materialisation by luck; a second later only what git-data leaves in
+/// the index can tell git to look.
+fn later(repo: &Path) {
+    std::thread::sleep(Duration::from_millis(1100));
+    let index = repo.join(".git/index");
+    let again = repo.join(".git/index.again");
+    std::fs::write(&again, read(&index)).unwrap();
+    std::fs::rename(&again, &index).unwrap();
+}
+
+/// Runs `args` killed at `moment` until a kill lands (a fast machine may finish first), then
+/// the same command again.
+fn kill_then_rerun(env: &Env, repo: &Path, args: &[&str], reset: &[&str], moment: Moment) {
+    for _ in 0..5 {
+        if kill_at(env, repo, args, moment) {
+            let _ = std::fs::remove_file(repo.join(".git/index.lock")); // git's own recovery
+            later(repo);
+            env.git(repo, args);
+            return;
+        }
+        env.git(repo, reset);
+    }
+    panic!("git {args:?} always finished before the kill at {moment:?}");
+}
+
+/// `args` killed once after the journal was taken, once while files are written; each time
+/// the rerun finishes the work; `back` returns to v2 in between.
+fn killed_at_each_moment(name: &str, args: &[&str], back: &[&str]) {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, name);
+    for moment in [TAKEN, WRITING] {
+        forget_v1(&env, &repo, &v1);
+        kill_then_rerun(&env, &repo, args, back, moment);
+        assert_exact(&env, &repo, &v1);
+        env.git(&repo, back);
+    }
+}
+
+#[test]
+fn a_killed_checkout_is_finished_by_running_it_again() {
+    killed_at_each_moment("kc", &["checkout", "-q", "v1"], &["checkout", "-q", "main"]);
+}
+
+#[test]
+fn a_killed_reset_is_finished_by_running_it_again() {
+    killed_at_each_moment("kr", &["reset", "-q", "--hard", "v1"], &["reset", "-q", "--hard", "v2"]);
+}
+
+#[test]
+fn after_a_killed_reset_git_status_finishes_the_work() {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, "ks");
+    for _ in 0..5 {
+        forget_v1(&env, &repo, &v1);
+        if kill_at(&env, &repo, &["reset", "-q", "--hard", "v1"], TAKEN) {
+            // the user looks before running anything else
+            later(&repo);
+            env.git(&repo, &["status"]);
+            assert_exact(&env, &repo, &v1);
+            return;
+        }
+        env.git(&repo, &["reset", "-q", "--hard", "v2"]);
+    }
+    panic!("the reset always finished before the kill");
+}
