@@ -85,10 +85,10 @@ pub enum Command {
     FilterProcess,
     /// Clean one file from stdin to stdout (git's per-file fallback).
     #[command(hide = true)]
-    Clean { path: Option<String> },
+    Clean { path: Option<std::ffi::OsString> },
     /// Smudge one file from stdin to stdout (git's per-file fallback).
     #[command(hide = true)]
-    Smudge { path: Option<String> },
+    Smudge { path: Option<std::ffi::OsString> },
     /// Run a hook (git calls this through the shims in .git/hooks).
     #[command(hide = true)]
     Hook {

@@ -9,7 +9,10 @@ use crate::filter::{self, Filter};
 use crate::hooks;
 use crate::materialize;
 use anyhow::Result;
+use gix::bstr::ByteSlice;
+use std::ffi::OsStr;
 use std::io::{self, BufWriter};
+use std::os::unix::ffi::OsStrExt;
 
 fn make_filter(ctx: &Context) -> Filter<'_> {
     Filter {
@@ -81,12 +84,12 @@ fn finish_session(ctx: &Context, journal: &crate::state::pending::Journal) -> Re
     super::hook::consume(ctx, journal.find_own()?)
 }
 
-pub fn clean(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {
+pub fn clean(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
     let ctx = Context::open_lenient(g)?;
     let mut filter = make_filter(&ctx);
     let result = filter::clean_stream(
         &mut filter,
-        path.unwrap_or(""),
+        path.map(OsStr::as_bytes).unwrap_or_default().as_bstr(),
         io::stdin().lock(),
         io::stdout().lock(),
     );
@@ -95,13 +98,13 @@ pub fn clean(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
-pub fn smudge(g: &GlobalArgs, path: Option<&str>) -> Result<i32> {
+pub fn smudge(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
     let ctx = Context::open_lenient(g)?;
     auto_install_hooks(&ctx);
     let mut filter = make_filter(&ctx);
     filter::smudge_stream(
         &mut filter,
-        path.unwrap_or(""),
+        path.map(OsStr::as_bytes).unwrap_or_default().as_bstr(),
         io::stdin().lock(),
         io::stdout().lock(),
     )?;

@@ -13,7 +13,7 @@
 use super::{Filter, FilterError, Smudged};
 use crate::pointer::Pointer;
 use crate::state::pending::PendingFile;
-use gix::bstr::BString;
+use gix::bstr::{BStr, BString};
 use std::collections::{HashMap, HashSet};
 
 /// Downloads the objects of these (path, pointer) pairs into the cache; failures are left
@@ -23,8 +23,8 @@ pub type Fetch<'a> = &'a dyn Fn(&[(BString, Pointer)]);
 /// The delayed files of one session.
 pub struct Delay<'a> {
     fetch: Fetch<'a>,
-    waiting: Vec<(String, Pointer)>,
-    ready: HashMap<String, Pointer>,
+    waiting: Vec<(BString, Pointer)>,
+    ready: HashMap<BString, Pointer>,
 }
 
 impl<'a> Delay<'a> {
@@ -40,11 +40,11 @@ impl Filter<'_> {
     }
 
     /// Delays the smudge of `path` if its object is missing and small enough to be inlined.
-    pub(super) fn try_delay(&mut self, path: &str, pointer: &Pointer) -> bool {
+    pub(super) fn try_delay(&mut self, path: &BStr, pointer: &Pointer) -> bool {
         let inline = pointer.size <= self.inline_max;
         match self.delay.as_mut() {
             Some(d) if inline && !self.store.contains(&pointer.oid, pointer.size) => {
-                d.waiting.push((path.to_string(), *pointer));
+                d.waiting.push((path.to_owned(), *pointer));
                 true
             }
             _ => false,
@@ -53,7 +53,7 @@ impl Filter<'_> {
 
     /// Answers `list_available_blobs`: downloads every waiting object in one batch and lists
     /// all waiting paths; an empty list tells git that nothing is delayed any more.
-    pub fn available(&mut self) -> Vec<String> {
+    pub fn available(&mut self) -> Vec<BString> {
         let Some(d) = self.delay.as_mut() else { return Vec::new() };
         if d.waiting.is_empty() {
             return Vec::new();
@@ -63,7 +63,7 @@ impl Filter<'_> {
             .waiting
             .iter()
             .filter(|(_, p)| seen.insert(p.oid) && !self.store.contains(&p.oid, p.size))
-            .map(|(path, p)| (BString::from(path.as_str()), *p))
+            .map(|(path, p)| (path.clone(), *p))
             .collect();
         if !missing.is_empty() {
             (d.fetch)(&missing);
@@ -74,13 +74,13 @@ impl Filter<'_> {
     }
 
     /// Whether git is asking again for a file that was delayed.
-    pub fn is_ready(&self, path: &str) -> bool {
+    pub fn is_ready(&self, path: &BStr) -> bool {
         self.delay.as_ref().is_some_and(|d| d.ready.contains_key(path))
     }
 
     /// The content of a delayed file: its data from the cache, or else its pointer (journaled
     /// for the hooks, which download again and report what still fails).
-    pub fn deliver(&mut self, path: &str) -> Result<Smudged, FilterError> {
+    pub fn deliver(&mut self, path: &BStr) -> Result<Smudged, FilterError> {
         let Some(pointer) = self.delay.as_mut().and_then(|d| d.ready.remove(path)) else {
             return Err(FilterError::Io {
                 path: path.to_string(),
@@ -95,7 +95,7 @@ impl Filter<'_> {
                 ),
             }
         }
-        let entry = PendingFile { path: path.as_bytes().to_vec(), pointer };
+        let entry = PendingFile { path: path.to_vec(), pointer };
         self.journal
             .record(&entry)
             .map_err(|source| FilterError::Io { path: path.to_string(), source })?;

@@ -22,6 +22,7 @@ use crate::state::FileStat;
 use crate::state::pending::{Journal, PendingFile};
 use crate::state::statcache::StatCache;
 use crate::store::{Store, StoreError};
+use gix::bstr::{BStr, ByteSlice};
 use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -124,9 +125,10 @@ pub struct Filter<'a> {
 
 impl Filter<'_> {
     /// Cleans content arriving on `input` for the file at `path`; returns the pointer text.
-    pub fn clean(&mut self, path: &str, input: &mut dyn Chunks) -> Result<Vec<u8>, FilterError> {
+    pub fn clean(&mut self, path: &BStr, input: &mut dyn Chunks) -> Result<Vec<u8>, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
-        let ahead = self.readahead.as_mut().and_then(|r| r.request(path));
+        // read-ahead guesses from names it can split; others are simply not read ahead
+        let ahead = path.to_str().ok().and_then(|p| self.readahead.as_mut()?.request(p));
         let (head, ended) = peek(input, MAX_POINTER_SIZE).map_err(io_err)?;
         if ended && (head.is_empty() || Pointer::parse(&head).is_ok()) {
             return Ok(head);
@@ -188,7 +190,7 @@ impl Filter<'_> {
     /// stream.
     fn clean_read_ahead(
         &mut self,
-        path: &str,
+        path: &BStr,
         head: &[u8],
         input: &mut dyn Chunks,
         ahead: &readahead::Ahead,
@@ -244,7 +246,7 @@ impl Filter<'_> {
     /// accepts a delayed answer for it.
     pub fn smudge(
         &mut self,
-        path: &str,
+        path: &BStr,
         input: &mut dyn Chunks,
         can_delay: bool,
     ) -> Result<Smudged, FilterError> {
@@ -272,7 +274,7 @@ impl Filter<'_> {
         if can_delay && self.try_delay(path, &pointer) {
             return Ok(Smudged::Delayed);
         }
-        let entry = PendingFile { path: path.as_bytes().to_vec(), pointer };
+        let entry = PendingFile { path: path.to_vec(), pointer };
         self.journal.record(&entry).map_err(io_err)?;
         Ok(Smudged::Bytes(head))
     }
@@ -285,17 +287,17 @@ impl Filter<'_> {
     }
 
     /// The stat of the work-tree file `path` and when it was taken, if there is a work tree.
-    fn stat_of(&self, path: &str) -> Option<(FileStat, SystemTime)> {
+    fn stat_of(&self, path: &BStr) -> Option<(FileStat, SystemTime)> {
         let root = self.work_tree.as_ref()?;
         let now = SystemTime::now();
-        let meta = std::fs::symlink_metadata(root.join(path)).ok()?;
+        let meta = std::fs::symlink_metadata(root.join(crate::git::rel_path(path))).ok()?;
         meta.is_file().then(|| (FileStat::from_metadata(&meta), now))
     }
 
     /// Records path → oid in the stat cache when the file was settled and did not change.
     fn remember(
         &mut self,
-        path: &str,
+        path: &BStr,
         before: Option<(FileStat, SystemTime)>,
         oid: Oid,
         size: u64,
@@ -304,7 +306,7 @@ impl Filter<'_> {
         if before.size != size || !before.settled_at(at) {
             return;
         }
-        let root = self.work_tree.as_ref().map(|r| r.join(path));
+        let root = self.work_tree.as_ref().map(|r| r.join(crate::git::rel_path(path)));
         let after = root
             .and_then(|p| std::fs::symlink_metadata(p).ok())
             .map(|m| FileStat::from_metadata(&m));
@@ -350,18 +352,18 @@ fn echo(mut head: Vec<u8>, input: &mut dyn Chunks) -> io::Result<Smudged> {
 /// Cleans a stream to a writer (the per-file `clean` fallback).
 pub fn clean_stream(
     filter: &mut Filter,
-    path: &str,
+    path: &BStr,
     input: impl Read,
     mut out: impl Write,
 ) -> Result<(), FilterError> {
     let bytes = filter.clean(path, &mut ReadChunks::new(input))?;
-    out.write_all(&bytes).map_err(|source| FilterError::Io { path: path.into(), source })
+    out.write_all(&bytes).map_err(|source| FilterError::Io { path: path.to_string(), source })
 }
 
 /// Smudges a stream to a writer (the per-file `smudge` fallback).
 pub fn smudge_stream(
     filter: &mut Filter,
-    path: &str,
+    path: &BStr,
     input: impl Read,
     mut out: impl Write,
 ) -> Result<(), FilterError> {

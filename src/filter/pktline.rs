@@ -100,18 +100,23 @@ impl<R: Read> PktReader<R> {
         String::from_utf8(data.to_vec()).map_err(|_| invalid("non-UTF-8 text packet".into()))
     }
 
-    /// Reads text packets up to a flush: the `key=value` list git sends.
+    /// Reads text packets up to a flush: the `key=value` list git sends (lossily decoded;
+    /// for values that are bytes, such as paths, see [`read_lines`](Self::read_lines)).
     pub fn read_list(&mut self) -> io::Result<Option<Vec<String>>> {
+        let lines = self.read_lines()?;
+        Ok(lines.map(|l| l.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()))
+    }
+
+    /// Reads packets up to a flush, each without its trailing newline, as bytes: a path git
+    /// sends need not be UTF-8.
+    pub fn read_lines(&mut self) -> io::Result<Option<Vec<Vec<u8>>>> {
         let mut out = Vec::new();
         loop {
             match self.read_packet()? {
                 None if out.is_empty() => return Ok(None),
                 None => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Some(Packet::Flush) => return Ok(Some(out)),
-                Some(Packet::Data(d)) => {
-                    let d = d.strip_suffix(b"\n").unwrap_or(d);
-                    out.push(String::from_utf8_lossy(d).into_owned());
-                }
+                Some(Packet::Data(d)) => out.push(d.strip_suffix(b"\n").unwrap_or(d).to_vec()),
             }
         }
     }
@@ -141,8 +146,13 @@ impl<W: Write> PktWriter<W> {
 
     /// Writes `text` plus a newline as one packet.
     pub fn text(&mut self, text: &str) -> io::Result<()> {
-        let mut line = Vec::with_capacity(text.len() + 1);
-        line.extend_from_slice(text.as_bytes());
+        self.line(text.as_bytes())
+    }
+
+    /// Writes `bytes` plus a newline as one packet (a `key=value` whose value is bytes).
+    pub fn line(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut line = Vec::with_capacity(bytes.len() + 1);
+        line.extend_from_slice(bytes);
         line.push(b'\n');
         self.data(&line)
     }

@@ -8,6 +8,7 @@
 
 use super::pktline::{Packet, PktReader, PktWriter};
 use super::{Chunks, Filter, FilterError, Smudged};
+use gix::bstr::{BString, ByteSlice};
 use std::io::{self, Read, Write};
 
 /// Content of one request: the data packets up to the next flush.
@@ -62,16 +63,20 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io:
     writer.flush_packet()?;
     writer.flush()?;
 
-    while let Some(headers) = reader.read_list()? {
+    while let Some(headers) = reader.read_lines()? {
         let get = |key: &str| {
-            headers.iter().find_map(|h| h.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            headers
+                .iter()
+                .find_map(|h| h.strip_prefix(key.as_bytes()).and_then(|r| r.strip_prefix(b"=")))
         };
-        let command = get("command").unwrap_or_default().to_string();
-        let path = get("pathname").unwrap_or_default().to_string();
+        let command = String::from_utf8_lossy(get("command").unwrap_or_default()).into_owned();
+        // a path is bytes (git does not require UTF-8 names): kept as git sent it
+        let path = BString::from(get("pathname").unwrap_or_default());
+        let path = path.as_bstr();
         if command == "list_available_blobs" {
             // no content follows this command
             for path in filter.available() {
-                writer.text(&format!("pathname={path}"))?;
+                writer.line(&[b"pathname=".as_slice(), path.as_slice()].concat())?;
             }
             writer.flush_packet()?;
             writer.text("status=success")?;
@@ -79,15 +84,18 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io:
             writer.flush()?;
             continue;
         }
-        let can_delay = get("can-delay") == Some("1");
+        let can_delay = get("can-delay") == Some(b"1".as_slice());
         let mut content = PacketContent { reader: &mut reader, done: false };
         let result = match command.as_str() {
-            "clean" => filter.clean(&path, &mut content).map(Smudged::Bytes),
-            "smudge" if filter.is_ready(&path) => filter.deliver(&path),
-            "smudge" => filter.smudge(&path, &mut content, can_delay),
+            "clean" => filter.clean(path, &mut content).map(Smudged::Bytes),
+            "smudge" if filter.is_ready(path) => filter.deliver(path),
+            "smudge" => filter.smudge(path, &mut content, can_delay),
             other => {
                 eprintln!("git-data: filter: unsupported command {other:?} for {path}");
-                Err(FilterError::Io { path: path.clone(), source: protocol("unsupported command") })
+                Err(FilterError::Io {
+                    path: path.to_string(),
+                    source: protocol("unsupported command"),
+                })
             }
         };
         // Whatever happened, consume the rest of the request before answering.

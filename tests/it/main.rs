@@ -11,6 +11,7 @@ mod faults;
 mod gc;
 mod lfs;
 mod migrate;
+mod paths;
 mod policy;
 mod recovery;
 mod s3;
