@@ -454,6 +454,9 @@ w3() { # TOOL
   untimed "${b}_add" "$REPO" model.bin && git -C "$REPO" tag v1.0
   rm -f "$REPO/model.bin" && cp "$MODEL2" "$REPO/model.bin"   # rm first: never write through a link into a cache
   untimed "${b}_add" "$REPO" model.bin && git -C "$REPO" tag v2.0
+  # git-data's hard-link mode links only objects a remote holds (an edit made in place through
+  # a link must not destroy a version's only copy): push them first, as a team would have
+  [[ $TOOL != gitdata-hl ]] || untimed git -C "$REPO" data push -q --all
   switch_cmd "$TOOL" "$REPO"
   # Back and forth: v1.0, v2.0, v1.0, … (the repository starts at v2.0).
   measure W3 "switch v1.0 <-> v2.0" "$TOOL" -w 1 -n "$RT_RUNS" --alt "v1.0 v2.0" --check w3_check -- "${CMD[@]}"

@@ -285,6 +285,14 @@ fn fetch_missing_teed(
     (out, report.teed)
 }
 
+/// The objects known to be on the default remote. In hard-link mode only these are linked
+/// into the work tree: the cache object and the work-tree file are then one file, and an edit
+/// made in place through it (root ignores the read-only mode) would change the only copy of a
+/// committed version. An object that is not on a remote yet is copied (or reflinked) instead.
+fn on_remote(ctx: &Context) -> Option<crate::state::known::KnownObjects> {
+    ctx.remote(None).ok().map(|remote| ctx.known(&*remote))
+}
+
 /// Why one file could not be written.
 enum WriteFailure {
     /// The cached object was corrupt (and is now quarantined).
@@ -311,6 +319,12 @@ fn write_all(
     let written = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::new());
     let (store, link) = (&*ctx.store, ctx.config.link_mode);
+    let linkable = (link == LinkMode::Hardlink).then(|| on_remote(ctx));
+    // an object only this cache holds is never linked: see `on_remote`
+    let link_for = |oid: &Oid| match &linkable {
+        Some(known) if !known.as_ref().is_some_and(|k| k.contains(oid)) => LinkMode::Auto,
+        _ => link,
+    };
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -322,7 +336,7 @@ fn write_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(c) = ready.get(i) else { break };
-                    match write_one(store, temps, link, root, c) {
+                    match write_one(store, temps, link_for(&c.pointer.oid), root, c) {
                         Ok(stat) => {
                             progress.inc(c.pointer.size);
                             if let Ok(mut w) = written.lock() {

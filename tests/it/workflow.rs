@@ -272,22 +272,41 @@ fn small_files_inline_large_files_through_hooks_and_hardlinks() {
     env.git(&repo, &["update-index", "--chmod=+x", "tool.bin"]);
     env.git(&repo, &["commit", "-q", "-m", "one"]);
     env.git(&repo, &["checkout", "-q", "--detach"]);
-    for f in ["tiny.bin", "big.bin", "tool.bin"] {
-        std::fs::remove_file(repo.join(f)).unwrap();
-    }
-    env.git(&repo, &["checkout", "-q", "HEAD", "--", "."]);
+    let again = || {
+        for f in ["tiny.bin", "big.bin", "tool.bin"] {
+            std::fs::remove_file(repo.join(f)).unwrap();
+        }
+        env.git(&repo, &["checkout", "-q", "HEAD", "--", "."]);
+    };
+    use std::os::unix::fs::MetadataExt;
+    let object_path = object_path(&repo.join(".git/data"), &big);
+    // not pushed yet: the cache holds the only copy, so the file is not a link to it, and an
+    // edit in place (root ignores the read-only mode) cannot change it
+    again();
+    assert_eq!(read(&repo.join("big.bin")), big);
+    let meta = std::fs::metadata(repo.join("big.bin")).unwrap();
+    assert_ne!(meta.ino(), std::fs::metadata(&object_path).unwrap().ino());
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(repo.join("big.bin"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"appended"))
+        .unwrap();
+    assert_eq!(read(&object_path), big, "the committed version is intact");
+    env.data(&repo, &["push"]);
+    again();
     assert_eq!(read(&repo.join("tiny.bin")), tiny);
     assert_eq!(read(&repo.join("big.bin")), big);
     assert_eq!(read(&repo.join("tool.bin")), script);
-    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(repo.join("big.bin")).unwrap();
-    let object = std::fs::metadata(object_path(&repo.join(".git/data"), &big)).unwrap();
-    assert_eq!(meta.ino(), object.ino(), "big.bin is a hard link to the cache object");
+    let object = std::fs::metadata(&object_path).unwrap();
+    assert_eq!(meta.ino(), object.ino(), "once pushed, big.bin is a hard link to the cache object");
     assert_eq!(meta.mode() & 0o222, 0, "hard-linked files are read-only");
     let tool = std::fs::metadata(repo.join("tool.bin")).unwrap();
     assert_ne!(
         tool.ino(),
-        std::fs::metadata(object_path(&repo.join(".git/data"), &script)).unwrap().ino()
+        std::fs::metadata(crate::common::object_path(&repo.join(".git/data"), &script))
+            .unwrap()
+            .ino()
     );
     assert_eq!(tool.mode() & 0o111, 0o111, "executable bit kept (copied, not linked)");
     assert_clean(&env, &repo);
