@@ -531,11 +531,8 @@ s3_start() {
   export AWS_ACCESS_KEY_ID=$GIT_DATA_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$GIT_DATA_TEST_S3_SECRET_KEY
 }
 s3_stop() { # stop the server and wait for it, then drop its data (a rep's objects are not needed again)
-  local pid
   [[ -f $SCRATCH/weed/weed.pid ]] || return 0
-  pid=$(cat "$SCRATCH/weed/weed.pid")
-  BASE_PORT=$S3_BASE_PORT "$ROOT/tests/seaweedfs.sh" stop "$SCRATCH/weed"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  BASE_PORT=$S3_BASE_PORT "$ROOT/tests/seaweedfs.sh" stop "$SCRATCH/weed"   # waits, then kills
   rm -rf "$SCRATCH/weed"
 }
 

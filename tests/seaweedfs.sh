@@ -15,8 +15,17 @@ base=${BASE_PORT:-18300}
 version=4.48
 
 case $cmd in
-  stop)
-    if [[ -f $dir/weed.pid ]]; then kill "$(cat "$dir/weed.pid")" 2>/dev/null || true; rm -f "$dir/weed.pid"; fi
+  stop)   # TERM, then KILL if it is still there after 10 s: a stop never leaves it running
+    if [[ -f $dir/weed.pid ]]; then
+      pid=$(cat "$dir/weed.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "seaweedfs.sh: pid $pid did not stop within 10 s; killing it" >&2
+        kill -9 "$pid" 2>/dev/null || true
+      fi
+      rm -f "$dir/weed.pid"
+    fi
     exit 0 ;;
   start) ;;
   *) echo "usage: seaweedfs.sh start|stop DIR" >&2; exit 2 ;;
