@@ -1,6 +1,7 @@
 //! `git data checkout [PATHS]`: write every tracked file that is still a pointer, from the
-//! cache (after `git stash`, `cherry-pick` or `reset`, which run no hook). Missing objects
-//! are reported; `git data pull` downloads them.
+//! cache (git commands write them themselves; this is for files whose object was missing, or
+//! a repository used without the filter). Missing objects are reported; `git data pull`
+//! downloads them.
 
 use crate::cli::CheckoutArgs;
 use crate::context::Context;
