@@ -240,9 +240,18 @@ fn has_object(dest: &Path, size: u64) -> bool {
     fs::metadata(dest).map(|m| m.len() == size).unwrap_or(false)
 }
 
+/// How many times a rename is tried again when a shard directory it needs is missing: once
+/// for a shard that was never made, more when a concurrent `gc` removes an empty one between
+/// its creation and the rename.
+const SHARD_ATTEMPTS: usize = 4;
+
 /// Renames `tmp` to `dest` without replacing an intact object (`renameat2` NOREPLACE): an
 /// object of another size there is damaged and is replaced. Returns the placed file, or
 /// `None` when `dest` already held the object (the temp is then removed).
+///
+/// Any number of writers may place the same object at once: whichever rename comes first
+/// wins and every other writer finds the object there, including a writer that had to create
+/// the shard directory first ("already there" is success at every step).
 fn place(
     tmp: tempfile::NamedTempFile,
     dest: &Path,
@@ -250,20 +259,25 @@ fn place(
     durable: bool,
 ) -> io::Result<Option<File>> {
     let parent = dest.parent().unwrap_or(Path::new("."));
+    let mut tmp = tmp;
+    let mut attempts = 0;
     // The shard directories usually exist: create them only when the rename says they do not.
-    let file = match tmp.persist_noclobber(dest) {
-        Ok(f) => f,
-        Err(e) if e.error.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(parent)?;
-            e.file.persist_noclobber(dest).map_err(|e| e.error)?
-        }
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-            if has_object(dest, size) {
-                return Ok(None);
+    let file = loop {
+        match tmp.persist_noclobber(dest) {
+            Ok(f) => break f,
+            Err(e) if e.error.kind() == io::ErrorKind::NotFound && attempts < SHARD_ATTEMPTS => {
+                attempts += 1;
+                fs::create_dir_all(parent)?;
+                tmp = e.file;
             }
-            e.file.persist(dest).map_err(|e| e.error)?
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                if has_object(dest, size) {
+                    return Ok(None);
+                }
+                break e.file.persist(dest).map_err(|e| e.error)?;
+            }
+            Err(e) => return Err(e.error),
         }
-        Err(e) => return Err(e.error),
     };
     if durable {
         File::open(parent)?.sync_all()?;
@@ -301,6 +315,42 @@ mod tests {
             copy_into_place(&src, &dir.path().join("tmp"), &dir.path().join("d"), 6, false)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn many_writers_of_the_same_new_objects_all_succeed() {
+        // Each round places one object into a shard that does not exist yet, from 8 threads
+        // released at once: the rename of all but one finds the object already there.
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::write(&src, b"same bytes").unwrap();
+        let writers = 8;
+        let barrier = std::sync::Barrier::new(writers);
+        let failures = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..writers {
+                s.spawn(|| {
+                    for round in 0..40u32 {
+                        let dest = dir.path().join(format!("objects/{round:02x}/cd/obj"));
+                        let tmp = dir.path().join("tmp");
+                        barrier.wait();
+                        if let Err(e) = copy_into_place(&src, &tmp, &dest, 10, false) {
+                            failures.lock().unwrap().push(format!("copy, round {round}: {e}"));
+                        }
+                        let dest = dir.path().join(format!("cache/{round:02x}/ef/obj"));
+                        let mut f = AtomicFile::create(&dir.path().join("cache-tmp")).unwrap();
+                        f.write_all(b"same bytes").unwrap();
+                        barrier.wait();
+                        if let Err(e) = f.commit(&dest, None, false) {
+                            failures.lock().unwrap().push(format!("commit, round {round}: {e}"));
+                        }
+                    }
+                });
+            }
+        });
+        let failures = failures.into_inner().unwrap();
+        assert!(failures.is_empty(), "{} failed, first: {:?}", failures.len(), failures.first());
+        assert_eq!(fs::read(dir.path().join("objects/27/cd/obj")).unwrap(), b"same bytes");
     }
 
     #[test]

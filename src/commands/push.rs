@@ -91,11 +91,16 @@ pub fn upload(
         if n > 20 {
             message.push_str(&format!("\n  ... and {} more", n - 20));
         }
-        let hint = hint.unwrap_or_else(|| {
+        // A missing object's fix comes first: no upload error can be the cause of it.
+        let hint = if !gone.is_empty() {
             "a missing object must be pushed from the clone that added it (`git data push --all` there); \
              then push again"
                 .to_string()
-        });
+        } else {
+            hint.unwrap_or_else(|| {
+                "nothing was half-written: fix the cause above, then push again".to_string()
+            })
+        };
         return Err(hinted(message, hint));
     }
     let uploaded = Uploaded {

@@ -2,6 +2,7 @@
 
 mod add;
 mod common;
+mod concurrency;
 mod delay;
 mod diff;
 mod download;
