@@ -47,16 +47,33 @@ impl DirRemote {
         )
     }
 
-    fn ensure_root(&self) -> Result<(), RemoteError> {
-        if self.root.is_dir() {
-            return Ok(());
-        }
-        Err(RemoteError::new(
+    fn not_a_directory(&self, what: &str) -> RemoteError {
+        RemoteError::new(
             &self.name,
             ErrorKind::Unavailable,
-            format!("remote directory {} does not exist", self.root.display()),
+            format!("remote path {} is not a directory: {what}", self.root.display()),
         )
-        .with_hint(self.missing_root_hint()))
+        .with_hint(format!(
+            "point the remote at a directory with `git data remote add {} URL`, or move the file away",
+            self.name
+        ))
+    }
+
+    fn ensure_root(&self) -> Result<(), RemoteError> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(self.not_a_directory("it is a file")),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                Err(self.not_a_directory("a part of the path is a file"))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RemoteError::new(
+                &self.name,
+                ErrorKind::Unavailable,
+                format!("remote directory {} does not exist", self.root.display()),
+            )
+            .with_hint(self.missing_root_hint())),
+            Err(e) => Err(self.error(&e, "cannot open the remote directory")),
+        }
     }
 }
 
