@@ -29,6 +29,11 @@ pub enum StoreError {
         quarantined = .quarantined.display()
     )]
     Corrupt { oid: Oid, reason: String, quarantined: PathBuf },
+    /// The object is intact, and a pointer names it with another size: the pointer is wrong.
+    #[error(
+        "its pointer says {expected} bytes, but object {oid} has {actual} bytes: the pointer is wrong (the object is intact)"
+    )]
+    WrongSize { oid: Oid, expected: u64, actual: u64 },
     #[error("cache I/O error on {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
@@ -171,6 +176,14 @@ impl Store {
         };
         let meta = file.metadata().map_err(|e| StoreError::io(&path, e))?;
         if meta.len() != size {
+            // Blame the pointer when the object is intact: it serves other files.
+            if self.intact(oid, &path, &meta)? {
+                return Err(StoreError::WrongSize {
+                    oid: *oid,
+                    expected: size,
+                    actual: meta.len(),
+                });
+            }
             return Err(
                 self.quarantine(oid, format!("size is {} bytes, expected {size}", meta.len()))
             );
@@ -184,6 +197,50 @@ impl Store {
         }
         self.record_verified(oid, &path);
         Ok((file, path))
+    }
+
+    /// Whether the object file at `path` (with `meta`) holds the bytes of `oid`: the record
+    /// of its last check says so, or its hash does now.
+    fn intact(&self, oid: &Oid, path: &Path, meta: &fs::Metadata) -> Result<bool, StoreError> {
+        if self.trusted(oid, meta) {
+            return Ok(true);
+        }
+        let (actual, _) = hash_file(path).map_err(|e| StoreError::io(path, e))?;
+        if actual == *oid {
+            self.record_verified(oid, path);
+        }
+        Ok(actual == *oid)
+    }
+
+    /// The size of `oid` in the cache when it is there and intact; a corrupt object is
+    /// quarantined. For pointers whose size disagrees with the object they name.
+    pub fn intact_size(&self, oid: &Oid) -> Option<u64> {
+        let path = self.object_path(oid);
+        let meta = fs::metadata(&path).ok()?;
+        match self.intact(oid, &path, &meta) {
+            Ok(true) => Some(meta.len()),
+            Ok(false) => {
+                let _ = self.quarantine(oid, "content hashes to another id".to_string());
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The real size of the object a pointer of `size` bytes names, when the cache holds that
+    /// object intact with another size (the pointer is then wrong); `None` otherwise.
+    pub fn wrong_size(&self, oid: &Oid, size: u64) -> Option<u64> {
+        if self.contains(oid, size) {
+            return None;
+        }
+        self.intact_size(oid).filter(|actual| *actual != size)
+    }
+
+    /// Whether the cache holds the object a pointer of `size` bytes names, even when the
+    /// pointer's size is wrong (reading it with that size then says so): such a file needs
+    /// no download.
+    pub fn holds(&self, oid: &Oid, size: u64) -> bool {
+        self.contains(oid, size) || self.wrong_size(oid, size).is_some()
     }
 
     /// Re-hashes an object regardless of records (for `fsck`).
@@ -397,11 +454,24 @@ mod tests {
     }
 
     #[test]
-    fn wrong_size_is_corrupt_without_hashing() {
+    fn a_wrong_size_blames_the_pointer_when_the_object_is_intact() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let (oid, _) = store.insert_reader(&b"abc"[..]).unwrap();
-        assert!(matches!(store.open_verified(&oid, 4), Err(StoreError::Corrupt { .. })));
+        let err = store.open_verified(&oid, 4).unwrap_err();
+        assert!(
+            matches!(err, StoreError::WrongSize { expected: 4, actual: 3, .. }),
+            "{err}: the object is intact, the pointer is wrong"
+        );
+        assert_eq!(store.wrong_size(&oid, 4), Some(3));
+        assert_eq!(store.wrong_size(&oid, 3), None);
+        store.open_verified(&oid, 3).unwrap();
+        // a damaged object of another size is corrupt, and quarantined
+        let path = store.object_path(&oid);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, b"abcd").unwrap();
+        assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
+        assert!(!path.exists());
     }
 
     #[test]

@@ -260,6 +260,12 @@ async fn download_one(
         progress.inc(size);
         return Ok((size, false));
     }
+    // A pointer of the wrong size names an object the cache may hold already: nothing to
+    // download; whoever reads it with that size is told the pointer is wrong.
+    if let Some(actual) = tokio::task::block_in_place(|| store.intact_size(&oid)) {
+        progress.inc(size);
+        return Ok((actual, false));
+    }
     let mut sink = store.begin_for(&oid)?;
     let teed = tee.is_some();
     if let Some(file) = tee {
@@ -279,8 +285,11 @@ async fn download_one(
             Err(e) => return Err(e.into()),
         }
     }
-    match tokio::task::block_in_place(|| store.commit(sink, Some((oid, size)))) {
-        Ok(_) => Ok((size, teed)),
+    // Bytes that hash to the oid are the object, whatever size the pointer claimed.
+    let (got, got_size) = sink.digest();
+    let expect = (oid, if got == oid { got_size } else { size });
+    match tokio::task::block_in_place(|| store.commit(sink, Some(expect))) {
+        Ok(_) => Ok((got_size, teed && got_size == size)),
         Err(StoreError::Commit(CommitError::Mismatch { actual, actual_size, .. })) => Err(RemoteError::new(
             remote.name(),
             ErrorKind::Corrupt,

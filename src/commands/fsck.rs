@@ -45,10 +45,18 @@ pub fn run(ctx: &Context, args: &FsckArgs) -> Result<i32> {
         println!("malformed pointer: {}: {}", f.path, f.malformed.as_deref().unwrap_or_default());
     }
     let pointers: Vec<_> = pointers.into_iter().filter(|f| f.pointer.is_some()).collect();
+    let wrong = super::wrong_size::find(&ctx.store, &pointers);
+    for w in &wrong {
+        bad += 1;
+        println!("wrong pointer: {}", w.describe(&ctx.repo));
+    }
+    if let Some(w) = wrong.first() {
+        println!("  ({})", w.hint(&ctx.store));
+    }
     let mut missing_local = 0;
     for f in &pointers {
         if let Some(p) = f.pointer
-            && !ctx.store.contains(&p.oid, p.size)
+            && !ctx.store.holds(&p.oid, p.size)
         {
             missing_local += 1;
             println!("not in cache: {} ({})", f.path, p.oid.short(12));

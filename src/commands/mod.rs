@@ -20,6 +20,7 @@ pub mod push;
 pub mod remote;
 pub mod status;
 pub mod track;
+pub mod wrong_size;
 
 use crate::cli::{Cli, Command, MigrateCommand};
 use crate::context::Context;

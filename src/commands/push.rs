@@ -3,7 +3,8 @@
 //! Invariants: an object is uploaded only if the remote lacks it (known-on-remote record
 //! first, then one existence check per unknown object, in parallel); a push fails — naming
 //! every file and commit concerned — when an object is missing everywhere or cannot be
-//! uploaded; what was confirmed on the remote is recorded even when other objects fail.
+//! uploaded, or when a pointer's size contradicts the object it names (before anything is
+//! uploaded); what was confirmed on the remote is recorded even when other objects fail.
 
 use crate::cli::TransferArgs;
 use crate::context::Context;
@@ -36,6 +37,10 @@ pub fn upload(
     }
     if by_oid.is_empty() {
         return Ok(Uploaded::default());
+    }
+    let wrong = super::wrong_size::find(&ctx.store, found);
+    if !wrong.is_empty() {
+        return Err(super::wrong_size::refuse(&ctx.repo, &ctx.store, &wrong));
     }
     let remote = ctx.remote(name)?;
     let mut known = ctx.known(&*remote);

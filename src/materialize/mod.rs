@@ -72,7 +72,7 @@ pub fn materialize(
     }
     let missing: Vec<(gix::bstr::BString, Pointer)> = todo
         .iter()
-        .filter(|c| !ctx.store.contains(&c.pointer.oid, c.pointer.size))
+        .filter(|c| !ctx.store.holds(&c.pointer.oid, c.pointer.size))
         .map(|c| (c.path.clone(), c.pointer))
         .collect();
     let mut unavailable = HashMap::new();

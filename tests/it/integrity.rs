@@ -40,3 +40,84 @@ fn a_remote_path_that_is_a_file_is_not_called_missing() {
     }
     assert_eq!(read(&file), b"not a directory");
 }
+
+/// The pointer text of `data` with its size off by `delta` bytes.
+fn wrong_pointer(data: &[u8], delta: i64) -> String {
+    let size = data.len() as i64 + delta;
+    pointer_of(data).replace(&format!("size {}", data.len()), &format!("size {size}"))
+}
+
+#[test]
+fn a_pointer_with_a_wrong_size_is_blamed_and_breaks_nothing_else() {
+    let env = Env::new();
+    let (large, small) = (bytes(2, 3_000_000), bytes(3, 3000));
+    let repo = env.project("ws");
+    write(&repo.join("good.bin"), &large);
+    write(&repo.join("good-small.bin"), &small);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "good"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    // a valid pointer in the work tree is committed as it is (cleaning is idempotent)
+    write(&repo.join("bad.bin"), wrong_pointer(&large, 1).as_bytes());
+    write(&repo.join("bad-small.bin"), wrong_pointer(&small, -1).as_bytes());
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "wrong sizes"]);
+    let commit = env.git(&repo, &["rev-parse", "--short=10", "HEAD"]).stdout.trim().to_string();
+
+    // pre-push refuses the commit and names the file, the commit and the real size
+    let push = env.run(&repo, "git", &["push", "-q", "origin", "main"]);
+    assert_ne!(push.code, 0, "{}", push.all());
+    for needle in [
+        "bad.bin (commit ",
+        &commit,
+        "its pointer says 3000001 bytes, but object",
+        "has 3000000 bytes",
+        "bad-small.bin",
+        "has 3000 bytes",
+        "hint: the data is intact",
+    ] {
+        assert!(push.stderr.contains(needle), "{needle}: {}", push.stderr);
+    }
+    assert!(!push.stderr.contains("corrupt"), "{}", push.stderr);
+    let origin_head = env.git(&env.path("ws-origin.git"), &["rev-parse", "main"]).stdout;
+    assert_ne!(origin_head.trim(), env.git(&repo, &["rev-parse", "HEAD"]).stdout.trim());
+    // fsck and check report it; the cached object stays where it is, intact
+    let fsck = env.data_fails(&repo, &["fsck"]);
+    assert!(fsck.stdout.contains("wrong pointer: bad.bin (commit"), "{}", fsck.stdout);
+    assert!(fsck.stdout.contains("wrong pointer: bad-small.bin"), "{}", fsck.stdout);
+    assert!(
+        fsck.stdout.contains("cache: 2 objects") && fsck.stdout.contains("0 bad"),
+        "{}",
+        fsck.stdout
+    );
+    let check = env.run(&repo, "git", &["data", "check", "main"]);
+    assert_eq!(check.code, 1, "{}", check.all());
+    assert!(check.stdout.contains("pointers: 2 with a size that contradicts"), "{}", check.stdout);
+    assert!(!check.stdout.contains("missing"), "{}", check.stdout);
+
+    // pushed anyway: a clone writes the good files and blames only the pointers
+    env.git(&repo, &["push", "-q", "--no-verify", "origin", "main"]);
+    let (fresh, out) = env.clone_of("ws", "fresh");
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert_eq!(read(&fresh.join("good.bin")), large);
+    assert_eq!(read(&fresh.join("good-small.bin")), small);
+    assert!(
+        out.stderr.contains("bad.bin") && out.stderr.contains("the pointer is wrong"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("corrupt"), "{}", out.stderr);
+    assert_eq!(read(&fresh.join("bad.bin")), wrong_pointer(&large, 1).as_bytes());
+    for dir in [&repo, &fresh] {
+        assert!(!dir.join(".git/data/quarantine").exists(), "nothing quarantined");
+        assert_eq!(read(&object_path(&dir.join(".git/data"), &large)), large);
+    }
+    // and again, with the objects already cached
+    std::fs::remove_file(fresh.join("good.bin")).unwrap();
+    let co = env.run(&fresh, "git", &["checkout", "--", "good.bin", "bad.bin"]);
+    assert_eq!(read(&fresh.join("good.bin")), large, "{}", co.all());
+    let pull = env.data_fails(&fresh, &["pull"]);
+    assert!(pull.stderr.contains("the pointer is wrong"), "{}", pull.stderr);
+    assert_eq!(read(&object_path(&fresh.join(".git/data"), &large)), large);
+    assert!(!fresh.join(".git/data/quarantine").exists());
+}
