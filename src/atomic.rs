@@ -35,6 +35,22 @@ pub struct AtomicFile {
     bg: Option<BgWriter>,
     /// A second file that receives the same bytes (see [`AtomicFile::tee`]).
     tee: Option<Tee>,
+    /// The first error of the file's own writes (see [`AtomicFile::write_error`]).
+    write_error: Option<(Option<i32>, io::ErrorKind, String)>,
+}
+
+/// A stream being copied into an [`AtomicFile`], remembering whether reading it failed.
+struct Source<R> {
+    inner: R,
+    failed: bool,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.inner.read(buf);
+        self.failed |= r.as_ref().is_err_and(|e| e.kind() != io::ErrorKind::Interrupted);
+        r
+    }
 }
 
 /// The second destination of a stream, with its own writer thread once the stream is long.
@@ -59,7 +75,7 @@ impl AtomicFile {
     /// A new temp file in `tmp_dir` (created if needed).
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
         let tmp = new_temp(tmp_dir)?;
-        Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None, tee: None })
+        Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None, tee: None, write_error: None })
     }
 
     /// Sends every byte of the stream to `file` (empty, at offset 0) as well, through the
@@ -72,6 +88,30 @@ impl AtomicFile {
 
     /// Hashes and writes `data`.
     pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        let written = self.write_inner(data);
+        self.note(written)
+    }
+
+    /// Keeps the first error of the file's own writes.
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            self.write_error.get_or_insert((e.raw_os_error(), e.kind(), e.to_string()));
+        }
+        r
+    }
+
+    /// The first error this file's own writes met (a full disk, a write error), as opposed to
+    /// an error of the stream it was filled from: a caller that gets an error from a remote's
+    /// `get` asks this to know whose fault it was.
+    pub fn write_error(&self) -> Option<io::Error> {
+        let (code, kind, text) = self.write_error.as_ref()?;
+        Some(match code {
+            Some(code) => io::Error::from_raw_os_error(*code),
+            None => io::Error::new(*kind, text.clone()),
+        })
+    }
+
+    fn write_inner(&mut self, data: &[u8]) -> io::Result<()> {
         self.hasher.update(data);
         let long = self.hasher.len() >= BACKGROUND_AFTER;
         if self.bg.is_none() && long {
@@ -101,7 +141,13 @@ impl AtomicFile {
 
     /// Streams everything from `reader` through the hasher into the file. Once the writer
     /// thread runs, `reader` fills its buffers directly (one copy of each byte fewer).
-    pub fn copy_from(&mut self, mut reader: impl Read) -> io::Result<u64> {
+    pub fn copy_from(&mut self, reader: impl Read) -> io::Result<u64> {
+        let mut source = Source { inner: reader, failed: false };
+        let copied = self.copy_inner(&mut source);
+        if source.failed { copied } else { self.note(copied) }
+    }
+
+    fn copy_inner(&mut self, mut reader: impl Read) -> io::Result<u64> {
         let start = self.hasher.len();
         let mut buf = Vec::new();
         loop {
@@ -145,6 +191,7 @@ impl AtomicFile {
     /// Drops what was written so the temp can be refilled (a retried download).
     pub fn reset(&mut self) -> io::Result<()> {
         self.settle()?;
+        self.write_error = None;
         self.hasher = Hasher::new();
         let f = self.tmp.as_file_mut();
         f.set_len(0)?;
@@ -396,6 +443,25 @@ mod tests {
         f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
         assert!(fs::read(&dest).unwrap() == data);
         assert!(fs::read(&tee_path).unwrap() == data);
+    }
+
+    #[test]
+    fn write_errors_are_told_apart_from_read_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::from_raw_os_error(libc::ECONNRESET))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path()).unwrap();
+        assert!(f.copy_from(Failing).is_err());
+        assert!(f.write_error().is_none(), "the stream failed, not the file");
+        // a file that cannot be written: its own error is kept
+        let mut f = AtomicFile::create(dir.path()).unwrap();
+        f.tee(File::open(dir.path()).unwrap()); // a directory: writes fail with EBADF/EISDIR
+        assert!(f.copy_from(&b"data"[..]).is_err());
+        assert!(f.write_error().is_some());
     }
 
     #[test]

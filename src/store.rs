@@ -47,16 +47,20 @@ impl StoreError {
 
     /// What to do about a full disk, when that is what went wrong.
     pub fn hint(&self) -> Option<String> {
+        self.full_disk_hint().map(str::to_string)
+    }
+
+    /// [`StoreError::hint`], borrowed.
+    pub fn full_disk_hint(&self) -> Option<&'static str> {
         let io = match self {
             StoreError::Io { source, .. } => source,
             StoreError::Commit(CommitError::Io { source, .. }) => source,
             _ => return None,
         };
-        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then(|| {
+        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then_some(
             "the disk holding the git-data cache is full: free space, or move the cache with \
-             `git config data.cacheDir PATH` (see `git data env`)"
-                .to_string()
-        })
+             `git config data.cacheDir PATH` (see `git data env`)",
+        )
     }
 }
 

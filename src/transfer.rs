@@ -34,7 +34,7 @@ impl TransferError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             TransferError::Remote(e) => e.hint.as_deref(),
-            TransferError::Store(_) => None,
+            TransferError::Store(e) => e.full_disk_hint(),
         }
     }
 }
@@ -273,7 +273,13 @@ async fn download_one(
     }
     let mut delays = backoff(retries);
     loop {
-        match remote.get(&Key::Object(oid), &mut sink, progress).await {
+        let got = remote.get(&Key::Object(oid), &mut sink, progress).await;
+        // the cache's own write failed (a full disk): not the remote's fault
+        if let (Err(_), Some(local)) = (&got, sink.write_error()) {
+            let path = store.object_path(&oid);
+            return Err(StoreError::io(path.parent().unwrap_or(store.objects_dir()), local).into());
+        }
+        match got {
             Ok(()) => break,
             Err(e) if e.is_retryable() => match delays.next() {
                 Some(delay) => {

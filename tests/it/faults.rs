@@ -431,10 +431,10 @@ fn a_held_index_lock_is_reported_and_checkout_repairs_the_index() {
 }
 
 /// A tmpfs of a given size mounted for the test's lifetime (needs root; None otherwise).
-struct SmallDisk(std::path::PathBuf);
+pub struct SmallDisk(pub std::path::PathBuf);
 
 impl SmallDisk {
-    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+    pub fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])

@@ -121,3 +121,64 @@ fn a_pointer_with_a_wrong_size_is_blamed_and_breaks_nothing_else() {
     assert_eq!(read(&object_path(&fresh.join(".git/data"), &large)), large);
     assert!(!fresh.join(".git/data/quarantine").exists());
 }
+
+#[test]
+fn a_full_cache_disk_is_not_blamed_on_the_remote() {
+    let server = crate::s3server::S3Server::start();
+    let env = Env::new();
+    let model = bytes(4, 3 << 20);
+    for (name, s3) in [("fc", false), ("fcs", true)] {
+        let repo = env.project(name);
+        if s3 {
+            env.use_s3(&repo, &server, name);
+        }
+        write(&repo.join("model.bin"), &model);
+        env.git(&repo, &["add", "-A"]);
+        env.git(&repo, &["commit", "-q", "-m", "model"]);
+        env.git(&repo, &["push", "-q", "origin", "main"]);
+        let Some(disk) = crate::faults::SmallDisk::mount(&env.path(&format!("{name}-small")), "2m")
+        else {
+            eprintln!("skipped: mounting a small tmpfs needs root");
+            return;
+        };
+        let cache = disk.0.to_str().unwrap();
+        let clone = format!("{name}-clone");
+        let (fresh, out) = env.clone_of(name, &clone);
+        assert_eq!(out.code, 0, "{}", out.all());
+        env.git(&fresh, &["config", "data.cacheDir", cache]);
+        for args in [&["fetch"][..], &["pull"]] {
+            let out = env.data_fails(&fresh, args);
+            assert!(out.stderr.contains("No space left on device"), "{args:?}: {}", out.stderr);
+            assert!(out.stderr.contains(cache), "the cache is named: {}", out.stderr);
+            assert!(
+                out.stderr.contains("hint: the disk holding the git-data cache is full"),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("remote storage: cannot"), "{args:?}: {}", out.stderr);
+            assert!(!out.stderr.contains("download of"), "{args:?}: {}", out.stderr);
+        }
+        assert_eq!(crate::concurrency::files_below(&disk.0.join("objects")).len(), 0);
+        // a clone whose checkout downloads into the full cache says the same
+        let dest = env.path(&format!("{name}-clone2"));
+        let out = env.run(
+            env.root(),
+            "git",
+            &[
+                "clone",
+                "-q",
+                "-c",
+                &format!("data.cacheDir={cache}"),
+                env.path(&format!("{name}-origin.git")).to_str().unwrap(),
+                dest.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            out.stderr.contains("No space left on device") && out.stderr.contains(cache),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("remote storage: cannot"), "{}", out.stderr);
+        assert_eq!(read(&dest.join("model.bin")), pointer_of(&model).as_bytes());
+    }
+}
