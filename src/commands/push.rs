@@ -61,7 +61,7 @@ pub fn upload(
     known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));
     let (have, gone): (Vec<_>, Vec<_>) =
         lacking.into_iter().partition(|(o, s)| ctx.store.contains(o, *s));
-    let total = have.iter().map(|(_, s)| s).sum();
+    let total = crate::progress::total_of(have.iter().map(|(_, s)| *s));
     let progress = Progress::bytes(ctx.progress(), "Uploading", total, have.len());
     let report = transfer.upload(&remote, &ctx.store, &have, &progress);
     progress.finish();

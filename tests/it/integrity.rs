@@ -182,3 +182,49 @@ fn a_full_cache_disk_is_not_blamed_on_the_remote() {
         assert_eq!(read(&dest.join("model.bin")), pointer_of(&model).as_bytes());
     }
 }
+
+#[test]
+fn pointers_of_huge_declared_sizes_do_not_overflow_sums() {
+    let env = Env::new();
+    let repo = env.project("hs");
+    let huge = 1u64 << 63; // two of them add up to 2^64
+    for (i, name) in ["a.bin", "b.bin", "c.bin"].iter().enumerate() {
+        let oid = sha256(&bytes(i as u64, 10));
+        let text = format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n",
+            huge + i as u64
+        );
+        write(&repo.join(name), text.as_bytes());
+    }
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "huge pointers"]);
+    let status = env.data(&repo, &["status"]);
+    assert!(status.stdout.contains("3 tracked files (more than 16.0 EiB)"), "{}", status.stdout);
+    let json = env.data(&repo, &["status", "--json"]);
+    assert!(json.stdout.contains(&format!("\"size\": {huge}")), "{}", json.stdout);
+    for args in [
+        &["ls-files"][..],
+        &["diff", "HEAD"],
+        &["fsck"],
+        &["check", "HEAD"],
+        &["push"],
+        &["fetch"],
+        &["pull"],
+    ] {
+        let mut full = vec!["data"];
+        full.extend_from_slice(args);
+        let out = env.run(&repo, "git", &full);
+        assert!(out.code == 0 || out.code == 1, "{args:?} exited {}: {}", out.code, out.all());
+        assert!(
+            !out.stderr.contains("overflow") && !out.stderr.contains("panicked"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // the post-checkout hook looks for all three at once
+    for name in ["a.bin", "b.bin", "c.bin"] {
+        std::fs::remove_file(repo.join(name)).unwrap();
+    }
+    let out = env.run(&repo, "git", &["checkout", "--", "."]);
+    assert!(out.stderr.contains("a.bin") && !out.stderr.contains("panicked"), "{}", out.stderr);
+}
