@@ -29,7 +29,8 @@ const BACKGROUND_AFTER: u64 = 4 << 20;
 
 /// A temp file being filled with an object's bytes.
 pub struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
+    /// `None` for a sink that only hashes ([`AtomicFile::hash_only`]).
+    tmp: Option<tempfile::NamedTempFile>,
     hasher: Hasher,
     /// Set once the stream is long enough for hashing and writing to overlap.
     bg: Option<BgWriter>,
@@ -74,8 +75,14 @@ impl Tee {
 impl AtomicFile {
     /// A new temp file in `tmp_dir` (created if needed).
     pub fn create(tmp_dir: &Path) -> io::Result<Self> {
-        let tmp = new_temp(tmp_dir)?;
+        let tmp = Some(new_temp(tmp_dir)?);
         Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None, tee: None, write_error: None })
+    }
+
+    /// A sink that hashes what it is given and keeps nothing: for checking the bytes a remote
+    /// holds without storing them (constant memory, no disk). It cannot be committed.
+    pub fn hash_only() -> Self {
+        AtomicFile { tmp: None, hasher: Hasher::new(), bg: None, tee: None, write_error: None }
     }
 
     /// Sends every byte of the stream to `file` (empty, at offset 0) as well, through the
@@ -114,14 +121,15 @@ impl AtomicFile {
     fn write_inner(&mut self, data: &[u8]) -> io::Result<()> {
         self.hasher.update(data);
         let long = self.hasher.len() >= BACKGROUND_AFTER;
+        let Some(tmp) = &mut self.tmp else { return Ok(()) };
         if self.bg.is_none() && long {
             // the cache copy of a file the work tree gets at the same time is cold data
             let direct = self.tee.is_some();
-            self.bg = Some(BgWriter::start(self.tmp.as_file().try_clone()?, direct)?);
+            self.bg = Some(BgWriter::start(tmp.as_file().try_clone()?, direct)?);
         }
         match &mut self.bg {
             Some(bg) => bg.write_all(data)?,
-            None => self.tmp.as_file_mut().write_all(data)?,
+            None => tmp.as_file_mut().write_all(data)?,
         }
         match &mut self.tee {
             Some(tee) => tee.write_all(data, long),
@@ -193,9 +201,11 @@ impl AtomicFile {
         self.settle()?;
         self.write_error = None;
         self.hasher = Hasher::new();
-        let f = self.tmp.as_file_mut();
-        f.set_len(0)?;
-        io::Seek::seek(f, io::SeekFrom::Start(0))?;
+        if let Some(tmp) = &mut self.tmp {
+            let f = tmp.as_file_mut();
+            f.set_len(0)?;
+            io::Seek::seek(f, io::SeekFrom::Start(0))?;
+        }
         if let Some(tee) = &mut self.tee {
             tee.file.set_len(0)?;
             io::Seek::seek(&mut tee.file, io::SeekFrom::Start(0))?;
@@ -219,10 +229,11 @@ impl AtomicFile {
             return Err(CommitError::Mismatch { expected, expected_size, actual, actual_size });
         }
         let io_err = |source| CommitError::Io { path: dest.to_path_buf(), source };
+        let tmp = self.tmp.take().ok_or_else(|| io_err(io::Error::other("nothing was kept")))?;
         if durable {
-            self.tmp.as_file().sync_all().map_err(io_err)?;
+            tmp.as_file().sync_all().map_err(io_err)?;
         }
-        let placed = place(self.tmp, dest, actual_size, durable).map_err(io_err)?;
+        let placed = place(tmp, dest, actual_size, durable).map_err(io_err)?;
         Ok(placed.and_then(|f| f.metadata().ok()))
     }
 }
@@ -239,6 +250,34 @@ pub fn copy_into_place(
     if has_object(dest, size) {
         return Ok(());
     }
+    let tmp = copy_to_temp(src, tmp_dir, size, durable)?;
+    place(tmp, dest, size, durable).map(|_| ())
+}
+
+/// Copies `src` (already verified, `size` bytes) over whatever `dest` holds, atomically: a
+/// reader sees the old file or the new one, never a mix. For repairing a damaged object.
+pub fn copy_over(src: &Path, tmp_dir: &Path, dest: &Path, size: u64) -> io::Result<()> {
+    let tmp = copy_to_temp(src, tmp_dir, size, true)?;
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let tmp = match tmp.persist(dest) {
+        Ok(_) => None,
+        Err(e) if e.error.kind() == io::ErrorKind::NotFound => Some(e.file),
+        Err(e) => return Err(e.error),
+    };
+    if let Some(tmp) = tmp {
+        fs::create_dir_all(parent)?;
+        tmp.persist(dest).map_err(|e| e.error)?;
+    }
+    File::open(parent)?.sync_all()
+}
+
+/// A temp file in `tmp_dir` holding a copy of the `size` bytes of `src`.
+fn copy_to_temp(
+    src: &Path,
+    tmp_dir: &Path,
+    size: u64,
+    durable: bool,
+) -> io::Result<tempfile::NamedTempFile> {
     let mut tmp = new_temp(tmp_dir)?;
     let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut(), size)?;
     if copied != size {
@@ -250,7 +289,7 @@ pub fn copy_into_place(
     if durable {
         tmp.as_file().sync_all()?;
     }
-    place(tmp, dest, size, durable).map(|_| ())
+    Ok(tmp)
 }
 
 /// A read-only temp file in `tmp_dir` (the mode applies to the name; the handle writes), the
@@ -462,6 +501,35 @@ mod tests {
         f.tee(File::open(dir.path()).unwrap()); // a directory: writes fail with EBADF/EISDIR
         assert!(f.copy_from(&b"data"[..]).is_err());
         assert!(f.write_error().is_some());
+    }
+
+    #[test]
+    fn copy_over_replaces_a_damaged_object_of_the_same_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::write(&src, b"hello").unwrap();
+        let dest = dir.path().join("objects/ab/obj");
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::write(&dest, b"hallo").unwrap();
+        let tmp = dir.path().join("tmp");
+        copy_into_place(&src, &tmp, &dest, 5, true).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hallo", "copy_into_place trusts the size");
+        copy_over(&src, &tmp, &dest, 5).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hello");
+        copy_over(&src, &tmp, &dir.path().join("objects/cd/new"), 5).unwrap();
+        assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_hash_only_sink_hashes_and_keeps_nothing() {
+        let mut f = AtomicFile::hash_only();
+        let data: Vec<u8> = (0..(5u32 << 20)).map(|i| (i % 241) as u8).collect();
+        assert_eq!(f.copy_from(&data[..]).unwrap(), data.len() as u64);
+        assert_eq!(f.digest(), (Oid::of_bytes(&data), data.len() as u64));
+        f.reset().unwrap();
+        assert!(f.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(f.commit(&dir.path().join("x"), None, false).is_err());
     }
 
     #[test]

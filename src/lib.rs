@@ -29,6 +29,7 @@ pub mod shards;
 pub mod state;
 pub mod store;
 pub mod transfer;
+pub mod verify;
 pub mod worktree;
 
 /// A failure with a known fix: printed as `error: …` then `hint: …`.

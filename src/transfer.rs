@@ -197,7 +197,7 @@ impl Transfer {
     }
 
     /// Runs `op` for every item with at most `concurrency` in flight; results in any order.
-    fn run<I, T, F, Fut>(&self, items: Vec<I>, op: F, remote: &Arc<dyn Remote>) -> Vec<T>
+    pub(crate) fn run<I, T, F, Fut>(&self, items: Vec<I>, op: F, remote: &Arc<dyn Remote>) -> Vec<T>
     where
         I: Send + 'static,
         T: Send + 'static,
@@ -288,6 +288,9 @@ async fn download_one(
                 }
                 None => return Err(e.into()),
             },
+            Err(e) if e.kind == ErrorKind::NotFound && e.hint.is_none() => {
+                return Err(e.with_hint(crate::remote::repair_hint()).into());
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -301,7 +304,7 @@ async fn download_one(
             ErrorKind::Corrupt,
             format!("object {oid} on the remote is corrupt: its {actual_size} bytes hash to {actual}"),
         )
-        .with_hint("push it again from a clone that has a good copy (`git data push`), then fetch again")
+        .with_hint(crate::remote::repair_hint())
         .into()),
         Err(e) => Err(e.into()),
     }

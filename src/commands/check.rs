@@ -235,7 +235,8 @@ fn print_missing(ctx: &Context, list: &[&Found], why: &str) {
         );
     }
     println!(
-        "  (push the data from the clone that made those commits: `git data push --all` there)"
+        "  (upload the data from a clone that has it: `{} --all` there)",
+        crate::remote::REPAIR_COMMAND
     );
 }
 

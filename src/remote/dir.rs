@@ -2,7 +2,8 @@
 //!
 //! Invariants: the root must already exist (a missing mount must not silently fill the local
 //! disk); objects are copied to `<root>/tmp/`, size-checked, fsynced and renamed into place,
-//! so a killed push leaves at most a temp file, never a partial object.
+//! so a killed push leaves at most a temp file, never a partial object; a repair renames over
+//! the damaged object the same way.
 
 use super::{ErrorKind, Key, Listed, Remote, RemoteError};
 use crate::atomic::{self, AtomicFile};
@@ -59,6 +60,25 @@ impl DirRemote {
         ))
     }
 
+    /// Copies `src` to `key` through `<root>/tmp` with `copy` (keeping or replacing what is
+    /// there), durably.
+    fn store(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+        copy: impl FnOnce(&Path, &Path, &Path, u64, bool) -> io::Result<()>,
+    ) -> Result<(), RemoteError> {
+        self.ensure_root()?;
+        let dest = self.root.join(key.path());
+        let tmp = self.root.join("tmp");
+        tokio::task::block_in_place(|| copy(src, &tmp, &dest, size, true))
+            .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
+        progress.inc(size);
+        Ok(())
+    }
+
     fn ensure_root(&self) -> Result<(), RemoteError> {
         match std::fs::metadata(&self.root) {
             Ok(m) if m.is_dir() => Ok(()),
@@ -109,13 +129,19 @@ impl Remote for DirRemote {
         size: u64,
         progress: &Progress,
     ) -> Result<(), RemoteError> {
-        self.ensure_root()?;
-        let dest = self.root.join(key.path());
-        let tmp = self.root.join("tmp");
-        tokio::task::block_in_place(|| atomic::copy_into_place(src, &tmp, &dest, size, true))
-            .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
-        progress.inc(size);
-        Ok(())
+        self.store(key, src, size, progress, atomic::copy_into_place)
+    }
+
+    async fn put_over(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        self.store(key, src, size, progress, |src, tmp, dest, size, _| {
+            atomic::copy_over(src, tmp, dest, size)
+        })
     }
 
     async fn get(

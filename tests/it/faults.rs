@@ -8,7 +8,7 @@ use std::path::Path;
 const MIB: usize = 1 << 20;
 
 /// Flips one byte of a (read-only) object file in place, keeping its size.
-fn corrupt(path: &Path) {
+pub fn corrupt(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut data = read(path);
     let mid = data.len() / 2;

@@ -2,6 +2,7 @@
 //! is blamed instead of the object it names, and a local fault is not reported as a remote one.
 
 use crate::common::*;
+use crate::faults::corrupt;
 
 /// A project with one committed, unpushed data file.
 fn one_file(env: &Env, name: &str, data: &[u8]) -> std::path::PathBuf {
@@ -227,4 +228,156 @@ fn pointers_of_huge_declared_sizes_do_not_overflow_sums() {
     }
     let out = env.run(&repo, "git", &["checkout", "--", "."]);
     assert!(out.stderr.contains("a.bin") && !out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+/// Cuts a (read-only) object file to half its size.
+fn truncate(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let data = read(path);
+    std::fs::write(path, &data[..data.len() / 2]).unwrap();
+}
+
+#[test]
+fn damaged_remote_objects_are_found_by_fsck_and_repaired_from_a_clone_that_has_them() {
+    let env = Env::new();
+    let repo = env.project("rr");
+    let files: Vec<(&str, Vec<u8>)> = ["old", "model", "cut", "gone"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, bytes(10 + i as u64, 200_000 + i)))
+        .collect();
+    for (name, data) in &files {
+        write(&repo.join(format!("{name}.bin")), data);
+    }
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "four files"]);
+    std::fs::remove_file(repo.join("old.bin")).unwrap();
+    env.git(&repo, &["commit", "-q", "-am", "old.bin only in history"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let store = env.path("rr-store");
+    let remote_copy = |i: usize| object_path(&store, &files[i].1);
+    corrupt(&remote_copy(0));
+    corrupt(&remote_copy(1));
+    truncate(&remote_copy(2));
+    std::fs::remove_file(remote_copy(3)).unwrap();
+
+    // push trusts its record of past uploads, and says so
+    let push = env.data(&repo, &["push"]);
+    assert!(push.stdout.contains("--verify-remote"), "{}", push.stdout);
+    // a clone fails on the damaged file and names the command that repairs it
+    let (fresh, out) = env.clone_of("rr", "fresh");
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("model.bin") && out.stderr.contains("corrupt"), "{}", out.stderr);
+    assert!(out.stderr.contains("git data fsck --remote --repair"), "{}", out.stderr);
+    assert!(!out.stderr.contains("push it again"), "{}", out.stderr);
+
+    // fsck --remote hashes the copies: damaged, truncated, missing; the old version with --all
+    let fsck = env.data_fails(&repo, &["fsck", "--remote"]);
+    for needle in [
+        "damaged on storage: model.bin",
+        "damaged on storage: cut.bin",
+        "not on storage: gone.bin",
+        "remote storage: 3 objects hashed, 3 missing or damaged",
+    ] {
+        assert!(fsck.stdout.contains(needle), "{needle}: {}", fsck.stdout);
+    }
+    assert!(!fsck.stdout.contains("old.bin"), "{}", fsck.stdout);
+    assert!(fsck.stderr.contains("hint: `git data fsck --remote --repair`"), "{}", fsck.stderr);
+    let all = env.data_fails(&repo, &["fsck", "--remote", "--all"]);
+    assert!(all.stdout.contains("damaged on storage: old.bin"), "{}", all.stdout);
+    assert!(all.stdout.contains("4 objects hashed, 4 missing or damaged"), "{}", all.stdout);
+
+    // one command repairs them all from this clone's verified cache
+    let repair = env.data(&repo, &["fsck", "--remote", "--repair", "--all"]);
+    assert!(repair.stdout.contains("4 missing or damaged, 4 repaired"), "{}", repair.stdout);
+    for (i, (name, data)) in files.iter().enumerate() {
+        assert!(repair.stdout.contains(&format!("repaired on storage: {name}.bin")));
+        assert_eq!(read(&remote_copy(i)), *data, "{name}");
+    }
+    assert_eq!(crate::concurrency::files_below(&store.join("tmp")).len(), 0);
+    env.data(&repo, &["fsck", "--remote", "--all"]);
+    // and the clone that failed now gets every file
+    env.data(&fresh, &["pull"]);
+    for (name, data) in &files[1..] {
+        assert_eq!(read(&fresh.join(format!("{name}.bin"))), *data);
+    }
+    assert_clean(&env, &fresh);
+}
+
+#[test]
+fn push_verify_remote_asks_the_remote_instead_of_its_record() {
+    let env = Env::new();
+    let repo = one_file(&env, "pv", &bytes(20, 100_000));
+    let other = bytes(21, 50_000);
+    write(&repo.join("other.bin"), &other);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "other"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let store = env.path("pv-store");
+    std::fs::remove_file(object_path(&store, &bytes(20, 100_000))).unwrap();
+    truncate(&object_path(&store, &other));
+    let trusting = env.data(&repo, &["push"]);
+    assert!(trusting.stdout.contains("by this clone's record"), "{}", trusting.stdout);
+    let asking = env.data(&repo, &["push", "--verify-remote"]);
+    assert!(asking.stderr.contains("uploaded 2 files"), "{}", asking.all());
+    assert_eq!(read(&object_path(&store, &other)), other);
+    assert_eq!(read(&object_path(&store, &bytes(20, 100_000))), bytes(20, 100_000));
+    let again = env.data(&repo, &["push", "--verify-remote"]);
+    assert!(
+        again.stdout.contains("Everything is already on the remote (2 files)."),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_clone_without_the_data_cannot_repair_and_says_where_to_run_it() {
+    let env = Env::new();
+    let data = bytes(30, 100_000);
+    let repo = one_file(&env, "nr", &data);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    corrupt(&object_path(&env.path("nr-store"), &data));
+    let (fresh, out) = env.clone_of("nr", "fresh");
+    assert_ne!(out.code, 0);
+    let repair = env.data_fails(&fresh, &["fsck", "--remote", "--repair"]);
+    assert!(
+        repair.stdout.contains("cannot repair model.bin")
+            && repair.stdout.contains("not in this clone's cache"),
+        "{}",
+        repair.stdout
+    );
+    assert!(repair.stderr.contains("in a clone that has the data"), "{}", repair.stderr);
+    env.data(&repo, &["fsck", "--remote", "--repair"]);
+    env.data(&fresh, &["pull"]);
+    assert_eq!(read(&fresh.join("model.bin")), data);
+}
+
+#[test]
+fn a_damaged_s3_object_is_found_and_repaired() {
+    let server = crate::s3server::S3Server::start();
+    let env = Env::new();
+    let repo = env.project("s3r");
+    env.use_s3(&repo, &server, "s3r");
+    let (small, big) = (bytes(40, 300_000), bytes(41, 6 << 20));
+    write(&repo.join("small.bin"), &small);
+    write(&repo.join("big.bin"), &big);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "two"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let key = |d: &[u8]| format!("s3r/objects/{}", git_data::oid::Oid::of_bytes(d).shard_path());
+    let mut bad = read(&server.object_file(&key(&small)));
+    bad[1000] ^= 0x55;
+    std::fs::write(server.object_file(&key(&small)), bad).unwrap();
+    truncate(&server.object_file(&key(&big)));
+    let fsck = env.data_fails(&repo, &["fsck", "--remote"]);
+    assert!(fsck.stdout.contains("damaged on storage: small.bin"), "{}", fsck.stdout);
+    assert!(fsck.stdout.contains("damaged on storage: big.bin"), "{}", fsck.stdout);
+    let repair = env.data(&repo, &["fsck", "--remote", "--repair"]);
+    assert!(repair.stdout.contains("2 repaired"), "{}", repair.stdout);
+    assert_eq!(read(&server.object_file(&key(&small))), small);
+    assert_eq!(read(&server.object_file(&key(&big))), big);
+    let (fresh, out) = env.clone_of("s3r", "fresh");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read(&fresh.join("big.bin")), big);
 }
