@@ -10,7 +10,20 @@ use std::sync::Barrier;
 /// (`<name>-0`, …) with git-data's hooks installed; clones whose index is in `shared` use one
 /// cache (`data.cacheDir`) at `<name>-cache`.
 pub fn team(env: &Env, name: &str, n: usize, shared: impl Fn(usize) -> bool) -> Vec<PathBuf> {
+    team_on(env, name, n, shared, |_| {})
+}
+
+/// [`team`], with `setup` run in the project before its first commit (to point its remote
+/// elsewhere).
+pub fn team_on(
+    env: &Env,
+    name: &str,
+    n: usize,
+    shared: impl Fn(usize) -> bool,
+    setup: impl Fn(&Path),
+) -> Vec<PathBuf> {
     let repo = env.project(name);
+    setup(&repo);
     env.git(&repo, &["add", "-A"]);
     env.git(&repo, &["commit", "-q", "-m", "set up git-data"]);
     env.git(&repo, &["push", "-q", "origin", "main"]);

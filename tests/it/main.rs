@@ -9,6 +9,7 @@ mod download;
 mod dvc;
 mod faults;
 mod gc;
+mod harness;
 mod integrity;
 mod lfs;
 mod migrate;
