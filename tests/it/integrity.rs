@@ -359,6 +359,9 @@ fn a_damaged_s3_object_is_found_and_repaired() {
     let env = Env::new();
     let repo = env.project("s3r");
     env.use_s3(&repo, &server, "s3r");
+    // the large one goes up in parts, its repair too
+    let yaml = String::from_utf8(read(&repo.join(".gitdata.yaml"))).unwrap();
+    write(&repo.join(".gitdata.yaml"), format!("{yaml}transfer:\n  part-size: 5MiB\n").as_bytes());
     let (small, big) = (bytes(40, 300_000), bytes(41, 6 << 20));
     write(&repo.join("small.bin"), &small);
     write(&repo.join("big.bin"), &big);
@@ -373,8 +376,11 @@ fn a_damaged_s3_object_is_found_and_repaired() {
     let fsck = env.data_fails(&repo, &["fsck", "--remote"]);
     assert!(fsck.stdout.contains("damaged on storage: small.bin"), "{}", fsck.stdout);
     assert!(fsck.stdout.contains("damaged on storage: big.bin"), "{}", fsck.stdout);
+    server.faults.reset_counts();
     let repair = env.data(&repo, &["fsck", "--remote", "--repair"]);
     assert!(repair.stdout.contains("2 repaired"), "{}", repair.stdout);
+    assert_eq!(server.faults.count("PutObject"), 1, "the small one in one PUT");
+    assert_eq!(server.faults.count("CompleteMultipartUpload"), 1, "the large one in parts");
     assert_eq!(read(&server.object_file(&key(&small))), small);
     assert_eq!(read(&server.object_file(&key(&big))), big);
     let (fresh, out) = env.clone_of("s3r", "fresh");
