@@ -55,7 +55,7 @@ pub enum Command {
     /// Show the tracked files added, deleted or changed between two revisions.
     Diff(DiffArgs),
     /// Upload the data of the current branch (or of --all refs) to a data remote.
-    Push(TransferArgs),
+    Push(PushArgs),
     /// Download the data of the current checkout (or of --all refs) into the cache.
     Fetch(TransferArgs),
     /// Fetch, then write the data into the work tree.
@@ -66,6 +66,10 @@ pub enum Command {
     #[command(subcommand)]
     Remote(RemoteCommand),
     /// Verify the cache by re-hashing every object, and check pointers of a revision.
+    ///
+    /// With --remote, also hash the remote's copy of every object the revision needs; with
+    /// --repair, upload this clone's verified copy over each one the remote lacks or holds
+    /// damaged. This is the command that mends a remote.
     Fsck(FsckArgs),
     /// Delete cached (and remote) objects that no ref, reflog or index reaches.
     ///
@@ -178,6 +182,16 @@ pub struct TransferArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+    /// Ask the remote which objects it has (and their sizes) instead of trusting this clone's
+    /// record of past uploads; uploads what is missing or truncated.
+    #[arg(long)]
+    pub verify_remote: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct AddArgs {
     /// Files, directories or pathspecs to stage, as for `git add`.
     #[arg(required = true)]
@@ -195,9 +209,16 @@ pub struct CheckoutArgs {
 
 #[derive(Args, Debug)]
 pub struct FsckArgs {
-    /// Also check that every object the revision needs is on the remote.
+    /// Also hash the default remote's copy of every object the revision needs.
     #[arg(long)]
     pub remote: bool,
+    /// Upload verified local copies over objects the remote lacks or holds damaged (implies
+    /// --remote).
+    #[arg(long)]
+    pub repair: bool,
+    /// Check the pointers of every branch and tag in all of history.
+    #[arg(long, conflicts_with = "rev")]
+    pub all: bool,
     /// The revision whose pointers to check (default: HEAD).
     pub rev: Option<String>,
 }

@@ -30,6 +30,7 @@ pub mod stale;
 pub mod state;
 pub mod store;
 pub mod transfer;
+pub mod verify;
 pub mod worktree;
 
 /// A failure with a known fix: printed as `error: …` then `hint: …`.

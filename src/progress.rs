@@ -10,6 +10,11 @@ pub fn enabled(forced: Option<bool>) -> bool {
     forced.unwrap_or_else(|| std::io::stderr().is_terminal() && std::env::var_os("CI").is_none())
 }
 
+/// The total of sizes for a bar, saturating at `u64::MAX` (a pointer can declare any size).
+pub fn total_of(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes.into_iter().fold(0, u64::saturating_add)
+}
+
 /// A cheap, cloneable handle; a disabled one does nothing.
 #[derive(Clone)]
 pub struct Progress {

@@ -9,7 +9,7 @@
 
 use crate::atomic::{AtomicFile, CommitError};
 use crate::fsat::Dir;
-use crate::oid::{Oid, hash_file};
+use crate::oid::{Oid, hash_reader};
 use crate::state::FileStat;
 use crate::state::log::{RecordLog, worth_compacting};
 use std::collections::HashMap;
@@ -29,6 +29,11 @@ pub enum StoreError {
         quarantined = .quarantined.display()
     )]
     Corrupt { oid: Oid, reason: String, quarantined: PathBuf },
+    /// The object is intact, and a pointer names it with another size: the pointer is wrong.
+    #[error(
+        "its pointer says {expected} bytes, but object {oid} has {actual} bytes: the pointer is wrong (the object is intact)"
+    )]
+    WrongSize { oid: Oid, expected: u64, actual: u64 },
     #[error("cache I/O error on {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
@@ -42,16 +47,20 @@ impl StoreError {
 
     /// What to do about a full disk, when that is what went wrong.
     pub fn hint(&self) -> Option<String> {
+        self.full_disk_hint().map(str::to_string)
+    }
+
+    /// [`StoreError::hint`], borrowed.
+    pub fn full_disk_hint(&self) -> Option<&'static str> {
         let io = match self {
             StoreError::Io { source, .. } => source,
             StoreError::Commit(CommitError::Io { source, .. }) => source,
             _ => return None,
         };
-        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then(|| {
+        matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded).then_some(
             "the disk holding the git-data cache is full: free space, or move the cache with \
-             `git config data.cacheDir PATH` (see `git data env`)"
-                .to_string()
-        })
+             `git config data.cacheDir PATH` (see `git data env`)",
+        )
     }
 }
 
@@ -160,46 +169,93 @@ impl Store {
     }
 
     /// Opens an object for reading after checking its size and content (see module doc).
+    /// The content checked is the opened file's, so a copy another process puts in place
+    /// meanwhile can never pass for it.
     pub fn open_verified(&self, oid: &Oid, size: u64) -> Result<(fs::File, PathBuf), StoreError> {
         let path = self.object_path(oid);
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing { oid: *oid });
-            }
-            Err(e) => return Err(StoreError::io(&path, e)),
+        let Some((file, meta)) = open(&path)? else {
+            return Err(StoreError::Missing { oid: *oid });
         };
-        let meta = file.metadata().map_err(|e| StoreError::io(&path, e))?;
         if meta.len() != size {
-            return Err(
-                self.quarantine(oid, format!("size is {} bytes, expected {size}", meta.len()))
-            );
+            // Blame the pointer when the object is intact: it serves other files.
+            if self.intact(oid, &path, &file, &meta)? {
+                return Err(StoreError::WrongSize {
+                    oid: *oid,
+                    expected: size,
+                    actual: meta.len(),
+                });
+            }
+            let reason = format!("size is {} bytes, expected {size}", meta.len());
+            return Err(self.quarantine(oid, reason, &meta));
         }
-        if self.trusted(oid, &meta) {
-            return Ok((file, path));
+        if !self.intact(oid, &path, &file, &meta)? {
+            return Err(self.quarantine(oid, "its content hashes to another id".into(), &meta));
         }
-        let (actual, _) = hash_file(&path).map_err(|e| StoreError::io(&path, e))?;
-        if actual != *oid {
-            return Err(self.quarantine(oid, format!("content hashes to {actual}")));
-        }
-        self.record_verified(oid, &path);
+        io::Seek::seek(&mut &file, io::SeekFrom::Start(0)).map_err(|e| StoreError::io(&path, e))?;
         Ok((file, path))
+    }
+
+    /// Whether the opened object `file` (with `meta`) holds the bytes of `oid`: the record of
+    /// its last check says so, or its hash does now (then recorded).
+    fn intact(
+        &self,
+        oid: &Oid,
+        path: &Path,
+        file: &fs::File,
+        meta: &fs::Metadata,
+    ) -> Result<bool, StoreError> {
+        if self.trusted(oid, meta) {
+            return Ok(true);
+        }
+        let (actual, _) = hash_reader(file).map_err(|e| StoreError::io(path, e))?;
+        if actual == *oid {
+            self.record_verified_meta(oid, meta);
+        }
+        Ok(actual == *oid)
+    }
+
+    /// The size of `oid` in the cache when it is there and intact; a corrupt object is
+    /// quarantined. For pointers whose size disagrees with the object they name.
+    pub fn intact_size(&self, oid: &Oid) -> Option<u64> {
+        let path = self.object_path(oid);
+        let (file, meta) = open(&path).ok()??;
+        match self.intact(oid, &path, &file, &meta) {
+            Ok(true) => Some(meta.len()),
+            Ok(false) => {
+                let _ = self.quarantine(oid, "its content hashes to another id".into(), &meta);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The real size of the object a pointer of `size` bytes names, when the cache holds that
+    /// object intact with another size (the pointer is then wrong); `None` otherwise.
+    pub fn wrong_size(&self, oid: &Oid, size: u64) -> Option<u64> {
+        if self.contains(oid, size) {
+            return None;
+        }
+        self.intact_size(oid).filter(|actual| *actual != size)
+    }
+
+    /// Whether the cache holds the object a pointer of `size` bytes names, even when the
+    /// pointer's size is wrong (reading it with that size then says so): such a file needs
+    /// no download.
+    pub fn holds(&self, oid: &Oid, size: u64) -> bool {
+        self.contains(oid, size) || self.wrong_size(oid, size).is_some()
     }
 
     /// Re-hashes an object regardless of records (for `fsck`).
     pub fn check(&self, oid: &Oid) -> Result<u64, StoreError> {
         let path = self.object_path(oid);
-        let (actual, size) = match hash_file(&path) {
-            Ok(v) => v,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing { oid: *oid });
-            }
-            Err(e) => return Err(StoreError::io(&path, e)),
+        let Some((file, meta)) = open(&path)? else {
+            return Err(StoreError::Missing { oid: *oid });
         };
+        let (actual, size) = hash_reader(&file).map_err(|e| StoreError::io(&path, e))?;
         if actual != *oid {
-            return Err(self.quarantine(oid, format!("content hashes to {actual}")));
+            return Err(self.quarantine(oid, format!("content hashes to {actual}"), &meta));
         }
-        self.record_verified(oid, &path);
+        self.record_verified_meta(oid, &meta);
         Ok(size)
     }
 
@@ -211,7 +267,10 @@ impl Store {
             .collect())
     }
 
-    fn quarantine(&self, oid: &Oid, reason: String) -> StoreError {
+    /// Moves the object file found bad (`examined`) to `quarantine/`. Another process may
+    /// have put a good copy in its place since it was examined: what was moved is then not
+    /// the bad file, and goes back (unless yet another copy is there already).
+    fn quarantine(&self, oid: &Oid, reason: String, examined: &fs::Metadata) -> StoreError {
         let src = self.object_path(oid);
         let dir = self.root.join("quarantine");
         let stamp = std::time::SystemTime::now()
@@ -219,8 +278,14 @@ impl Store {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let dest = dir.join(format!("{oid}.{stamp}"));
-        let moved = fs::create_dir_all(&dir).and_then(|_| fs::rename(&src, &dest));
-        let quarantined = if moved.is_ok() { dest } else { src };
+        let moved = fs::create_dir_all(&dir).and_then(|_| fs::rename(&src, &dest)).is_ok();
+        let newer = |m: fs::Metadata| m.ino() != examined.ino() || m.dev() != examined.dev();
+        if moved && fs::metadata(&dest).is_ok_and(newer) {
+            let _ = fs::hard_link(&dest, &src);
+            let _ = fs::remove_file(&dest);
+            return StoreError::Corrupt { oid: *oid, reason, quarantined: src };
+        }
+        let quarantined = if moved { dest } else { src };
         StoreError::Corrupt { oid: *oid, reason, quarantined }
     }
 
@@ -322,6 +387,17 @@ fn verified_record(oid: &Oid, stat: &FileStat) -> Vec<u8> {
     rec
 }
 
+/// Opens the file at `path` with its metadata; `None` when there is no such file.
+fn open(path: &Path) -> Result<Option<(fs::File, fs::Metadata)>, StoreError> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
+    Ok(Some((file, meta)))
+}
+
 /// Sets the modification time of an object that was stored again to now, as git does for its
 /// loose objects, so that `git data gc` counts its age from its last use. An object hard-linked
 /// into a work tree is left alone (its mtime is the work-tree file's, which git's index
@@ -397,11 +473,44 @@ mod tests {
     }
 
     #[test]
-    fn wrong_size_is_corrupt_without_hashing() {
+    fn a_wrong_size_blames_the_pointer_when_the_object_is_intact() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let (oid, _) = store.insert_reader(&b"abc"[..]).unwrap();
-        assert!(matches!(store.open_verified(&oid, 4), Err(StoreError::Corrupt { .. })));
+        let err = store.open_verified(&oid, 4).unwrap_err();
+        assert!(
+            matches!(err, StoreError::WrongSize { expected: 4, actual: 3, .. }),
+            "{err}: the object is intact, the pointer is wrong"
+        );
+        assert_eq!(store.wrong_size(&oid, 4), Some(3));
+        assert_eq!(store.wrong_size(&oid, 3), None);
+        store.open_verified(&oid, 3).unwrap();
+        // a damaged object of another size is corrupt, and quarantined
+        let path = store.object_path(&oid);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, b"abcd").unwrap();
+        assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_good_copy_put_in_place_after_the_check_is_not_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (oid, _) = store.insert_bytes(b"model").unwrap();
+        let path = store.object_path(&oid);
+        let examined = fs::metadata(&path).unwrap(); // found bad by one process ...
+        // ... while another moved it away and stored a good copy (another inode)
+        fs::rename(&path, dir.path().join("elsewhere")).unwrap();
+        store.insert_bytes(b"model").unwrap();
+        let err = store.quarantine(&oid, "test".into(), &examined);
+        assert!(matches!(err, StoreError::Corrupt { .. }));
+        assert_eq!(fs::read(&path).unwrap(), b"model", "the good copy stays in place");
+        assert_eq!(fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 0);
+        // the file that was examined is moved
+        let examined = fs::metadata(&path).unwrap();
+        store.quarantine(&oid, "test".into(), &examined);
+        assert!(!path.exists());
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl TransferError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             TransferError::Remote(e) => e.hint.as_deref(),
-            TransferError::Store(_) => None,
+            TransferError::Store(e) => e.full_disk_hint(),
         }
     }
 }
@@ -197,7 +197,7 @@ impl Transfer {
     }
 
     /// Runs `op` for every item with at most `concurrency` in flight; results in any order.
-    fn run<I, T, F, Fut>(&self, items: Vec<I>, op: F, remote: &Arc<dyn Remote>) -> Vec<T>
+    pub(crate) fn run<I, T, F, Fut>(&self, items: Vec<I>, op: F, remote: &Arc<dyn Remote>) -> Vec<T>
     where
         I: Send + 'static,
         T: Send + 'static,
@@ -260,6 +260,12 @@ async fn download_one(
         progress.inc(size);
         return Ok((size, false));
     }
+    // A pointer of the wrong size names an object the cache may hold already: nothing to
+    // download; whoever reads it with that size is told the pointer is wrong.
+    if let Some(actual) = tokio::task::block_in_place(|| store.intact_size(&oid)) {
+        progress.inc(size);
+        return Ok((actual, false));
+    }
     let mut sink = store.begin_for(&oid)?;
     let teed = tee.is_some();
     if let Some(file) = tee {
@@ -267,7 +273,13 @@ async fn download_one(
     }
     let mut delays = backoff(retries);
     loop {
-        match remote.get(&Key::Object(oid), &mut sink, progress).await {
+        let got = remote.get(&Key::Object(oid), &mut sink, progress).await;
+        // the cache's own write failed (a full disk): not the remote's fault
+        if let (Err(_), Some(local)) = (&got, sink.write_error()) {
+            let path = store.object_path(&oid);
+            return Err(StoreError::io(path.parent().unwrap_or(store.objects_dir()), local).into());
+        }
+        match got {
             Ok(()) => break,
             Err(e) if e.is_retryable() => match delays.next() {
                 Some(delay) => {
@@ -276,17 +288,23 @@ async fn download_one(
                 }
                 None => return Err(e.into()),
             },
+            Err(e) if e.kind == ErrorKind::NotFound && e.hint.is_none() => {
+                return Err(e.with_hint(crate::remote::repair_hint()).into());
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    match tokio::task::block_in_place(|| store.commit(sink, Some((oid, size)))) {
-        Ok(_) => Ok((size, teed)),
+    // Bytes that hash to the oid are the object, whatever size the pointer claimed.
+    let (got, got_size) = sink.digest();
+    let expect = (oid, if got == oid { got_size } else { size });
+    match tokio::task::block_in_place(|| store.commit(sink, Some(expect))) {
+        Ok(_) => Ok((got_size, teed && got_size == size)),
         Err(StoreError::Commit(CommitError::Mismatch { actual, actual_size, .. })) => Err(RemoteError::new(
             remote.name(),
             ErrorKind::Corrupt,
             format!("object {oid} on the remote is corrupt: its {actual_size} bytes hash to {actual}"),
         )
-        .with_hint("push it again from a clone that has a good copy (`git data push`), then fetch again")
+        .with_hint(crate::remote::repair_hint())
         .into()),
         Err(e) => Err(e.into()),
     }

@@ -120,6 +120,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
         print!("{}", report::format(&ctx.repo, &violations, &branch, report::Origin::Check));
     }
     findings += report_malformed(ctx, &found);
+    findings += report_wrong_sizes(ctx, &found);
     let (missing, unverified) = missing_objects(ctx, &found, args.offline)?;
     findings += missing;
     let pointers = found.iter().filter(|f| f.pointer.is_some()).count();
@@ -160,6 +161,19 @@ fn report_malformed(ctx: &Context, found: &[Found]) -> usize {
     bad.len()
 }
 
+/// Lists the pointers whose size contradicts their cached object; returns how many.
+fn report_wrong_sizes(ctx: &Context, found: &[Found]) -> usize {
+    let wrong = super::wrong_size::find(&ctx.store, found);
+    if let Some(first) = wrong.first() {
+        println!("pointers: {} with a size that contradicts the object:", wrong.len());
+        for w in &wrong {
+            println!("  {}", w.describe(&ctx.repo));
+        }
+        println!("  ({})", first.hint(&ctx.store));
+    }
+    wrong.len()
+}
+
 /// Reports pointers whose object is in neither the cache nor on the remote; returns (missing,
 /// unverified).
 fn missing_objects(ctx: &Context, found: &[Found], offline: bool) -> Result<(usize, usize)> {
@@ -167,6 +181,7 @@ fn missing_objects(ctx: &Context, found: &[Found], offline: bool) -> Result<(usi
     for f in found {
         if let Some(p) = f.pointer
             && !ctx.store.contains(&p.oid, p.size)
+            && ctx.store.wrong_size(&p.oid, p.size).is_none()
         {
             by_oid.entry(p.oid).or_insert(f);
         }
@@ -220,7 +235,8 @@ fn print_missing(ctx: &Context, list: &[&Found], why: &str) {
         );
     }
     println!(
-        "  (push the data from the clone that made those commits: `git data push --all` there)"
+        "  (upload the data from a clone that has it: `{} --all` there)",
+        crate::remote::REPAIR_COMMAND
     );
 }
 

@@ -3,9 +3,10 @@
 //! Invariants: an object is uploaded only if the remote lacks it (known-on-remote record
 //! first, then one existence check per unknown object, in parallel); a push fails — naming
 //! every file and commit concerned — when an object is missing everywhere or cannot be
-//! uploaded; what was confirmed on the remote is recorded even when other objects fail.
+//! uploaded, or when a pointer's size contradicts the object it names (before anything is
+//! uploaded); what was confirmed on the remote is recorded even when other objects fail.
 
-use crate::cli::TransferArgs;
+use crate::cli::{PushArgs, TransferArgs};
 use crate::context::Context;
 use crate::hinted;
 use crate::progress::Progress;
@@ -19,6 +20,8 @@ pub struct Uploaded {
     pub files: usize,
     pub bytes: u64,
     pub already: usize,
+    /// Whether the remote was asked (else the known-on-remote record answered for all).
+    pub asked: bool,
 }
 
 /// Uploads the objects of the pointers in `found` to the remote `name` (or the default).
@@ -37,6 +40,10 @@ pub fn upload(
     if by_oid.is_empty() {
         return Ok(Uploaded::default());
     }
+    let wrong = super::wrong_size::find(&ctx.store, found);
+    if !wrong.is_empty() {
+        return Err(super::wrong_size::refuse(&ctx.repo, &ctx.store, &wrong));
+    }
     let remote = ctx.remote(name)?;
     let mut known = ctx.known(&*remote);
     let unknown: Vec<(crate::oid::Oid, u64)> = by_oid
@@ -47,16 +54,18 @@ pub fn upload(
         .collect();
     if unknown.is_empty() {
         // everything is known to be on the remote: nothing to ask it
-        return Ok(Uploaded { files: 0, bytes: 0, already: by_oid.len() });
+        return Ok(Uploaded { already: by_oid.len(), ..Uploaded::default() });
     }
     let transfer = ctx.transfer()?;
     transfer.block_on(remote.check())?;
     let lacking = transfer.missing(&remote, &unknown)?;
     let lacking_set: std::collections::HashSet<_> = lacking.iter().map(|(o, _)| *o).collect();
     known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));
+    // a record the remote contradicts (asked with --verify-remote) is stale
+    known.forget(&lacking.iter().map(|(o, _)| *o).collect::<Vec<_>>());
     let (have, gone): (Vec<_>, Vec<_>) =
         lacking.into_iter().partition(|(o, s)| ctx.store.contains(o, *s));
-    let total = have.iter().map(|(_, s)| s).sum();
+    let total = crate::progress::total_of(have.iter().map(|(_, s)| *s));
     let progress = Progress::bytes(ctx.progress(), "Uploading", total, have.len());
     let report = transfer.upload(&remote, &ctx.store, &have, &progress);
     progress.finish();
@@ -91,17 +100,25 @@ pub fn upload(
         if n > 20 {
             message.push_str(&format!("\n  ... and {} more", n - 20));
         }
-        let hint = hint.unwrap_or_else(|| {
-            "a missing object must be pushed from the clone that added it (`git data push --all` there); \
-             then push again"
-                .to_string()
-        });
+        // A missing object's fix comes first: no upload error can be the cause of it.
+        let hint = if !gone.is_empty() {
+            format!(
+                "a missing object must be uploaded from a clone that has it: `{} --all` there \
+                 (it asks the remote instead of trusting that clone's record); then push again",
+                crate::remote::REPAIR_COMMAND
+            )
+        } else {
+            hint.unwrap_or_else(|| {
+                "nothing was half-written: fix the cause above, then push again".to_string()
+            })
+        };
         return Err(hinted(message, hint));
     }
     let uploaded = Uploaded {
         files: report.done.len(),
         bytes: report.bytes,
         already: by_oid.len() - report.done.len(),
+        asked: true,
     };
     if uploaded.files > 0 && !ctx.global.quiet {
         eprintln!(
@@ -126,7 +143,8 @@ pub fn tips(ctx: &Context, args: &TransferArgs) -> Result<Vec<gix::ObjectId>> {
     args.revs.iter().map(|r| Ok(ctx.repo.resolve_commit(r)?)).collect()
 }
 
-pub fn run(ctx: &Context, args: &TransferArgs) -> Result<i32> {
+pub fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
+    let args = &push.transfer;
     let tips = tips(ctx, args)?;
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let found: Vec<Found> = Scanner::new(&ctx.repo)
@@ -134,13 +152,17 @@ pub fn run(ctx: &Context, args: &TransferArgs) -> Result<i32> {
         .into_iter()
         .filter(|f| filter.matches(&f.path))
         .collect();
-    let up = upload(ctx, args.remote.as_deref(), &found, false)?;
+    let up = upload(ctx, args.remote.as_deref(), &found, push.verify_remote)?;
     if !ctx.global.quiet && up.files == 0 {
-        println!(
-            "Everything is already on the remote ({} file{}).",
-            up.already,
-            if up.already == 1 { "" } else { "s" }
-        );
+        let (n, s) = (up.already, if up.already == 1 { "" } else { "s" });
+        if up.asked {
+            println!("Everything is already on the remote ({n} file{s}).");
+        } else {
+            println!(
+                "Everything is already on the remote ({n} file{s}, by this clone's record of \
+                 uploads; `git data push --verify-remote` asks the remote)."
+            );
+        }
     }
     Ok(0)
 }

@@ -286,7 +286,7 @@ fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], remote: Option<
         None => writeln!(out, "Data remote: none (add one with `git data remote add NAME URL`)"),
     };
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    let total: u64 = states.iter().map(|s| s.size).sum();
+    let total = super::checked_total(states.iter().map(|s| s.size));
     for s in states {
         let labels = s.labels();
         for l in &labels {
@@ -302,7 +302,7 @@ fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], remote: Option<
         "{} tracked file{} ({}): {clean} up to date",
         states.len(),
         if states.len() == 1 { "" } else { "s" },
-        super::human(total)
+        super::human_total(total)
     );
     for (label, n) in &counts {
         summary.push_str(&format!(", {n} {label}"));

@@ -83,7 +83,7 @@ pub fn materialize(
     let temps = Temps::new(ctx.repo.worktree_data_dir().join("tmp"));
     let missing: Vec<(gix::bstr::BString, Pointer)> = todo
         .iter()
-        .filter(|c| !ctx.store.contains(&c.pointer.oid, c.pointer.size))
+        .filter(|c| !ctx.store.holds(&c.pointer.oid, c.pointer.size))
         .map(|c| (c.path.clone(), c.pointer))
         .collect();
     let mut unavailable = HashMap::new();
@@ -272,7 +272,7 @@ fn fetch_missing_teed(
         }
     };
     let objects: Vec<_> = missing.iter().map(|(_, p)| (p.oid, p.size)).collect();
-    let total = objects.iter().map(|o| o.1).sum();
+    let total = crate::progress::total_of(objects.iter().map(|o| o.1));
     let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
     let report = transfer.download_teed(&remote, &ctx.store, &objects, tees, &progress);
     progress.finish();
@@ -309,7 +309,7 @@ fn write_all(
     ready: Vec<Candidate>,
     outcome: &mut Outcome,
 ) -> (Vec<Written>, Vec<Candidate>) {
-    let total: u64 = ready.iter().map(|c| c.pointer.size).sum();
+    let total = crate::progress::total_of(ready.iter().map(|c| c.pointer.size));
     let progress = if total > 64 << 20 {
         Progress::bytes(ctx.progress(), "Writing", total, ready.len())
     } else {

@@ -2,7 +2,8 @@
 //!
 //! Invariants: the root must already exist (a missing mount must not silently fill the local
 //! disk); objects are copied to `<root>/tmp/`, size-checked, fsynced and renamed into place,
-//! so a killed push leaves at most a temp file, never a partial object.
+//! so a killed push leaves at most a temp file, never a partial object; a repair renames over
+//! the damaged object the same way.
 
 use super::{ErrorKind, Key, Listed, Remote, RemoteError};
 use crate::atomic::{self, AtomicFile};
@@ -47,16 +48,52 @@ impl DirRemote {
         )
     }
 
-    fn ensure_root(&self) -> Result<(), RemoteError> {
-        if self.root.is_dir() {
-            return Ok(());
-        }
-        Err(RemoteError::new(
+    fn not_a_directory(&self, what: &str) -> RemoteError {
+        RemoteError::new(
             &self.name,
             ErrorKind::Unavailable,
-            format!("remote directory {} does not exist", self.root.display()),
+            format!("remote path {} is not a directory: {what}", self.root.display()),
         )
-        .with_hint(self.missing_root_hint()))
+        .with_hint(format!(
+            "point the remote at a directory with `git data remote add {} URL`, or move the file away",
+            self.name
+        ))
+    }
+
+    /// Copies `src` to `key` through `<root>/tmp` with `copy` (keeping or replacing what is
+    /// there), durably.
+    fn store(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+        copy: impl FnOnce(&Path, &Path, &Path, u64, bool) -> io::Result<()>,
+    ) -> Result<(), RemoteError> {
+        self.ensure_root()?;
+        let dest = self.root.join(key.path());
+        let tmp = self.root.join("tmp");
+        tokio::task::block_in_place(|| copy(src, &tmp, &dest, size, true))
+            .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
+        progress.inc(size);
+        Ok(())
+    }
+
+    fn ensure_root(&self) -> Result<(), RemoteError> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(self.not_a_directory("it is a file")),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                Err(self.not_a_directory("a part of the path is a file"))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RemoteError::new(
+                &self.name,
+                ErrorKind::Unavailable,
+                format!("remote directory {} does not exist", self.root.display()),
+            )
+            .with_hint(self.missing_root_hint())),
+            Err(e) => Err(self.error(&e, "cannot open the remote directory")),
+        }
     }
 }
 
@@ -92,13 +129,19 @@ impl Remote for DirRemote {
         size: u64,
         progress: &Progress,
     ) -> Result<(), RemoteError> {
-        self.ensure_root()?;
-        let dest = self.root.join(key.path());
-        let tmp = self.root.join("tmp");
-        tokio::task::block_in_place(|| atomic::copy_into_place(src, &tmp, &dest, size, true))
-            .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
-        progress.inc(size);
-        Ok(())
+        self.store(key, src, size, progress, atomic::copy_into_place)
+    }
+
+    async fn put_over(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        self.store(key, src, size, progress, |src, tmp, dest, size, _| {
+            atomic::copy_over(src, tmp, dest, size)
+        })
     }
 
     async fn get(

@@ -4,7 +4,9 @@
 //! Contract for every implementation: `put` makes the object appear whole or not at all and
 //! checks what it stored (size, and a checksum where the store offers one); `get` writes the
 //! bytes into the caller's [`AtomicFile`], which hashes them, so nothing unverified reaches
-//! the cache; errors carry a kind that decides retries, never their text. Keys are an enum
+//! the cache; `put` may keep an object of the right size that is already there (any number
+//! of writers may store the same object at once), `put_over` replaces it; errors carry a kind
+//! that decides retries, never their text. Keys are an enum
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
 pub mod dir;
@@ -21,6 +23,18 @@ use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// The one command that mends a remote: it hashes the remote's copies and uploads verified
+/// bytes from the cache over damaged or missing ones.
+pub const REPAIR_COMMAND: &str = "git data fsck --remote --repair";
+
+/// The hint for an object the remote holds damaged (or lacks).
+pub fn repair_hint() -> String {
+    format!(
+        "in a clone that has this file's data, `{REPAIR_COMMAND}` (add `--all` for older \
+         commits) uploads a good copy; then `git data pull` here"
+    )
+}
 
 /// What a remote stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -122,6 +136,18 @@ pub trait Remote: Send + Sync {
         size: u64,
         progress: &Progress,
     ) -> Result<(), RemoteError>;
+    /// Stores the `size` bytes of `src` at `key` over whatever is there (a damaged copy),
+    /// still whole or not at all: for repairs. `put` of a store that always replaces (one
+    /// PUT or a completed multipart upload on S3) already does this; the default calls it.
+    async fn put_over(
+        &self,
+        key: &Key,
+        src: &Path,
+        size: u64,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        self.put(key, src, size, progress).await
+    }
     /// Writes the bytes at `key` into `sink` (which hashes them).
     async fn get(
         &self,

@@ -290,7 +290,7 @@ impl Remote for S3Remote {
                         ErrorKind::Corrupt,
                         format!("object {k} on the remote is corrupt: it does not match the checksum the store keeps for it"),
                     )
-                    .with_hint("push it again from a clone that has a good copy (`git data push --all`), then fetch again"));
+                    .with_hint(super::repair_hint()));
                 }
                 // A broken stream is worth another try; what lands is checked against the oid.
                 Err(e) => {

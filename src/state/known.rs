@@ -4,7 +4,8 @@
 //! download succeeded, or an existence check said yes). The record is keyed by the remote's
 //! URL, so pointing a remote name elsewhere starts a fresh record. It can only go stale if
 //! objects are deleted from the remote behind our back: `git data push --verify-remote`
-//! re-asks the remote, and `gc --remote` clears the record.
+//! re-asks the remote, `fsck --remote` forgets what it finds missing or damaged, and
+//! `gc --remote` clears the record.
 
 use super::log::RecordLog;
 use crate::oid::Oid;

@@ -119,24 +119,18 @@ impl Env {
     /// server's keys in the environment.
     pub fn use_s3(&self, repo: &Path, server: &crate::s3server::S3Server, prefix: &str) {
         use crate::s3server::{ACCESS_KEY, BUCKET, SECRET_KEY};
-        self.set_env("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        self.set_env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        self.set_env("AWS_EC2_METADATA_DISABLED", "true");
         let url = format!("s3://{BUCKET}/{prefix}");
-        self.data(
-            repo,
-            &[
-                "remote",
-                "add",
-                "storage",
-                &url,
-                "--endpoint",
-                &server.endpoint,
-                "--path-style",
-                "--region",
-                "us-east-1",
-            ],
-        );
+        self.use_s3_at(repo, &server.endpoint, &url, ACCESS_KEY, SECRET_KEY);
+    }
+
+    /// Points the remote `storage` of `repo` at `url` on the S3 server at `endpoint`, with
+    /// its keys in the environment.
+    pub fn use_s3_at(&self, repo: &Path, endpoint: &str, url: &str, key: &str, secret: &str) {
+        self.set_env("AWS_ACCESS_KEY_ID", key);
+        self.set_env("AWS_SECRET_ACCESS_KEY", secret);
+        self.set_env("AWS_EC2_METADATA_DISABLED", "true");
+        let args = ["remote", "add", "storage", url, "--endpoint", endpoint, "--path-style"];
+        self.data(repo, &[&args[..], &["--region", "us-east-1"]].concat());
     }
 
     pub fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Out {

@@ -2,6 +2,7 @@
 
 mod add;
 mod common;
+mod concurrency;
 mod delay;
 mod diff;
 mod download;
@@ -9,6 +10,8 @@ mod dvc;
 mod everyday;
 mod faults;
 mod gc;
+mod harness;
+mod integrity;
 mod lfs;
 mod migrate;
 mod paths;

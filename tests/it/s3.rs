@@ -17,17 +17,22 @@ fn workflow_on_s3() {
 /// SeaweedFS): GIT_DATA_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY.
 #[test]
 fn workflow_on_external_s3() {
+    match external() {
+        Some(remote) => workflow(remote),
+        None => eprintln!(
+            "skipped: GIT_DATA_TEST_S3_ENDPOINT is not set (.ci/run sets it after starting SeaweedFS)"
+        ),
+    }
+}
+
+/// The independent S3 server of GIT_DATA_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY,
+/// when they are all set.
+pub fn external() -> Option<Remote<'static>> {
     let var =
         |k: &str| std::env::var(format!("GIT_DATA_TEST_S3_{k}")).ok().filter(|v| !v.is_empty());
-    let (Some(endpoint), Some(bucket), Some(key), Some(secret)) =
-        (var("ENDPOINT"), var("BUCKET"), var("ACCESS_KEY"), var("SECRET_KEY"))
-    else {
-        eprintln!(
-            "skipped: GIT_DATA_TEST_S3_ENDPOINT is not set (.ci/run sets it after starting SeaweedFS)"
-        );
-        return;
-    };
-    workflow(Remote::External { endpoint, bucket, key, secret });
+    let (endpoint, bucket) = (var("ENDPOINT")?, var("BUCKET")?);
+    let (key, secret) = (var("ACCESS_KEY")?, var("SECRET_KEY")?);
+    Some(Remote::External { endpoint, bucket, key, secret })
 }
 
 /// A project using the test server, with 5 MiB parts and one transfer at a time.
