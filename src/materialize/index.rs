@@ -29,6 +29,7 @@ pub(super) fn mark(ctx: &Context, root: &Path, view: &IndexView, paths: &[BStrin
     let updates: Vec<StatUpdate> = paths
         .iter()
         .filter_map(|p| view.entry(p))
+        .filter(|e| e.stat != FileStat::default()) // marked already: no need for the lock
         .map(|e| StatUpdate {
             path: e.path.to_vec(),
             blob: e.id.as_bytes().to_vec(),

@@ -146,7 +146,9 @@ fn after_a_killed_reset_git_status_finishes_the_work() {
     for _ in 0..5 {
         forget_v1(&env, &repo, &v1);
         if kill_at(&env, &repo, &["reset", "-q", "--hard", "v1"], TAKEN) {
-            // the user looks before running anything else
+            // the user looks before running anything else (after removing a lock the kill
+            // left, as git asks)
+            let _ = std::fs::remove_file(repo.join(".git/index.lock"));
             later(&repo);
             env.git(&repo, &["status"]);
             assert_exact(&env, &repo, &v1);
