@@ -292,12 +292,17 @@ fn copy_to_temp(
     Ok(tmp)
 }
 
+/// What the name of a temp file of an object starts with (`incoming-<pid>-<start>-`).
+pub const TEMP_KIND: &str = "incoming";
+
 /// A read-only temp file in `tmp_dir` (the mode applies to the name; the handle writes), the
 /// directory created only when it is missing.
 fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let prefix = crate::stale::marker(TEMP_KIND);
     let builder = || {
         let mut b = tempfile::Builder::new();
-        b.prefix("incoming-").permissions(fs::Permissions::from_mode(0o444));
+        // named after this process, so what a killed one left can be told and removed
+        b.prefix(&prefix).permissions(fs::Permissions::from_mode(0o444));
         b
     };
     match builder().tempfile_in(tmp_dir) {

@@ -50,10 +50,10 @@ impl Process {
     }
 
     /// Parses `<pid>-<start>` at the start of `s`; returns it and what follows the next `-`
-    /// or `.`.
+    /// or `.` (nothing at the end of `s`).
     pub fn parse(s: &str) -> Option<(Process, &str)> {
         let (pid, rest) = s.split_once('-')?;
-        let (start, rest) = rest.split_once(['-', '.'])?;
+        let (start, rest) = rest.split_once(['-', '.']).unwrap_or((rest, ""));
         Some((Process { pid: pid.parse().ok()?, start: start.parse().ok()? }, rest))
     }
 }
@@ -121,6 +121,49 @@ pub fn sweep(dir: &Path, kind: &str) -> usize {
     removed
 }
 
+/// A mark that this process writes temp files somewhere under a directory tree: the file
+/// `<dir>/writing-<pid>-<start>` exists while the mark lives. One that an ended process left
+/// says the tree may hold that process's temps, so the next writer looks for them (see
+/// [`ended_writers`]) instead of every writer searching every time.
+#[derive(Debug)]
+pub struct WritingMark {
+    path: std::path::PathBuf,
+}
+
+impl WritingMark {
+    /// Sets this process's mark in `dir`.
+    pub fn set(dir: &Path) -> io::Result<WritingMark> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("writing-{}", Process::current().tag()));
+        std::fs::write(&path, b"")?;
+        Ok(WritingMark { path })
+    }
+}
+
+impl Drop for WritingMark {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The marks in `dir` of writers that have ended: their process, and the mark's path (to
+/// remove once their temps are gone).
+pub fn ended_writers(dir: &Path) -> Vec<(Process, std::path::PathBuf)> {
+    let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
+    read.flatten()
+        .filter_map(|item| {
+            let name = item.file_name();
+            let (writer, _) = Process::parse(name.to_str()?.strip_prefix("writing-")?)?;
+            (!writer.alive()).then(|| (writer, item.path()))
+        })
+        .collect()
+}
+
+/// Whether `name` holds `<kind>-<tag of process>-`.
+pub fn made_by(name: &str, kind: &str, process: &Process) -> bool {
+    name.contains(&format!("{kind}-{}-", process.tag()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +184,18 @@ mod tests {
         assert!(!p.alive(), "a zombie has ended");
         child.wait().unwrap();
         assert!(!p.alive());
+    }
+
+    #[test]
+    fn a_writing_mark_lives_with_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = WritingMark::set(dir.path()).unwrap();
+        std::fs::write(dir.path().join("writing-999999999-3"), b"").unwrap();
+        let ended = ended_writers(dir.path());
+        assert_eq!(ended.len(), 1, "only the ended writer: {ended:?}");
+        assert!(made_by("incoming-999999999-3-abc", "incoming", &ended[0].0));
+        drop(mark);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

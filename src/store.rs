@@ -74,6 +74,9 @@ pub struct Store {
     verified_out: Mutex<Option<fs::File>>,
     /// `objects/` opened once it exists, for `contains`.
     objects_dir: OnceLock<Dir>,
+    /// This process's writing mark in `tmp/`, set before its first temp file (see
+    /// [`Store::writing`]).
+    writing: OnceLock<Option<crate::stale::WritingMark>>,
 }
 
 const VERIFIED_RECORD: usize = 32 + 8 * 4;
@@ -89,7 +92,37 @@ impl Store {
             verified: Mutex::new(None),
             verified_out: Mutex::new(None),
             objects_dir: OnceLock::new(),
+            writing: OnceLock::new(),
         }
+    }
+
+    /// Called before this process makes its first temp file: sets its writing mark, and if
+    /// a process that ended (killed) left its mark, removes that process's temp files from
+    /// `tmp/` and the shard directories (where downloads write), then its mark. Temp files of
+    /// running processes are never touched; without a crash this costs one directory read.
+    fn writing(&self) {
+        self.writing.get_or_init(|| {
+            let ended = crate::stale::ended_writers(&self.tmp);
+            if !ended.is_empty() {
+                let kind = crate::atomic::TEMP_KIND;
+                let left =
+                    |name: &str| ended.iter().any(|(p, _)| crate::stale::made_by(name, kind, p));
+                let in_tmp = fs::read_dir(&self.tmp).into_iter().flatten().flatten();
+                let in_tmp =
+                    in_tmp.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()));
+                let in_shards = crate::shards::walk(&self.objects).unwrap_or_default();
+                let in_shards = in_shards.into_iter().map(|e| (e.name, e.path));
+                for (name, path) in in_tmp.chain(in_shards) {
+                    if left(&name) {
+                        let _ = fs::remove_file(path);
+                    }
+                }
+                for (_, mark) in &ended {
+                    let _ = fs::remove_file(mark);
+                }
+            }
+            crate::stale::WritingMark::set(&self.tmp).ok()
+        });
     }
 
     pub fn root(&self) -> &Path {
@@ -123,6 +156,7 @@ impl Store {
 
     /// A new temp file for an object that is about to be written.
     pub fn begin(&self) -> Result<AtomicFile, StoreError> {
+        self.writing();
         AtomicFile::create(&self.tmp).map_err(|e| StoreError::io(&self.tmp, e))
     }
 
@@ -131,6 +165,7 @@ impl Store {
     /// from `tmp/` takes the file system's rename lock and `tmp/`'s lock, which parallel
     /// downloads of many small objects otherwise queue on.
     pub fn begin_for(&self, oid: &Oid) -> Result<AtomicFile, StoreError> {
+        self.writing();
         let path = self.object_path(oid);
         let dir = path.parent().unwrap_or(&self.objects);
         AtomicFile::create(dir).map_err(|e| StoreError::io(dir, e))
@@ -454,7 +489,10 @@ mod tests {
         assert_eq!(store.insert_reader(&b"weights v1"[..]).unwrap().0, oid);
         assert!(store.contains(&oid, 10));
         assert_eq!(store.list().unwrap(), vec![oid]);
-        assert!(fs::read_dir(store.tmp_dir()).unwrap().next().is_none(), "no temp left behind");
+        let temps = std::fs::read_dir(store.tmp_dir()).unwrap().flatten();
+        let temps: Vec<_> =
+            temps.filter(|e| !e.file_name().to_string_lossy().starts_with("writing-")).collect();
+        assert!(temps.is_empty(), "no temp left behind: {temps:?}");
     }
 
     #[test]

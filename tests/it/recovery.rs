@@ -26,6 +26,8 @@ type Moment = (&'static str, &'static str);
 const WRITING: Moment = ("tmp", "wt-");
 /// The journal was taken: the index is marked, nothing written yet.
 const TAKEN: Moment = ("pending", "t-");
+/// An object is being downloaded into the cache.
+const DOWNLOADING: Moment = ("objects", "incoming-");
 
 /// Runs `git args` in its own process group and kills the group with SIGKILL as soon as
 /// `moment` is seen; true if it was killed before it finished.
@@ -87,6 +89,7 @@ fn assert_exact(env: &Env, repo: &Path, files: &[Vec<u8>]) {
     assert_eq!(all.stdout, "", "no stray files");
     assert!(!has_file(&repo.join(".git/data/tmp"), "wt-"), "no temp left in .git/data/tmp");
     assert!(!has_file(&repo.join(".git/data/pending"), ".log"), "the journal is done");
+    assert!(!has_file(&repo.join(".git/data"), "incoming-"), "no partial object left");
 }
 
 /// Time passes: the index is rewritten, byte for byte, a second later. Files git wrote in the
@@ -121,7 +124,7 @@ fn kill_then_rerun(env: &Env, repo: &Path, args: &[&str], reset: &[&str], moment
 fn killed_at_each_moment(name: &str, args: &[&str], back: &[&str]) {
     let env = Env::new();
     let (repo, v1) = versions(&env, name);
-    for moment in [TAKEN, WRITING] {
+    for moment in [TAKEN, DOWNLOADING, WRITING] {
         forget_v1(&env, &repo, &v1);
         kill_then_rerun(&env, &repo, args, back, moment);
         assert_exact(&env, &repo, &v1);
