@@ -2,6 +2,7 @@
 
 mod add;
 mod common;
+mod crash;
 mod delay;
 mod diff;
 mod download;
