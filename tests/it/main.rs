@@ -8,6 +8,7 @@ mod diff;
 mod download;
 mod dvc;
 mod faults;
+mod fuzz;
 mod gc;
 mod lfs;
 mod migrate;

@@ -15,6 +15,8 @@ pub struct Run {
     pub code: Option<i32>,
     pub elapsed: Duration,
     pub stdout: String,
+    /// Stdout as it was written (binary protocol output).
+    pub raw_stdout: Vec<u8>,
     pub stderr: String,
     /// The command had not ended within the limit (it was then killed).
     pub timed_out: bool,
@@ -79,7 +81,7 @@ pub fn run(mut cmd: Command, signal: Option<(Duration, i32)>, limit: Duration) -
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
+            buf
         })
     };
     let out = drain(Box::new(child.stdout.take().expect("stdout")));
@@ -126,7 +128,8 @@ pub fn run(mut cmd: Command, signal: Option<(Duration, i32)>, limit: Duration) -
         std::thread::sleep(Duration::from_millis(2));
     }
     run.code = status.code();
-    run.stdout = out.join().unwrap_or_default();
-    run.stderr = err.join().unwrap_or_default();
+    run.raw_stdout = out.join().unwrap_or_default();
+    run.stdout = String::from_utf8_lossy(&run.raw_stdout).into_owned();
+    run.stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
     run
 }

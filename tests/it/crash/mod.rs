@@ -18,7 +18,7 @@
 //!   removes them once they are an hour old).
 
 mod check;
-mod group;
+pub mod group;
 mod rng;
 pub mod scenarios;
 
