@@ -37,9 +37,16 @@ impl Run {
             Some(c) => format!("exit {c}"),
             None => "ended by a signal".to_string(),
         };
-        let tail: Vec<&str> = self.stderr.lines().rev().take(6).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        format!("{how} after {:.1} ms; stderr: {:?}", ms(self.elapsed), tail.join(" | "))
+        let tail = |text: &str| {
+            let lines: Vec<&str> = text.lines().rev().take(6).collect();
+            lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        };
+        let mut line =
+            format!("{how} after {:.1} ms; stderr: {:?}", ms(self.elapsed), tail(&self.stderr));
+        if !self.stdout.trim().is_empty() {
+            line.push_str(&format!("; stdout: {:?}", tail(&self.stdout)));
+        }
+        line
     }
 }
 
