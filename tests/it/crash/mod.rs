@@ -285,7 +285,7 @@ fn harness(kind: Kind) {
 
 fn reproduction(kind: Kind, settings: &Settings, t: &Trial, measured: Duration) -> String {
     let mut r = format!(
-        "FAIL {} trial {}: `{}` got {} after {:.1} ms (of {:.1} ms measured){}\n  replay: GIT_DATA_HARNESS_SEED={} GIT_DATA_HARNESS_TRIAL={} GIT_DATA_HARNESS_DELAY_MS={:.1} cargo test --test it crash::{} -- --include-ignored --nocapture\n",
+        "FAIL {} trial {}: `{}` got {} after {:.1} ms (of {:.1} ms measured){}\n  replay: GIT_DATA_HARNESS_SEED={} GIT_DATA_HARNESS_TRIAL={} GIT_DATA_HARNESS_DELAY_MS={:.1} cargo test --test it crash::{} -- --exact --include-ignored --nocapture\n",
         kind.name(),
         t.index,
         t.command,
