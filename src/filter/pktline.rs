@@ -62,8 +62,11 @@ impl<R: Read> PktReader<R> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let header = &self.buf[self.start..self.start + 4];
+        // four hex digits exactly (from_str_radix alone would also take a leading `+`)
         let text = std::str::from_utf8(header)
-            .map_err(|_| invalid(format!("bad pkt-line header {header:?}")))?;
+            .ok()
+            .filter(|t| t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| invalid(format!("bad pkt-line header {header:?}")))?;
         let len = usize::from_str_radix(text, 16)
             .map_err(|_| invalid(format!("bad pkt-line header {text:?}")))?;
         match len {

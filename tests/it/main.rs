@@ -3,12 +3,14 @@
 mod add;
 mod common;
 mod concurrency;
+mod crash;
 mod delay;
 mod diff;
 mod download;
 mod dvc;
 mod everyday;
 mod faults;
+mod fuzz;
 mod gc;
 mod harness;
 mod integrity;
