@@ -345,25 +345,21 @@ fn data_fetch() {
 }
 
 #[test]
-#[ignore = "issue 21: fails until rerunning an interrupted `git pull` writes the large files its hook left as pointer text"]
 fn pull() {
     harness(Kind::PullGit);
 }
 
 #[test]
-#[ignore = "issue 21: fails until a killed `git data pull` leaves no `.NAME.XXXX.git-data` temp in the work tree and its rerun repairs the index of files it had written"]
 fn data_pull() {
     harness(Kind::PullData);
 }
 
 #[test]
-#[ignore = "issue 21: fails until rerunning an interrupted `git checkout` repairs what its hook left: pointer text, or data with the pointer's size in the index (` M`)"]
 fn checkout() {
     harness(Kind::Checkout);
 }
 
 #[test]
-#[ignore = "issue 21: fails until rerunning an interrupted `git checkout` repairs what its hook left: pointer text, or data with the pointer's size in the index (` M`)"]
 fn checkout_remote() {
     harness(Kind::CheckoutRemote);
 }

@@ -47,7 +47,7 @@ fn serve_bytes(dir: &Path, input: &[u8]) -> Vec<u8> {
     let store = Store::new(dir.join("cache"));
     let mut filter = Filter {
         store: &store,
-        journal: Journal::new(dir.join("pending.log")),
+        journal: Journal::session(dir.join("pending")),
         inline_max: 1 << 20,
         work_tree: None,
         stat_cache: None,
