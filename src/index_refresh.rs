@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
 /// One entry to refresh: its path, the blob id the entry must still have, the new stat.
@@ -48,11 +49,51 @@ pub fn refresh(
     }
     let lock_path = index_path.with_extension("lock");
     let lock = acquire(&lock_path, wait)?;
+    let held = release_on_signal(&lock_path);
     let result = patch_and_write(index_path, hash_kind, updates, lock);
     if result.is_err() {
         let _ = fs::remove_file(&lock_path);
     }
+    drop(held);
     result
+}
+
+/// The index lock this process holds, as a C string for the signal handler (leaked: a handler
+/// on another thread may still be reading one being replaced).
+static HELD: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+/// While the returned guard lives, SIGINT, SIGTERM, SIGHUP or SIGQUIT remove `lock_path`
+/// before the process ends as the signal would end it: git removes its own locks on these
+/// signals, and a lock left behind blocks every later git command.
+fn release_on_signal(lock_path: &Path) -> impl Drop {
+    static HANDLERS: std::sync::Once = std::sync::Once::new();
+    HANDLERS.call_once(|| {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            // SAFETY: the action only calls async-signal-safe functions (unlink, sigaction
+            // through signal, raise) on a pointer that is never freed.
+            let _ = unsafe {
+                signal_hook_registry::register(signal, move || {
+                    let path = HELD.load(Ordering::SeqCst);
+                    if !path.is_null() {
+                        libc::unlink(path);
+                    }
+                    libc::signal(signal, libc::SIG_DFL);
+                    libc::raise(signal);
+                })
+            };
+        }
+    });
+    use std::os::unix::ffi::OsStrExt;
+    if let Ok(c) = std::ffi::CString::new(lock_path.as_os_str().as_bytes()) {
+        HELD.store(c.into_raw(), Ordering::SeqCst);
+    }
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            HELD.store(std::ptr::null_mut(), Ordering::SeqCst);
+        }
+    }
+    Held
 }
 
 fn acquire(lock_path: &Path, wait: Duration) -> Result<fs::File, IndexError> {

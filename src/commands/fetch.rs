@@ -97,6 +97,11 @@ pub fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
     journal.finish()?;
+    if !outcome.index_locked {
+        // files a killed checkout or pull wrote but could not record: git would call them
+        // modified (their size differs from the pointer's) until their stat is recorded
+        materialize::repair_index(ctx, &filter)?;
+    }
     fetched?;
     Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
 }
