@@ -98,9 +98,10 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
             let plan = remote_plan(ctx, &*remote, &keep, cutoff)?;
             let place = format!("remote {} ({})", remote.name(), remote.location());
             report(ctx, args, &plan, &place, dry);
-            pending |= !plan.delete.is_empty();
+            pending |= !plan.delete.is_empty() || !plan.temps.is_empty();
             if !dry {
                 delete_remote(ctx, &remote, &plan)?;
+                remove_files(&plan.temps, "the remote")?;
             }
             Some(remote)
         }
@@ -177,7 +178,6 @@ fn older(modified: Option<SystemTime>, cutoff: SystemTime) -> bool {
 
 fn local_plan(ctx: &Context, keep: &Reachable, cutoff: SystemTime) -> Result<Plan> {
     let mut plan = Plan::default();
-    let temp_cutoff = SystemTime::now().checked_sub(TEMP_AGE).unwrap_or(SystemTime::UNIX_EPOCH);
     let objects = shards::walk(ctx.store.objects_dir())
         .with_context(|| format!("cannot list {}", ctx.store.objects_dir().display()))?;
     let mut temps: Vec<PathBuf> = objects
@@ -196,13 +196,7 @@ fn local_plan(ctx: &Context, keep: &Reachable, cutoff: SystemTime) -> Result<Pla
             plan.consider(oid, meta.len(), Some(e.path), keep, old);
         }
     }
-    plan.temps = temps
-        .into_iter()
-        .filter(|p| {
-            fs::symlink_metadata(p)
-                .is_ok_and(|m| m.is_file() && older(m.modified().ok(), temp_cutoff))
-        })
-        .collect();
+    plan.temps = stale_temps(temps.into_iter());
     Ok(plan)
 }
 
@@ -219,7 +213,22 @@ fn remote_plan(
     for Listed { key: Key::Object(oid), size, modified } in listed {
         plan.consider(oid, size, None, keep, older(modified, cutoff));
     }
+    // partial uploads an interrupted push left (another machine may be writing the recent ones)
+    if let Some(dir) = remote.temp_dir() {
+        plan.temps =
+            stale_temps(fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()));
+    }
     Ok(plan)
+}
+
+/// The files among `paths` last modified more than [`TEMP_AGE`] ago.
+fn stale_temps(paths: impl Iterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let cutoff = SystemTime::now().checked_sub(TEMP_AGE).unwrap_or(SystemTime::UNIX_EPOCH);
+    paths
+        .filter(|p| {
+            fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && older(m.modified().ok(), cutoff))
+        })
+        .collect()
 }
 
 fn report(ctx: &Context, args: &GcArgs, plan: &Plan, place: &str, dry: bool) {
@@ -273,16 +282,23 @@ fn report(ctx: &Context, args: &GcArgs, plan: &Plan, place: &str, dry: bool) {
 }
 
 fn delete_local(ctx: &Context, plan: &Plan) -> Result<()> {
+    let objects: Vec<PathBuf> = plan.delete.iter().filter_map(|d| d.2.clone()).collect();
+    let removed = remove_files(&objects, "the cache").and(remove_files(&plan.temps, "the cache"));
+    if !plan.delete.is_empty() {
+        let _ = shards::remove_empty(ctx.store.objects_dir());
+    }
+    removed
+}
+
+/// Removes files (already gone is fine); the error lists those that could not be removed.
+fn remove_files(paths: &[PathBuf], place: &str) -> Result<()> {
     let mut failed = Vec::new();
-    for path in plan.delete.iter().filter_map(|d| d.2.as_ref()).chain(&plan.temps) {
+    for path in paths {
         match fs::remove_file(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => failed.push(format!("{}: {e}", path.display())),
         }
-    }
-    if !plan.delete.is_empty() {
-        let _ = shards::remove_empty(ctx.store.objects_dir());
     }
     if failed.is_empty() {
         return Ok(());
@@ -294,7 +310,7 @@ fn delete_local(ctx: &Context, plan: &Plan) -> Result<()> {
             plural(failed.len()),
             failed.join("\n  ")
         ),
-        "check the permissions of the cache directory, then run `git data gc` again",
+        format!("check the permissions of {place}'s directory, then run `git data gc` again"),
     ))
 }
 

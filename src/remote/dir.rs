@@ -99,6 +99,10 @@ impl DirRemote {
 
 #[async_trait]
 impl Remote for DirRemote {
+    fn temp_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.root.join("tmp"))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -121,6 +121,11 @@ pub trait Remote: Send + Sync {
     fn location(&self) -> String;
     /// Checks the remote is there and usable; errors say how to fix it.
     async fn check(&self) -> Result<(), RemoteError>;
+    /// The directory where this remote keeps partial uploads, when it is a local path (a
+    /// directory remote's `tmp/`): gc removes what interrupted pushes left there.
+    fn temp_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// The stored size of `key`, or `None` when absent.
     async fn stat(&self, key: &Key) -> Result<Option<u64>, RemoteError>;
     /// The sizes of many keys at once when the store has a cheaper way than one `stat` per

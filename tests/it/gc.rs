@@ -193,3 +193,21 @@ fn gc_deletes_unreachable_objects_from_an_s3_remote() {
     assert!(push.stderr.contains("uploaded 1 file"), "{}", push.stderr);
     assert_eq!(read(&key(&old)), old);
 }
+
+#[test]
+fn gc_remote_removes_partial_uploads_an_interrupted_push_left() {
+    let env = Env::new();
+    let repo = env.project("gt");
+    commit(&env, &repo, "a.bin", &bytes(60, 3000), "a");
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let store = env.path("gt-store");
+    let (old, new) = (store.join("tmp/incoming-1-2-old"), store.join("tmp/incoming-3-4-new"));
+    write(&old, b"partial");
+    write(&new, b"partial, maybe another machine's push under way");
+    age(&env, &old, "2 hours ago");
+    let dry = env.data(&repo, &["gc", "--remote"]);
+    assert!(dry.stdout.contains("would remove 1 abandoned temp file"), "{}", dry.stdout);
+    assert!(old.exists());
+    env.data(&repo, &["gc", "--remote", "--force"]);
+    assert!(!old.exists() && new.exists(), "only the abandoned temp goes");
+}
