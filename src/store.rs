@@ -96,33 +96,39 @@ impl Store {
         }
     }
 
-    /// Called before this process makes its first temp file: sets its writing mark, and if
-    /// a process that ended (killed) left its mark, removes that process's temp files from
-    /// `tmp/` and the shard directories (where downloads write), then its mark. Temp files of
-    /// running processes are never touched; without a crash this costs one directory read.
+    /// Called before this process makes its first temp file: cleans up after killed writers
+    /// (see [`Store::recover`]) and sets this process's writing mark.
     fn writing(&self) {
         self.writing.get_or_init(|| {
-            let ended = crate::stale::ended_writers(&self.tmp);
-            if !ended.is_empty() {
-                let kind = crate::atomic::TEMP_KIND;
-                let left =
-                    |name: &str| ended.iter().any(|(p, _)| crate::stale::made_by(name, kind, p));
-                let in_tmp = fs::read_dir(&self.tmp).into_iter().flatten().flatten();
-                let in_tmp =
-                    in_tmp.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()));
-                let in_shards = crate::shards::walk(&self.objects).unwrap_or_default();
-                let in_shards = in_shards.into_iter().map(|e| (e.name, e.path));
-                for (name, path) in in_tmp.chain(in_shards) {
-                    if left(&name) {
-                        let _ = fs::remove_file(path);
-                    }
-                }
-                for (_, mark) in &ended {
-                    let _ = fs::remove_file(mark);
-                }
-            }
+            self.recover();
             crate::stale::WritingMark::set(&self.tmp).ok()
         });
+    }
+
+    /// If a process that ended (killed) left its writing mark, removes that process's temp
+    /// files from `tmp/` and the shard directories (where downloads write), then its mark.
+    /// Temp files of running processes are never touched; without a crash this costs one
+    /// directory read. Runs before this process writes, and from the hooks, so that even a
+    /// rerun with nothing to write leaves no leftovers.
+    pub fn recover(&self) {
+        let ended = crate::stale::ended_writers(&self.tmp);
+        if ended.is_empty() {
+            return;
+        }
+        let kind = crate::atomic::TEMP_KIND;
+        let left = |name: &str| ended.iter().any(|(p, _)| crate::stale::made_by(name, kind, p));
+        let in_tmp = fs::read_dir(&self.tmp).into_iter().flatten().flatten();
+        let in_tmp = in_tmp.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()));
+        let in_shards = crate::shards::walk(&self.objects).unwrap_or_default();
+        let in_shards = in_shards.into_iter().map(|e| (e.name, e.path));
+        for (name, path) in in_tmp.chain(in_shards) {
+            if left(&name) {
+                let _ = fs::remove_file(path);
+            }
+        }
+        for (_, mark) in &ended {
+            let _ = fs::remove_file(mark);
+        }
     }
 
     pub fn root(&self) -> &Path {
