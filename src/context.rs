@@ -34,6 +34,8 @@ impl Context {
             }
         }
         let store = Arc::new(Store::new(config.cache_dir.clone()));
+        // what a killed git-data left in the cache goes first (one directory read otherwise)
+        store.recover();
         Ok(Context { repo, config, store, global: global.clone() })
     }
 

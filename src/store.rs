@@ -108,8 +108,8 @@ impl Store {
     /// If a process that ended (killed) left its writing mark, removes that process's temp
     /// files from `tmp/` and the shard directories (where downloads write), then its mark.
     /// Temp files of running processes are never touched; without a crash this costs one
-    /// directory read. Runs before this process writes, and from the hooks, so that even a
-    /// rerun with nothing to write leaves no leftovers.
+    /// directory read. Runs when a command opens the repository and before this process
+    /// writes, so that even a rerun with nothing to write leaves no leftovers.
     pub fn recover(&self) {
         let ended = crate::stale::ended_writers(&self.tmp);
         if ended.is_empty() {

@@ -51,7 +51,6 @@ pub fn materialize_pending(ctx: &Context) -> Result<i32> {
     if ctx.repo.work_tree.is_none() || sequencer_running(&ctx.repo.git_dir) {
         return Ok(0);
     }
-    ctx.store.recover();
     let found = pending::find(ctx.journal().dir(), true)?;
     consume(ctx, found)
 }
