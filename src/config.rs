@@ -223,7 +223,11 @@ impl<'de> Deserialize<'de> for SizeSetting {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileConfig {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_names"
+    )]
     pub remotes: BTreeMap<String, RemoteEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_remote: Option<String>,
@@ -233,6 +237,36 @@ pub struct FileConfig {
     pub transfer: TransferSection,
     #[serde(default, skip_serializing_if = "is_default")]
     pub policy: PolicySection,
+}
+
+/// A map of remotes in which a name given twice is an error (YAML would let the last win).
+fn unique_names<'de, D>(deserializer: D) -> Result<BTreeMap<String, RemoteEntry>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = BTreeMap<String, RemoteEntry>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("remotes by name")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((name, entry)) = map.next_entry::<String, RemoteEntry>()? {
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "remote `{name}` is defined twice; keep one definition"
+                    )));
+                }
+                out.insert(name, entry);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Names)
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {

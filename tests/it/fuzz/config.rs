@@ -196,10 +196,13 @@ fn every_seed_gives_what_its_name_says() {
 }
 
 #[test]
-#[ignore = "issue 21: fails until a remote defined twice in .gitdata.yaml is an error (today the last one wins silently)"]
 fn a_remote_defined_twice_is_refused() {
     let text = "remotes:\n  s:\n    url: /x\n  s:\n    url: /y\n";
     let err =
         FileConfig::parse(text, FILE_NAME).expect_err("the second `s` silently replaces the first");
-    assert!(err.to_string().starts_with(".gitdata.yaml:4:"), "{err}");
+    let err = err.to_string();
+    assert!(
+        err.starts_with(".gitdata.yaml:") && err.contains("remote `s` is defined twice"),
+        "{err}"
+    );
 }
