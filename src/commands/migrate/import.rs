@@ -84,6 +84,7 @@ pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
             "`git data migrate info` shows what history holds, by extension and size",
         ));
     }
+    refs::SyncRecord::resume(&ctx.repo)?;
     preflight(ctx, true)?;
     let scope = refs::resolve(&ctx.repo, args.select.everything, &args.select.refs, true)?;
     let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;
@@ -191,12 +192,24 @@ pub(super) fn finish_refs<T: Transform>(
     if moves.is_empty() && detached.is_none() {
         return Ok(Finished { backup: String::new(), unclean: Vec::new() });
     }
+    // where HEAD will be once the refs move: recorded first, so that a rerun after a kill
+    // between moving the refs and updating the work tree can finish the update
+    let head_ref = ctx.repo.gix.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
+    let expected = match detached {
+        Some((_, new)) => Some(new),
+        None => moves.iter().find(|m| Some(&m.name) == head_ref.as_ref()).map(|m| m.new),
+    };
+    let record =
+        (old_head.zip(expected)).map(|(old, new)| refs::SyncRecord::write(&ctx.repo, old, new));
     let backup = refs::apply(moves, detached)?;
     let new_head = ctx.repo.resolve_commit("HEAD").ok();
     let unclean = match (old_head, new_head) {
         (Some(old), Some(new)) if old != new => refs::sync_worktree(&ctx.repo, old, new)?,
         _ => Vec::new(),
     };
+    if let Some(Ok(record)) = record {
+        record.remove();
+    }
     Ok(Finished { backup, unclean })
 }
 

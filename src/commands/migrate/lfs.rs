@@ -101,6 +101,7 @@ pub fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
     ctx.work_tree()?;
     let installed = ctx.repo.config_string("filter.data.process").is_some_and(|v| !v.is_empty());
     set_filter_config(ctx, "filter.data.", "merge.data.", !installed)?;
+    super::refs::SyncRecord::resume(&ctx.repo)?;
     preflight(ctx, false)?;
     // every commit: old pointers anywhere in history need their objects
     let scope = refs::resolve(&ctx.repo, args.everything, &[], false)?;

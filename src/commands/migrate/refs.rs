@@ -264,6 +264,59 @@ pub fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<St
     Ok(String::from_utf8_lossy(&status.stdout).lines().map(str::to_string).collect())
 }
 
+/// The record of a migration whose refs are about to move: HEAD before and after. Written
+/// before the refs move and removed once the work tree is updated, so a migration killed in
+/// between is finished by the next one (see [`SyncRecord::resume`]).
+pub struct SyncRecord {
+    path: std::path::PathBuf,
+}
+
+impl SyncRecord {
+    fn path(repo: &Repo) -> std::path::PathBuf {
+        repo.worktree_data_dir().join("migrate-sync")
+    }
+
+    pub fn write(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<SyncRecord> {
+        let path = Self::path(repo);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, format!("{old} {new}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(SyncRecord { path })
+    }
+
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Finishes a migration that was killed after it moved the refs and before it updated
+    /// the index and work tree (HEAD is where the record says it would be): the update is
+    /// done now. A record whose refs never moved, or that HEAD has since left, is dropped.
+    pub fn resume(repo: &Repo) -> Result<()> {
+        let path = Self::path(repo);
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+        let ids: Vec<ObjectId> =
+            text.split_whitespace().filter_map(|h| ObjectId::from_hex(h.as_bytes()).ok()).collect();
+        if let ([old, new], Ok(head)) = (ids.as_slice(), repo.resolve_commit("HEAD"))
+            && head == *new
+        {
+            eprintln!(
+                "git-data: finishing the update of the work tree that an interrupted migration left"
+            );
+            let unclean = sync_worktree(repo, *old, *new)?;
+            if !unclean.is_empty() {
+                eprintln!(
+                    "git-data: warning: `git status` is not clean after finishing it:\n  {}",
+                    unclean.join("\n  ")
+                );
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

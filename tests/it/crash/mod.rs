@@ -380,7 +380,6 @@ fn gc_remote() {
 }
 
 #[test]
-#[ignore = "issue 21: fails until `git data migrate import` can be rerun after an interruption between moving the refs and updating the work tree"]
 fn migrate() {
     harness(Kind::Migrate);
 }
