@@ -1,9 +1,11 @@
 //! Files that name the process that made them, so that what a killed process left behind can
 //! be told from what a running one is still writing, and removed.
 //!
-//! A process is named by its pid and start time (`<pid>-<start>`), so a later process that
-//! reuses the pid is not mistaken for it. Invariant: [`sweep`] removes a file only when its
-//! name carries a process tag and that process has ended; anything else is left alone.
+//! A process is named by its pid, start time and the boot it runs in (`<pid>-<start>-<boot>`),
+//! so a later process that reuses the pid is not mistaken for it, and neither is a process of
+//! another machine (a cache or remote on a shared file system) or of an earlier boot.
+//! Invariant: [`sweep`] removes a file only when its name carries a process tag and that
+//! process has ended on this machine in this boot; anything else is left alone.
 
 use std::io;
 use std::path::Path;
@@ -13,6 +15,16 @@ use std::path::Path;
 pub struct Process {
     pid: u32,
     start: u64,
+    boot: u32,
+}
+
+/// The first 32 bits of this boot's id (`/proc/sys/kernel/random/boot_id`), 0 where unknown.
+fn boot() -> u32 {
+    static BOOT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        id.get(..8).and_then(|h| u32::from_str_radix(h, 16).ok()).unwrap_or(0)
+    })
 }
 
 impl Process {
@@ -21,7 +33,7 @@ impl Process {
         static CURRENT: std::sync::OnceLock<Process> = std::sync::OnceLock::new();
         *CURRENT.get_or_init(|| {
             let pid = std::process::id();
-            Process { pid, start: proc_stat(pid).map_or(0, |s| s.start) }
+            Process { pid, start: proc_stat(pid).map_or(0, |s| s.start), boot: boot() }
         })
     }
 
@@ -31,6 +43,9 @@ impl Process {
     pub fn alive(&self) -> bool {
         if self.pid == 0 {
             return false;
+        }
+        if self.boot != boot() {
+            return true; // another machine's, or this one's before a reboot: cannot tell
         }
         match proc_stat(self.pid) {
             Some(stat) => stat.start == self.start && !stat.ending() && !kill_pending(self.pid),
@@ -44,17 +59,24 @@ impl Process {
         }
     }
 
-    /// `<pid>-<start>`, for file names.
-    pub fn tag(&self) -> String {
-        format!("{}-{}", self.pid, self.start)
+    /// A process that is never running (pid 0), for records no process owns.
+    pub fn none() -> Process {
+        Process { pid: 0, start: 0, boot: boot() }
     }
 
-    /// Parses `<pid>-<start>` at the start of `s`; returns it and what follows the next `-`
-    /// or `.` (nothing at the end of `s`).
+    /// `<pid>-<start>-<boot>`, for file names.
+    pub fn tag(&self) -> String {
+        format!("{}-{}-{:08x}", self.pid, self.start, self.boot)
+    }
+
+    /// Parses `<pid>-<start>-<boot>` at the start of `s`; returns it and what follows the
+    /// next `-` or `.` (nothing at the end of `s`).
     pub fn parse(s: &str) -> Option<(Process, &str)> {
         let (pid, rest) = s.split_once('-')?;
-        let (start, rest) = rest.split_once(['-', '.']).unwrap_or((rest, ""));
-        Some((Process { pid: pid.parse().ok()?, start: start.parse().ok()? }, rest))
+        let (start, rest) = rest.split_once('-')?;
+        let (boot, rest) = rest.split_once(['-', '.']).unwrap_or((rest, ""));
+        let boot = u32::from_str_radix(boot, 16).ok().filter(|_| boot.len() == 8)?;
+        Some((Process { pid: pid.parse().ok()?, start: start.parse().ok()?, boot }, rest))
     }
 }
 
@@ -164,6 +186,12 @@ pub fn made_by(name: &str, kind: &str, process: &Process) -> bool {
     name.contains(&format!("{kind}-{}-", process.tag()))
 }
 
+/// The tag of a process of this boot that has ended (for tests).
+#[cfg(test)]
+pub(crate) fn ended_tag(start: u64) -> String {
+    Process { pid: 999_999_999, start, boot: boot() }.tag()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,7 +201,7 @@ mod tests {
         assert!(Process::current().alive());
         let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
         let pid = child.id();
-        let p = Process { pid, start: proc_stat(pid).map_or(0, |s| s.start) };
+        let p = Process { pid, start: proc_stat(pid).map_or(0, |s| s.start), boot: boot() };
         assert!(p.alive());
         // SAFETY: signals the child this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -190,10 +218,10 @@ mod tests {
     fn a_writing_mark_lives_with_its_owner() {
         let dir = tempfile::tempdir().unwrap();
         let mark = WritingMark::set(dir.path()).unwrap();
-        std::fs::write(dir.path().join("writing-999999999-3"), b"").unwrap();
+        std::fs::write(dir.path().join(format!("writing-{}", ended_tag(3))), b"").unwrap();
         let ended = ended_writers(dir.path());
         assert_eq!(ended.len(), 1, "only the ended writer: {ended:?}");
-        assert!(made_by("incoming-999999999-3-abc", "incoming", &ended[0].0));
+        assert!(made_by(&format!("incoming-{}-abc", ended_tag(3)), "incoming", &ended[0].0));
         drop(mark);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -202,8 +230,10 @@ mod tests {
     fn sweep_removes_only_what_ended_processes_left() {
         let dir = tempfile::tempdir().unwrap();
         let mine = format!(".a.bin.{}x.git-data", marker("wt"));
-        let dead = ".b.bin.wt-999999999-7-x.git-data";
-        for name in [mine.as_str(), dead, "wt-notatag", "other-999999999-7-x"] {
+        let dead = format!(".b.bin.wt-{}-x.git-data", ended_tag(7));
+        let elsewhere = ".c.bin.wt-999999999-7-0badb007-x.git-data"; // another machine's
+        let other = format!("other-{}-x", ended_tag(7));
+        for name in [mine.as_str(), &dead, elsewhere, "wt-notatag", &other] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
         assert_eq!(sweep(dir.path(), "wt"), 1);
@@ -212,6 +242,6 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, vec![mine, "other-999999999-7-x".into(), "wt-notatag".into()]);
+        assert_eq!(left, vec![mine, elsewhere.into(), other, "wt-notatag".into()]);
     }
 }

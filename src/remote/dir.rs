@@ -2,7 +2,8 @@
 //!
 //! Invariants: the root must already exist (a missing mount must not silently fill the local
 //! disk); objects are copied to `<root>/tmp/`, size-checked, fsynced and renamed into place,
-//! so a killed push leaves at most a temp file, never a partial object; a repair renames over
+//! so a killed push leaves at most a temp file, never a partial object (the next push from the
+//! same machine removes it; `gc --remote` those of other machines); a repair renames over
 //! the damaged object the same way.
 
 use super::{ErrorKind, Key, Listed, Remote, RemoteError};
@@ -15,11 +16,13 @@ use std::path::{Path, PathBuf};
 pub struct DirRemote {
     name: String,
     root: PathBuf,
+    /// Set once this process has removed what killed pushes of this machine left in `tmp/`.
+    swept: std::sync::OnceLock<()>,
 }
 
 impl DirRemote {
     pub fn new(name: &str, root: PathBuf) -> Self {
-        DirRemote { name: name.to_string(), root }
+        DirRemote { name: name.to_string(), root, swept: std::sync::OnceLock::new() }
     }
 
     fn error(&self, e: &io::Error, doing: &str) -> RemoteError {
@@ -73,6 +76,10 @@ impl DirRemote {
         self.ensure_root()?;
         let dest = self.root.join(key.path());
         let tmp = self.root.join("tmp");
+        // partial copies of pushes killed on this machine (others' are left to gc's age rule)
+        self.swept.get_or_init(|| {
+            crate::stale::sweep(&tmp, crate::atomic::TEMP_KIND);
+        });
         tokio::task::block_in_place(|| copy(src, &tmp, &dest, size, true))
             .map_err(|e| self.error(&e, &format!("cannot store {}", key.path())))?;
         progress.inc(size);

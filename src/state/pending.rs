@@ -159,7 +159,7 @@ fn adopt_legacy(dir: &Path) -> io::Result<()> {
     }
     std::fs::create_dir_all(dir)?;
     // pid 0 is never a session's: taken as one that ended
-    match std::fs::rename(&legacy, dir.join("s-0-0.log")) {
+    match std::fs::rename(&legacy, dir.join(format!("s-{}.log", Process::none().tag()))) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -233,11 +233,13 @@ mod tests {
         // a consumer that died: its taken file names a process that no longer runs
         let t = j.find_own().unwrap().take().unwrap();
         let taken = t.files[0].clone();
-        let dead = dir.path().join(format!("t-999999999-1-s-{}.log", Process::current().tag()));
+        let ended = crate::stale::ended_tag(1);
+        let dead = dir.path().join(format!("t-{ended}-s-{}.log", Process::current().tag()));
         std::fs::rename(&taken, &dead).unwrap();
         drop(t);
         // a session whose writer ended
-        let orphan = Journal { dir: dir.path().into(), own: dir.path().join("s-999999999-5.log") };
+        let orphan =
+            Journal { dir: dir.path().into(), own: dir.path().join(format!("s-{ended}.log")) };
         orphan.record(&entry("b")).unwrap();
         let again = find(dir.path(), false).unwrap().take().unwrap();
         let mut names: Vec<_> = again.entries.iter().map(|e| e.path.clone()).collect();

@@ -32,14 +32,21 @@ const DOWNLOADING: Moment = ("objects", "incoming-");
 /// Runs `git args` in its own process group and kills the group with SIGKILL as soon as
 /// `moment` is seen; true if it was killed before it finished.
 fn kill_at(env: &Env, repo: &Path, args: &[&str], moment: Moment) -> bool {
+    kill_when(env, repo, args, &repo.join(".git/data").join(moment.0), moment.1)
+}
+
+/// Runs `git args` in its own process group and kills the group with SIGKILL as soon as a
+/// file whose name holds `needle` exists under `dir`; true if it was killed before it
+/// finished.
+fn kill_when(env: &Env, repo: &Path, args: &[&str], dir: &Path, needle: &str) -> bool {
+    let moment = (dir.display(), needle);
     let mut child = env.command(repo, "git").args(args).process_group(0).spawn().unwrap();
     let start = Instant::now();
-    let dir = repo.join(".git/data").join(moment.0);
     while start.elapsed() < Duration::from_secs(20) {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if has_file(&dir, moment.1) {
+        if has_file(dir, needle) {
             // SAFETY: signals the process group this test started.
             unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             child.wait().unwrap();
@@ -160,4 +167,26 @@ fn after_a_killed_reset_git_status_finishes_the_work() {
         env.git(&repo, &["reset", "-q", "--hard", "v2"]);
     }
     panic!("the reset always finished before the kill");
+}
+
+#[test]
+fn a_killed_push_leaves_no_partial_upload_after_the_rerun() {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, "kp");
+    let store = env.path("kp-store");
+    let killed = (0..5).any(|_| {
+        let landed = kill_when(&env, &repo, &["data", "push"], &store.join("tmp"), "incoming-");
+        if !landed {
+            // it finished first: make the next push upload everything again
+            let _ = std::fs::remove_dir_all(store.join("objects"));
+            let _ = std::fs::remove_dir_all(repo.join(".git/data/remotes"));
+        }
+        landed
+    });
+    assert!(killed, "the push always finished before the kill");
+    env.data(&repo, &["push"]);
+    assert!(!has_file(&store.join("tmp"), "incoming-"), "no partial upload left");
+    for data in &v1 {
+        assert_eq!(read(&object_path(&store, data)), *data);
+    }
 }
