@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The hooks git-data installs, with their shim text.
-pub const HOOKS: [(&str, &str); 5] = [
+pub const HOOKS: [(&str, &str); 6] = [
     ("pre-push", include_str!("../hooks/pre-push")),
     ("pre-commit", include_str!("../hooks/pre-commit")),
     ("post-checkout", include_str!("../hooks/post-checkout")),
     ("post-merge", include_str!("../hooks/post-merge")),
     ("post-rewrite", include_str!("../hooks/post-rewrite")),
+    ("reference-transaction", include_str!("../hooks/reference-transaction")),
 ];
 
 const MARKER: &str = "# git-data hook";

@@ -2,8 +2,9 @@
 //! hook if one was chained; a refused push or commit never runs the user's own hook.
 //!
 //! post-checkout, post-merge and post-rewrite materialise the files the smudge filter left as
-//! pointers (the pending journal); pre-push uploads data (see `pre_push`); pre-commit tracks
-//! new files over `policy.track-above` (see `track::pre_commit`).
+//! pointers (the pending journal); reference-transaction finishes what killed processes left
+//! there; pre-push uploads data (see `pre_push`); pre-commit tracks new files over
+//! `policy.track-above` (see `track::pre_commit`).
 
 use crate::cli::GlobalArgs;
 use crate::context::Context;
@@ -16,7 +17,7 @@ use std::io::Read;
 
 pub fn run(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
     let mut stdin = Vec::new();
-    if name == "pre-push" {
+    if matches!(name, "pre-push" | "reference-transaction") {
         std::io::stdin().read_to_end(&mut stdin)?;
     }
     let Ok(repo) = crate::git::Repo::discover() else {
@@ -30,6 +31,11 @@ pub fn run(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
             Context::open_lenient(g).and_then(|ctx| materialize_pending(&ctx))
         }
         "pre-commit" => Context::open_lenient(g).and_then(|ctx| super::track::pre_commit(&ctx)),
+        // the shim calls it only when a journal is left; only what ended processes left is
+        // taken (a running command's own files are for its hook or its filter)
+        "reference-transaction" if args.first().is_some_and(|a| a == "committed") => {
+            Context::open_lenient(g).and_then(|ctx| finish_killed(&ctx))
+        }
         _ => Ok(0),
     };
     let code = ours.unwrap_or_else(|e| {
@@ -85,6 +91,16 @@ pub fn take_journal_for(ctx: &Context, filter: &crate::scan::PathFilter) -> Resu
         return Ok(pending::Taken::default());
     }
     Ok(pending::find(ctx.journal().dir(), true)?.take()?)
+}
+
+/// Finishes the work that killed git-data processes left in the journal (a `git reset
+/// --hard`, `git pull` or checkout killed while its files were written), when git updates a
+/// ref: the rerun of such a command, which may change nothing else, finishes it.
+fn finish_killed(ctx: &Context) -> Result<i32> {
+    if ctx.repo.work_tree.is_none() || sequencer_running(&ctx.repo.git_dir) {
+        return Ok(0);
+    }
+    consume(ctx, pending::find(ctx.journal().dir(), false)?)
 }
 
 /// Whether a rebase or `git am` is in progress (git keeps its state in these directories).
