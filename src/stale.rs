@@ -181,6 +181,30 @@ pub fn ended_writers(dir: &Path) -> Vec<(Process, std::path::PathBuf)> {
         .collect()
 }
 
+/// If writers that ended left their [`WritingMark`] in `tmp`, removes their temp files of
+/// `kind` from `tmp` and from the files `elsewhere` lists (name, path), then their marks.
+pub fn remove_ended_writers_temps(
+    tmp: &Path,
+    kind: &str,
+    elsewhere: impl FnOnce() -> Vec<(String, std::path::PathBuf)>,
+) {
+    let ended = ended_writers(tmp);
+    if ended.is_empty() {
+        return;
+    }
+    let left = |name: &str| ended.iter().any(|(p, _)| made_by(name, kind, p));
+    let in_tmp = std::fs::read_dir(tmp).into_iter().flatten().flatten();
+    let in_tmp = in_tmp.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()));
+    for (name, path) in in_tmp.chain(elsewhere()) {
+        if left(&name) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    for (_, mark) in &ended {
+        let _ = std::fs::remove_file(mark);
+    }
+}
+
 /// Whether `name` holds `<kind>-<tag of process>-`.
 pub fn made_by(name: &str, kind: &str, process: &Process) -> bool {
     name.contains(&format!("{kind}-{}-", process.tag()))

@@ -111,24 +111,11 @@ impl Store {
     /// directory read. Runs when a command opens the repository and before this process
     /// writes, so that even a rerun with nothing to write leaves no leftovers.
     pub fn recover(&self) {
-        let ended = crate::stale::ended_writers(&self.tmp);
-        if ended.is_empty() {
-            return;
-        }
         let kind = crate::atomic::TEMP_KIND;
-        let left = |name: &str| ended.iter().any(|(p, _)| crate::stale::made_by(name, kind, p));
-        let in_tmp = fs::read_dir(&self.tmp).into_iter().flatten().flatten();
-        let in_tmp = in_tmp.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()));
-        let in_shards = crate::shards::walk(&self.objects).unwrap_or_default();
-        let in_shards = in_shards.into_iter().map(|e| (e.name, e.path));
-        for (name, path) in in_tmp.chain(in_shards) {
-            if left(&name) {
-                let _ = fs::remove_file(path);
-            }
-        }
-        for (_, mark) in &ended {
-            let _ = fs::remove_file(mark);
-        }
+        crate::stale::remove_ended_writers_temps(&self.tmp, kind, || {
+            let in_shards = crate::shards::walk(&self.objects).unwrap_or_default();
+            in_shards.into_iter().map(|e| (e.name, e.path)).collect()
+        });
     }
 
     pub fn root(&self) -> &Path {
