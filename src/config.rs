@@ -5,6 +5,7 @@
 //! YAML file never holds a secret (credentials live in the environment, AWS profiles or the
 //! repository's own `.git/config`); a syntax error is reported with file, line and column.
 
+use crate::retry::settings as retry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +18,7 @@ const FILE_HEADER: &str = "# git-data configuration, shared by the team (commit 
 /// Default size up to which smudge writes cached files inline (larger ones go through the hooks).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
 pub const DEFAULT_CONCURRENCY: usize = 8;
-pub const DEFAULT_RETRIES: u32 = 4;
+pub use crate::retry::settings::{DEFAULT_DEADLINE, DEFAULT_RETRIES, DurationSetting};
 /// Default multipart part size for S3 uploads (S3 allows 5 MiB to 5 GiB, and 10,000 parts).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 pub const MIN_PART_SIZE: u64 = 5 << 20;
@@ -143,9 +144,12 @@ pub struct TransferSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "retry::retries_in_range")]
     pub retries: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_deadline: Option<DurationSetting>,
 }
 
 /// The large-file policy (`policy:`); evaluated by `crate::policy`.
@@ -324,12 +328,14 @@ pub struct LocalSettings {
     pub default_remote: Option<String>,
     pub progress: Option<String>,
     pub list_threshold: Option<String>,
+    pub retries: Option<String>,
+    pub retry_deadline: Option<String>,
 }
 
 impl LocalSettings {
     /// Overlays `GIT_DATA_*` environment variables on values read from git config.
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        let pairs: [(&str, &mut Option<String>); 7] = [
+        let pairs: [(&str, &mut Option<String>); 9] = [
             ("GIT_DATA_LIST_THRESHOLD", &mut self.list_threshold),
             ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
             ("GIT_DATA_LINK_MODE", &mut self.link_mode),
@@ -337,6 +343,8 @@ impl LocalSettings {
             ("GIT_DATA_CONCURRENCY", &mut self.concurrency),
             ("GIT_DATA_REMOTE", &mut self.default_remote),
             ("GIT_DATA_PROGRESS", &mut self.progress),
+            ("GIT_DATA_RETRIES", &mut self.retries),
+            ("GIT_DATA_RETRY_DEADLINE", &mut self.retry_deadline),
         ];
         for (var, slot) in pairs {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
@@ -356,6 +364,8 @@ pub struct Config {
     pub inline_max: u64,
     pub concurrency: usize,
     pub retries: u32,
+    /// No retry wait starts that would end later than this after an operation's first attempt.
+    pub retry_deadline: std::time::Duration,
     pub cache_dir: PathBuf,
     pub default_remote: Option<String>,
     pub progress: Option<bool>,
@@ -421,13 +431,24 @@ impl Config {
             })?,
             None => DEFAULT_PART_SIZE,
         };
+        let retries = match (&local.retries, file.transfer.retries) {
+            (Some(v), _) => retry::parse_retries(v)
+                .ok_or_else(|| invalid("data.retries", v, retry::RETRIES_RANGE))?,
+            (None, n) => n.unwrap_or(DEFAULT_RETRIES),
+        };
+        let retry_deadline = match (&local.retry_deadline, &file.transfer.retry_deadline) {
+            (Some(v), _) => retry::parse_deadline(v)
+                .ok_or_else(|| invalid("data.retryDeadline", v, retry::DEADLINE_RANGE))?,
+            (None, d) => d.as_ref().map_or(DEFAULT_DEADLINE, |d| d.value),
+        };
         let cache_dir = local.cache_dir.as_deref().map(expand_home).unwrap_or(default_cache);
         let default_remote =
             local.default_remote.clone().or_else(|| file.default_remote.clone()).or_else(|| {
                 (file.remotes.len() == 1).then(|| file.remotes.keys().next().cloned()).flatten()
             });
         Ok(Config {
-            retries: file.transfer.retries.unwrap_or(DEFAULT_RETRIES),
+            retries,
+            retry_deadline,
             progress: local.progress.as_deref().and_then(parse_bool),
             file,
             file_path,

@@ -73,8 +73,11 @@ impl Context {
     }
 
     pub fn transfer(&self) -> Result<Transfer> {
-        Transfer::new(self.config.concurrency, self.config.retries)
-            .context("cannot start the transfer runtime")
+        let policy = crate::retry::Policy {
+            retries: self.config.retries,
+            deadline: self.config.retry_deadline,
+        };
+        Transfer::new(self.config.concurrency, policy).context("cannot start the transfer runtime")
     }
 
     /// The remote `name`, or the default one.

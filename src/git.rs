@@ -101,6 +101,8 @@ impl Repo {
             default_remote: self.config_string("data.remote"),
             progress: self.config_string("data.progress"),
             list_threshold: self.config_string("data.listThreshold"),
+            retries: self.config_string("data.retries"),
+            retry_deadline: self.config_string("data.retryDeadline"),
         }
         .with_env(|k| std::env::var(k).ok())
     }

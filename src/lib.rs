@@ -24,6 +24,7 @@ pub mod pointer;
 pub mod policy;
 pub mod progress;
 pub mod remote;
+pub mod retry;
 pub mod scan;
 pub mod shards;
 pub mod stale;

@@ -1,6 +1,6 @@
 //! The transfer queue: existence checks, uploads and downloads with bounded parallelism,
-//! retries with backoff on transient errors, and progress. Owns the one tokio runtime and
-//! exposes a blocking API, so the rest of the program stays synchronous.
+//! retries through the command's one [`Retry`] layer (crate::retry), and progress. Owns the
+//! one tokio runtime and exposes a blocking API, so the rest of the program stays synchronous.
 //!
 //! Invariants: each object is transferred once per call (inputs are deduplicated); an upload
 //! reads the cache object only after it was verified; a download lands in the cache only
@@ -11,13 +11,12 @@ use crate::atomic::CommitError;
 use crate::oid::Oid;
 use crate::progress::Progress;
 use crate::remote::{ErrorKind, Key, Remote, RemoteError};
+use crate::retry::{Policy, Retry};
 use crate::store::{Store, StoreError};
-use backon::{BackoffBuilder, ExponentialBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -53,21 +52,36 @@ pub struct Report {
 pub struct Transfer {
     rt: tokio::runtime::Runtime,
     concurrency: usize,
-    retries: u32,
+    retry: Arc<Retry>,
 }
 
 impl Transfer {
-    pub fn new(concurrency: usize, retries: u32) -> std::io::Result<Self> {
+    pub fn new(concurrency: usize, policy: Policy) -> std::io::Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(concurrency.clamp(2, 16))
             .enable_all()
             .build()?;
-        Ok(Transfer { rt, concurrency: concurrency.max(1), retries })
+        let retry = Arc::new(Retry::new(policy));
+        Ok(Transfer { rt, concurrency: concurrency.max(1), retry })
     }
 
-    /// Runs a future on the runtime (for one-off remote calls such as `check`).
+    /// Runs a future on the runtime.
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// One remote call (`check`, `list`), retried by the command's retry layer.
+    pub fn call<T, F, Fut>(&self, op: F) -> Result<T, RemoteError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RemoteError>>,
+    {
+        self.rt.block_on(self.retry.run(&Progress::hidden(), op))
+    }
+
+    /// The command's retry layer, for remote calls made inside [`Transfer::run`].
+    pub fn retry(&self) -> Arc<Retry> {
+        self.retry.clone()
     }
 
     /// The objects of `objects` the remote does not have (or holds with another size):
@@ -82,12 +96,18 @@ impl Transfer {
             return Ok(Vec::new());
         }
         let keys: Vec<Key> = objects.iter().map(|(o, _)| Key::Object(*o)).collect();
-        let sizes = match self.rt.block_on(remote.stat_batch(&keys))? {
+        let sizes = match self.call(|| remote.stat_batch(&keys))? {
             Some(sizes) => sizes,
             None => {
                 let results = self.run(
                     objects.clone(),
-                    |remote, (oid, _)| async move { (oid, remote.stat(&Key::Object(oid)).await) },
+                    |remote, (oid, _)| {
+                        let retry = self.retry();
+                        async move {
+                            let key = Key::Object(oid);
+                            (oid, retry.run(&Progress::hidden(), || remote.stat(&key)).await)
+                        }
+                    },
                     remote,
                 );
                 let by_oid: std::collections::HashMap<Oid, Result<Option<u64>, RemoteError>> =
@@ -96,14 +116,7 @@ impl Transfer {
                 for (oid, _) in &objects {
                     match by_oid.get(oid) {
                         Some(Ok(s)) => sizes.push(*s),
-                        Some(Err(e)) => {
-                            return Err(RemoteError {
-                                remote: e.remote.clone(),
-                                kind: e.kind,
-                                message: e.message.clone(),
-                                hint: e.hint.clone(),
-                            });
-                        }
+                        Some(Err(e)) => return Err(e.clone()),
                         None => sizes.push(None),
                     }
                 }
@@ -127,18 +140,18 @@ impl Transfer {
         objects: &[(Oid, u64)],
         progress: &Progress,
     ) -> Report {
-        let retries = self.retries;
         let results = self.run(
             dedup(objects),
             |remote, (oid, size)| {
                 let store = store.clone();
                 let progress = progress.clone();
+                let retry = self.retry();
                 async move {
                     let result = async {
                         let (_file, path) =
                             tokio::task::block_in_place(|| store.open_verified(&oid, size))?;
                         let key = Key::Object(oid);
-                        retry(retries, || remote.put(&key, &path, size, &progress)).await?;
+                        retry.run(&progress, || remote.put(&key, &path, size, &progress)).await?;
                         Ok(size)
                     };
                     (oid, result.await)
@@ -171,7 +184,6 @@ impl Transfer {
         tees: HashMap<Oid, File>,
         progress: &Progress,
     ) -> Report {
-        let retries = self.retries;
         let tees = Arc::new(Mutex::new(tees));
         let results = self.run(
             dedup(objects),
@@ -179,8 +191,9 @@ impl Transfer {
                 let store = store.clone();
                 let progress = progress.clone();
                 let tee = tees.lock().ok().and_then(|mut t| t.remove(&oid));
+                let retry = self.retry();
                 async move {
-                    (oid, download_one(&*remote, &store, oid, size, tee, retries, &progress).await)
+                    (oid, download_one(&*remote, &store, oid, size, tee, &retry, &progress).await)
                 }
             },
             remote,
@@ -253,7 +266,7 @@ async fn download_one(
     oid: Oid,
     size: u64,
     tee: Option<File>,
-    retries: u32,
+    retry: &Retry,
     progress: &Progress,
 ) -> Result<(u64, bool), TransferError> {
     if store.contains(&oid, size) {
@@ -271,7 +284,7 @@ async fn download_one(
     if let Some(file) = tee {
         sink.tee(file);
     }
-    let mut delays = backoff(retries);
+    let mut attempts = retry.attempts(progress);
     loop {
         let got = remote.get(&Key::Object(oid), &mut sink, progress).await;
         // the cache's own write failed (a full disk): not the remote's fault
@@ -281,17 +294,13 @@ async fn download_one(
         }
         match got {
             Ok(()) => break,
-            Err(e) if e.is_retryable() => match delays.next() {
-                Some(delay) => {
-                    tokio::time::sleep(delay).await;
-                    sink.reset().map_err(|e| StoreError::io(&store.object_path(&oid), e))?;
-                }
-                None => return Err(e.into()),
-            },
             Err(e) if e.kind == ErrorKind::NotFound && e.hint.is_none() => {
                 return Err(e.with_hint(crate::remote::repair_hint()).into());
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                attempts.after(e).await?;
+                sink.reset().map_err(|e| StoreError::io(&store.object_path(&oid), e))?;
+            }
         }
     }
     // Bytes that hash to the oid are the object, whatever size the pointer claimed.
@@ -307,32 +316,5 @@ async fn download_one(
         .with_hint(crate::remote::repair_hint())
         .into()),
         Err(e) => Err(e.into()),
-    }
-}
-
-fn backoff(retries: u32) -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(10))
-        .with_max_times(retries as usize)
-        .with_jitter()
-        .build()
-}
-
-/// Retries `op` on retryable errors with exponential backoff and jitter.
-pub async fn retry<T, F, Fut>(retries: u32, mut op: F) -> Result<T, RemoteError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, RemoteError>>,
-{
-    let mut delays = backoff(retries);
-    loop {
-        match op().await {
-            Err(e) if e.is_retryable() => match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
-                None => return Err(e),
-            },
-            other => return other,
-        }
     }
 }

@@ -10,8 +10,9 @@ use crate::atomic::AtomicFile;
 use crate::oid::Oid;
 use crate::progress::Progress;
 use crate::remote::{ErrorKind, Key, Remote, RemoteError};
+use crate::retry::Retry;
 use crate::store::Store;
-use crate::transfer::{Transfer, retry};
+use crate::transfer::Transfer;
 use std::sync::Arc;
 
 /// What the remote holds for one object.
@@ -43,14 +44,13 @@ pub fn check(
     transfer: &Transfer,
     remote: &Arc<dyn Remote>,
     objects: &[(Oid, u64)],
-    retries: u32,
     progress: &Progress,
 ) -> Vec<(Oid, u64, Copy)> {
     transfer.run(
         objects.to_vec(),
         |remote, (oid, size)| {
-            let progress = progress.clone();
-            async move { (oid, size, check_one(&*remote, oid, size, retries, &progress).await) }
+            let (progress, retry) = (progress.clone(), transfer.retry());
+            async move { (oid, size, check_one(&*remote, oid, size, &retry, &progress).await) }
         },
         remote,
     )
@@ -60,15 +60,16 @@ async fn check_one(
     remote: &dyn Remote,
     oid: Oid,
     size: u64,
-    retries: u32,
+    retry: &Retry,
     progress: &Progress,
 ) -> Copy {
     let key = Key::Object(oid);
-    let read = retry(retries, || async {
-        let mut sink = AtomicFile::hash_only();
-        remote.get(&key, &mut sink, progress).await.map(|()| sink.digest())
-    })
-    .await;
+    let read = retry
+        .run(progress, || async {
+            let mut sink = AtomicFile::hash_only();
+            remote.get(&key, &mut sink, progress).await.map(|()| sink.digest())
+        })
+        .await;
     match read {
         Ok((got, got_size)) if got == oid && got_size == size => Copy::Intact,
         Ok((got, got_size)) if got == oid => Copy::OtherSize(got_size),
@@ -99,20 +100,19 @@ pub fn repair(
     remote: &Arc<dyn Remote>,
     store: &Arc<Store>,
     objects: &[(Oid, u64)],
-    retries: u32,
     progress: &Progress,
 ) -> Vec<(Oid, Result<(), RepairError>)> {
     transfer.run(
         objects.to_vec(),
         |remote, (oid, size)| {
-            let (store, progress) = (store.clone(), progress.clone());
+            let (store, progress, retry) = (store.clone(), progress.clone(), transfer.retry());
             async move {
                 let result = async {
                     let (_file, path) =
                         tokio::task::block_in_place(|| store.open_verified(&oid, size))?;
                     let key = Key::Object(oid);
-                    retry(retries, || remote.put_over(&key, &path, size, &progress)).await?;
-                    match check_one(&*remote, oid, size, retries, &Progress::hidden()).await {
+                    retry.run(&progress, || remote.put_over(&key, &path, size, &progress)).await?;
+                    match check_one(&*remote, oid, size, &retry, &Progress::hidden()).await {
                         Copy::Intact => Ok(()),
                         other => Err(RepairError::StillBad(other)),
                     }

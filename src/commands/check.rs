@@ -210,7 +210,7 @@ fn missing_objects(ctx: &Context, found: &[Found], offline: bool) -> Result<(usi
         return Ok((0, 0));
     }
     let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
+    transfer.call(|| remote.check())?;
     let lacking = transfer.missing(&remote, &unknown)?;
     let lacking_set: std::collections::HashSet<Oid> = lacking.iter().map(|(o, _)| *o).collect();
     known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));

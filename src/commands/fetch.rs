@@ -42,7 +42,7 @@ fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
     }
     let remote = ctx.remote(args.remote.as_deref())?;
     let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
+    transfer.call(|| remote.check())?;
     let total = crate::progress::total_of(objects.iter().map(|o| o.1));
     let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
     let report = transfer.download(&remote, &ctx.store, &objects, &progress);

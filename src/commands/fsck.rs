@@ -102,7 +102,7 @@ fn pointers(ctx: &Context, args: &FsckArgs) -> Result<(String, Vec<Found>)> {
 fn check_remote(ctx: &Context, repair: bool, pointers: &[Found]) -> Result<usize> {
     let remote = ctx.remote(None)?;
     let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
+    transfer.call(|| remote.check())?;
     // one check per object, of the size it really has when a pointer is wrong about it
     let mut named: HashMap<Oid, &Found> = HashMap::new();
     let mut objects = Vec::new();
@@ -116,7 +116,7 @@ fn check_remote(ctx: &Context, repair: bool, pointers: &[Found]) -> Result<usize
     let name = remote.name().to_string();
     let total = crate::progress::total_of(objects.iter().map(|o| o.1));
     let progress = Progress::bytes(ctx.progress(), "Verifying", total, objects.len());
-    let mut checked = verify::check(&transfer, &remote, &objects, ctx.config.retries, &progress);
+    let mut checked = verify::check(&transfer, &remote, &objects, &progress);
     progress.finish();
     checked.sort_by_key(|(oid, ..)| named[oid].path.clone());
     let path = |oid: &Oid| named[oid].path.to_string();
@@ -151,8 +151,7 @@ fn check_remote(ctx: &Context, repair: bool, pointers: &[Found]) -> Result<usize
             to_repair.iter().copied().partition(|(o, s)| ctx.store.contains(o, *s));
         let total = crate::progress::total_of(here.iter().map(|o| o.1));
         let progress = Progress::bytes(ctx.progress(), "Repairing", total, here.len());
-        let results =
-            verify::repair(&transfer, &remote, &ctx.store, &here, ctx.config.retries, &progress);
+        let results = verify::repair(&transfer, &remote, &ctx.store, &here, &progress);
         progress.finish();
         for (oid, result) in results {
             match result {

@@ -207,8 +207,8 @@ fn remote_plan(
     cutoff: SystemTime,
 ) -> Result<Plan> {
     let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
-    let listed: Vec<Listed> = transfer.block_on(remote.list())?;
+    transfer.call(|| remote.check())?;
+    let listed: Vec<Listed> = transfer.call(|| remote.list())?;
     let mut plan = Plan::default();
     for Listed { key: Key::Object(oid), size, modified } in listed {
         plan.consider(oid, size, None, keep, older(modified, cutoff));
@@ -317,11 +317,14 @@ fn remove_files(paths: &[PathBuf], place: &str) -> Result<()> {
 fn delete_remote(ctx: &Context, remote: &std::sync::Arc<dyn Remote>, plan: &Plan) -> Result<()> {
     let transfer = ctx.transfer()?;
     let concurrency = ctx.config.concurrency.max(1);
+    let retry = transfer.retry();
     let results: Vec<(Oid, Result<(), crate::remote::RemoteError>)> = transfer.block_on(
         stream::iter(plan.delete.iter().map(|(oid, _, _)| {
-            let remote = remote.clone();
-            let oid = *oid;
-            async move { (oid, remote.delete(&Key::Object(oid)).await) }
+            let (remote, retry, oid) = (remote.clone(), retry.clone(), *oid);
+            async move {
+                let (key, hidden) = (Key::Object(oid), crate::progress::Progress::hidden());
+                (oid, retry.run(&hidden, || remote.delete(&key)).await)
+            }
         }))
         .buffer_unordered(concurrency)
         .collect(),

@@ -57,7 +57,7 @@ pub fn upload(
         return Ok(Uploaded { already: by_oid.len(), ..Uploaded::default() });
     }
     let transfer = ctx.transfer()?;
-    transfer.block_on(remote.check())?;
+    transfer.call(|| remote.check())?;
     let lacking = transfer.missing(&remote, &unknown)?;
     let lacking_set: std::collections::HashSet<_> = lacking.iter().map(|(o, _)| *o).collect();
     known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));

@@ -6,7 +6,8 @@
 //! bytes into the caller's [`AtomicFile`], which hashes them, so nothing unverified reaches
 //! the cache; `put` may keep an object of the right size that is already there (any number
 //! of writers may store the same object at once), `put_over` replaces it; errors carry a kind
-//! that decides retries, never their text. Keys are an enum
+//! that decides retries, never their text, and no implementation retries by itself (that is
+//! crate::retry's job, the one layer that does). Keys are an enum
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
 pub mod dir;
@@ -73,8 +74,11 @@ pub struct Listed {
 pub enum ErrorKind {
     /// The object is not on the remote.
     NotFound,
-    /// The remote cannot be reached or does not exist (missing directory, no network).
+    /// The remote does not exist or cannot be used (missing directory or bucket).
     Unavailable,
+    /// No connection could be made to the endpoint (refused, name not resolved): retried
+    /// briefly, in case a server is restarting.
+    Unreachable,
     /// Permission denied or bad credentials.
     Denied,
     /// The store asked us to slow down.
@@ -88,27 +92,37 @@ pub enum ErrorKind {
 }
 
 /// A remote failure, naming the remote and, where known, the fix.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("remote {remote}: {message}")]
 pub struct RemoteError {
     pub remote: String,
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// What went wrong, without the object it happened to: retries are reported once per
+    /// cause, not once per object.
+    pub cause: Option<String>,
 }
 
 impl RemoteError {
     pub fn new(remote: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
-        RemoteError { remote: remote.to_string(), kind, message: message.into(), hint: None }
+        let message = message.into();
+        RemoteError { remote: remote.to_string(), kind, message, hint: None, cause: None }
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// The cause shared by every object that fails this way (the message when unknown).
+    pub fn cause(&self) -> &str {
+        self.cause.as_deref().unwrap_or(&self.message)
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
-    }
-
-    pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
     }
 }
 
@@ -259,7 +273,6 @@ pub fn open_entry(
             part_size: config.part_size,
             list_threshold: config.list_threshold,
             concurrency: config.concurrency,
-            retries: config.retries,
             state_dir: state_dir.to_path_buf(),
         }))),
     }

@@ -78,7 +78,7 @@ impl Upload<'_> {
     fn err<E, R>(&self, doing: &str, e: &aws_sdk_s3::error::SdkError<E, R>) -> RemoteError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + super::s3_error::HttpStatus,
+        R: std::fmt::Debug + super::s3_error::HttpStatus + 'static,
     {
         let site = super::s3_error::Site {
             remote: &self.remote.s.name,

@@ -5,7 +5,8 @@
 //! store verifies) or by a completed multipart upload, so they appear whole or not at all;
 //! credentials come from `.git/config` keys for this remote, else the standard AWS chain
 //! (environment, profile, SSO, web identity, instance metadata), and never appear in output;
-//! the client (and its connection pool) is built once per remote, on first use.
+//! the client (and its connection pool) is built once per remote, on first use, with the
+//! SDK's retries off (each call is one attempt; crate::retry decides what is tried again).
 
 use super::s3_error::{self, Site};
 use super::{ErrorKind, Key, Listed, Remote, RemoteError, multipart};
@@ -40,7 +41,6 @@ pub struct S3Settings {
     /// From this many keys on, existence checks list shard prefixes (one HEAD each below).
     pub list_threshold: usize,
     pub concurrency: usize,
-    pub retries: u32,
     /// Where resumable multipart uploads are recorded.
     pub state_dir: PathBuf,
 }
@@ -87,7 +87,7 @@ impl S3Remote {
     ) -> RemoteError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + s3_error::HttpStatus,
+        R: std::fmt::Debug + s3_error::HttpStatus + 'static,
     {
         s3_error::classify(&self.site(region), doing, e)
     }
@@ -95,9 +95,11 @@ impl S3Remote {
 
 async fn build_client(s: &S3Settings) -> Result<(Client, String), RemoteError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // for the credential providers (STS, SSO, instance metadata) only: fetching keys is
+        // not a transfer; the S3 client itself makes one attempt per call (below)
         .retry_config(
             aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(s.retries + 1)
+                .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_millis(200))
                 .with_max_backoff(Duration::from_secs(10)),
         )
@@ -127,7 +129,10 @@ async fn build_client(s: &S3Settings) -> Result<(Client, String), RemoteError> {
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string());
     let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
         .region(aws_config::Region::new(region.clone()))
-        .force_path_style(s.path_style);
+        .force_path_style(s.path_style)
+        // One attempt per S3 call: crate::retry is the one layer that retries (the SDK's own
+        // retries inside it multiplied the attempts, up to 25 per object).
+        .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(endpoint) = &s.endpoint {
         conf = conf.endpoint_url(endpoint);
     }
@@ -294,11 +299,13 @@ impl Remote for S3Remote {
                 }
                 // A broken stream is worth another try; what lands is checked against the oid.
                 Err(e) => {
+                    let cause = format!("the download stream broke ({e})");
                     return Err(RemoteError::new(
                         &self.s.name,
                         ErrorKind::Transient,
                         format!("download {k}: {e}"),
-                    ));
+                    )
+                    .with_cause(cause));
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Turns S3 SDK errors into [`RemoteError`]s: a kind that decides retries, one sentence that
-//! names the remote, bucket and what failed, and the likely fix. Never includes credentials
+//! names the remote, bucket and what failed, the likely fix, and the cause without the object
+//! (so a retry is reported once per cause). Decided on the SDK's typed errors, never on text. Never includes credentials
 //! (the SDK's errors carry none; we add only names, codes and HTTP statuses).
 
 use super::{ErrorKind, RemoteError};
@@ -17,10 +18,12 @@ pub struct Site<'a> {
 pub fn classify<E, R>(site: &Site, doing: &str, err: &SdkError<E, R>) -> RemoteError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + HttpStatus,
+    R: std::fmt::Debug + HttpStatus + 'static,
 {
     let Site { remote, bucket, endpoint, region } = *site;
-    let new = |kind, msg: String| RemoteError::new(remote, kind, format!("{doing}: {msg}"));
+    let new = |kind, msg: String| {
+        RemoteError::new(remote, kind, format!("{doing}: {msg}")).with_cause(msg)
+    };
     match err {
         SdkError::ServiceError(se) => {
             let status = se.raw().status_code();
@@ -32,11 +35,14 @@ where
         SdkError::DispatchFailure(d) if d.is_timeout() => {
             new(ErrorKind::Transient, format!("timed out connecting to {endpoint}"))
         }
-        SdkError::DispatchFailure(d) if d.is_io() => new(
-            ErrorKind::Unavailable,
+        SdkError::DispatchFailure(_) if no_connection(err) => new(
+            ErrorKind::Unreachable,
             format!("cannot reach {endpoint} ({})", root_cause(err)),
         )
         .with_hint("check the network and the remote's endpoint (`git data remote list`); for a self-hosted store, is the server running?"),
+        SdkError::DispatchFailure(d) if d.is_io() || transient(d.as_other()) => {
+            new(ErrorKind::Transient, format!("the connection to {endpoint} broke ({})", root_cause(err)))
+        }
         SdkError::DispatchFailure(_) => new(ErrorKind::Unavailable, format!("cannot send the request to {endpoint} ({})", root_cause(err)))
             .with_hint("check the endpoint URL and TLS settings of the remote"),
         SdkError::ResponseError(_) => new(ErrorKind::Transient, format!("the connection to {endpoint} broke ({})", root_cause(err))),
@@ -61,7 +67,9 @@ pub fn service(
     message: Option<&str>,
 ) -> RemoteError {
     let Site { remote, bucket, endpoint, region } = *site;
-    let new = |kind, msg: String| RemoteError::new(remote, kind, format!("{doing}: {msg}"));
+    let new = |kind, msg: String| {
+        RemoteError::new(remote, kind, format!("{doing}: {msg}")).with_cause(msg)
+    };
     let detail = message.map(|m| format!(": {m}")).unwrap_or_default();
     match (status, code) {
         (_, "NoSuchBucket") => new(ErrorKind::Unavailable, format!("bucket `{bucket}` does not exist at {endpoint}"))
@@ -96,6 +104,37 @@ pub fn no_credentials(remote: &str, bucket: &str) -> RemoteError {
         "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or a profile for the remote (--profile), \
          or store keys in this clone with `git data remote set-credentials NAME`",
     )
+}
+
+/// Whether the HTTP client says a failure may pass (a connection closed mid-response).
+fn transient(kind: Option<aws_config::retry::ErrorKind>) -> bool {
+    use aws_config::retry::ErrorKind as Sdk;
+    matches!(kind, Some(Sdk::TransientError | Sdk::ServerError | Sdk::ThrottlingError))
+}
+
+/// Whether no connection could be made at all (refused, name not resolved, no route): the
+/// request was never sent. Decided on types: hyper's connect errors and the OS error kinds.
+fn no_connection(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind as Io;
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|h| h.is_connect()) {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                Io::ConnectionRefused
+                    | Io::HostUnreachable
+                    | Io::NetworkUnreachable
+                    | Io::AddrNotAvailable
+            )
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// The deepest error message in a chain (the SDK's top-level messages are generic).

@@ -19,6 +19,7 @@ mod migrate;
 mod paths;
 mod policy;
 mod recovery;
+mod retries;
 mod s3;
 mod s3server;
 mod setup;

@@ -95,16 +95,26 @@ fn file_config() -> impl Strategy<Value = FileConfig> {
     ];
     let checkout = (proptest::option::of(link), proptest::option::of("[0-9]{1,7}(KiB|MiB)?"))
         .prop_map(|(link, inline_max)| CheckoutSection { link, inline_max });
-    let transfer = (
-        proptest::option::of(1..512usize),
-        proptest::option::of(any::<u32>()),
-        proptest::option::of("[0-9]{1,4}MiB"),
-    )
-        .prop_map(|(concurrency, retries, part_size)| TransferSection {
-            concurrency,
-            retries,
-            part_size,
-        });
+    let deadline = prop_oneof![
+        (1..3600u64).prop_map(|n| n.to_string()),
+        (1..60u64, prop_oneof![Just("s"), Just("m"), Just(" s")])
+            .prop_map(|(n, u)| format!("{n}{u}")),
+        (1.0..3600.0f64).prop_map(|n| n.to_string()),
+    ]
+    .prop_map(|text| {
+        let value = git_data::retry::settings::parse_deadline(&text).expect("a valid deadline");
+        DurationSetting { text, value }
+    });
+    let transfer =
+        (
+            proptest::option::of(1..512usize),
+            proptest::option::of(0..=git_data::retry::MAX_RETRIES),
+            proptest::option::of("[0-9]{1,4}MiB"),
+            proptest::option::of(deadline),
+        )
+            .prop_map(|(concurrency, retries, part_size, retry_deadline)| {
+                TransferSection { concurrency, retries, part_size, retry_deadline }
+            });
     let patterns = || proptest::collection::vec(text(), 0..3);
     let policy =
         (proptest::option::of(size()), patterns(), patterns(), proptest::option::of(size()))
@@ -169,11 +179,12 @@ proptest! {
     }
 
     #[test]
-    fn local_settings_never_panic(values in proptest::collection::vec(proptest::option::of(text()), 7)) {
+    fn local_settings_never_panic(values in proptest::collection::vec(proptest::option::of(text()), 9)) {
         let v = |i: usize| values[i].clone();
         let local = LocalSettings {
             cache_dir: v(0), link_mode: v(1), inline_max: v(2), concurrency: v(3),
             default_remote: v(4), progress: v(5), list_threshold: v(6),
+            retries: v(7), retry_deadline: v(8),
         };
         let dir = tempfile::tempdir().unwrap();
         let _ = Config::resolve(dir.path().join(FILE_NAME), dir.path().join("cache"), local);
