@@ -79,6 +79,36 @@ impl AtomicFile {
         Ok(AtomicFile { tmp, hasher: Hasher::new(), bg: None, tee: None, write_error: None })
     }
 
+    /// The existing file `src` as a temp in `tmp_dir`, by a hard link (no copy, no space),
+    /// hashed where it lies and made read-only (the inode is shared: `src` becomes read-only
+    /// too); `None` where it cannot be linked (another file system), for the caller to copy.
+    /// The temp carries this process's marker like any other, so a killed caller's link is
+    /// removed by the next writer, and committing it checks it like a written one.
+    pub fn link(tmp_dir: &Path, src: &Path) -> io::Result<Option<Self>> {
+        static LINKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = LINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = tmp_dir.join(format!("{}link-{n}", crate::stale::marker(TEMP_KIND)));
+        fs::create_dir_all(tmp_dir)?;
+        if fs::hard_link(src, &path).is_err() {
+            return Ok(None);
+        }
+        let path = tempfile::TempPath::try_from_path(path)?;
+        let mut file = File::open(&path)?;
+        let mut hasher = Hasher::new();
+        let mut buf = vec![0u8; STREAM_BUF];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o444))?;
+        let tmp = Some(tempfile::NamedTempFile::from_parts(file, path));
+        Ok(Some(AtomicFile { tmp, hasher, bg: None, tee: None, write_error: None }))
+    }
+
     /// A sink that hashes what it is given and keeps nothing: for checking the bytes a remote
     /// holds without storing them (constant memory, no disk). It cannot be committed.
     pub fn hash_only() -> Self {

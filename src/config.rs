@@ -303,18 +303,16 @@ impl FileConfig {
         }
     }
 
-    /// Writes the file atomically (comments are not preserved; a header explains the file).
-    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+    /// Writes the file whole or not at all (comments are not preserved; a header explains the
+    /// file), keeping its mode; a new one gets the umask's, as it is committed. `tmp_dir` is
+    /// the git directory's `data/tmp` (see [`crate::textfile`]).
+    pub fn save(&self, path: &Path, tmp_dir: &Path) -> Result<(), ConfigError> {
         let body = serde_yaml::to_string(self)
             .map_err(|e| ConfigError::Invalid { file: FILE_NAME.into(), message: e.to_string() })?;
         let body = if body.trim() == "{}" { String::new() } else { body };
         let text = format!("{FILE_HEADER}{body}");
-        let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new().prefix(".gitdata-").tempfile_in(dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        crate::textfile::replace(path, text.as_bytes(), tmp_dir, crate::textfile::Access::Shared)
+            .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })
     }
 }
 
@@ -515,9 +513,9 @@ mod tests {
         c.remotes
             .insert("storage".into(), RemoteEntry { url: "/mnt/x".into(), ..Default::default() });
         c.default_remote = Some("storage".into());
-        c.save(&path).unwrap();
+        c.save(&path, &dir.path().join("tmp")).unwrap();
         assert_eq!(FileConfig::load(&path).unwrap(), c);
-        FileConfig::default().save(&path).unwrap();
+        FileConfig::default().save(&path, &dir.path().join("tmp")).unwrap();
         assert_eq!(FileConfig::load(&path).unwrap(), FileConfig::default());
     }
 
@@ -560,7 +558,7 @@ mod tests {
         // saving keeps the spelling
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        c.save(&path).unwrap();
+        c.save(&path, &dir.path().join("tmp")).unwrap();
         assert_eq!(FileConfig::load(&path).unwrap(), c);
         let saved = std::fs::read_to_string(&path).unwrap();
         assert!(saved.contains("max-blob-size: 10MiB") && saved.contains("track-above: 1048576"));

@@ -71,6 +71,11 @@ impl Repo {
         self.git_dir.join("data")
     }
 
+    /// `<git dir>/data/tmp`: temps of files written into this work tree, on its file system.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.worktree_data_dir().join("tmp")
+    }
+
     /// Where git runs hooks from (core.hooksPath or `<common dir>/hooks`).
     pub fn hooks_dir(&self) -> PathBuf {
         match self.config_string("core.hooksPath") {
@@ -125,8 +130,10 @@ impl Repo {
     pub fn write_local_config(
         &self,
         edits: &[(&str, &str, &str, Option<&str>)],
+        access: crate::textfile::Access,
     ) -> Result<(), GitError> {
         use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
         let path = self.common_dir.join("config");
         let mut file =
             gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
@@ -150,8 +157,14 @@ impl Repo {
             .create_new(true)
             .open(&lock)
             .map_err(|e| GitError::Other(format!("cannot lock {}: {e}", path.display())))?;
-        let written = file
-            .write_to(&mut out)
+        // the file keeps its mode (as `git config` does), narrowed for keys
+        let mode = crate::textfile::mode_for(&path, access);
+        let written = mode
+            .and_then(|m| match m {
+                Some(m) => out.set_permissions(std::fs::Permissions::from_mode(m)),
+                None => Ok(()),
+            })
+            .and_then(|()| file.write_to(&mut out))
             .and_then(|_| out.flush())
             .and_then(|_| std::fs::rename(&lock, &path));
         if let Err(e) = written {

@@ -30,6 +30,7 @@ pub mod shards;
 pub mod stale;
 pub mod state;
 pub mod store;
+pub mod textfile;
 pub mod transfer;
 pub mod verify;
 pub mod worktree;

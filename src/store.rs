@@ -164,6 +164,13 @@ impl Store {
         AtomicFile::create(dir).map_err(|e| StoreError::io(dir, e))
     }
 
+    /// The file `src` as a temp of this cache by a hard link, to be checked and placed by
+    /// [`Store::commit`]; `None` where it cannot be linked (see [`AtomicFile::link`]).
+    pub fn begin_link(&self, src: &Path) -> Result<Option<AtomicFile>, StoreError> {
+        self.writing();
+        AtomicFile::link(&self.tmp, src).map_err(|e| StoreError::io(src, e))
+    }
+
     /// Streams `reader` into the cache; returns the oid and size of what was read.
     pub fn insert_reader(&self, reader: impl Read) -> Result<(Oid, u64), StoreError> {
         let mut file = self.begin()?;

@@ -74,7 +74,7 @@ pub fn run(g: &GlobalArgs) -> Result<i32> {
         for (name, r) in &ctx.config.file.remotes {
             let mark =
                 if ctx.config.default_remote.as_deref() == Some(name.as_str()) { "*" } else { " " };
-            println!("  {mark} {name}  {}", r.url);
+            println!("  {mark} {name}  {}", crate::remote::redact(&r.url));
             if r.url.starts_with("s3://") {
                 print_s3(&ctx, name, r);
             }
@@ -86,7 +86,7 @@ pub fn run(g: &GlobalArgs) -> Result<i32> {
 /// Endpoint, region and where credentials come from (never the secret itself).
 fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let endpoint = r.endpoint.clone().unwrap_or_else(|| "AWS S3".to_string());
+    let endpoint = r.endpoint.as_deref().map_or_else(|| "AWS S3".into(), crate::remote::redact);
     let style = if r.path_style == Some(true) { ", path-style" } else { "" };
     let region = match (&r.region, var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"))) {
         (Some(reg), _) => format!("{reg} (.gitdata.yaml)"),

@@ -5,7 +5,8 @@ use crate::cli::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 use crate::config::{FileConfig, RemoteEntry};
 use crate::context::Context;
 use crate::hinted;
-use crate::remote::{Location, parse_url};
+use crate::remote::{Location, check_endpoint, parse_url, redact};
+use crate::textfile::Access;
 use anyhow::Result;
 
 fn valid_name(name: &str) -> bool {
@@ -27,7 +28,7 @@ pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
                 let mark = if Some(name) == default.as_ref() { "*" } else { " " };
                 let mut extra = Vec::new();
                 if let Some(e) = &r.endpoint {
-                    extra.push(format!("endpoint {e}"));
+                    extra.push(format!("endpoint {}", redact(e)));
                 }
                 if let Some(reg) = &r.region {
                     extra.push(format!("region {reg}"));
@@ -37,7 +38,7 @@ pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
                 } else {
                     format!(" ({})", extra.join(", "))
                 };
-                println!("{mark} {name}\t{}{extra}", r.url);
+                println!("{mark} {name}\t{}{extra}", redact(&r.url));
             }
             return Ok(0);
         }
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
             if file.default_remote.as_deref() == Some(name.as_str()) {
                 file.default_remote = file.remotes.keys().next().cloned();
             }
-            file.save(&path)?;
+            file.save(&path, &ctx.repo.tmp_dir())?;
             if !ctx.global.quiet {
                 println!("Removed data remote `{name}` (its data was not touched).");
             }
@@ -65,7 +66,7 @@ pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
                 ));
             }
             file.default_remote = Some(name.clone());
-            file.save(&path)?;
+            file.save(&path, &ctx.repo.tmp_dir())?;
             if !ctx.global.quiet {
                 println!("`{name}` is now the default data remote.");
             }
@@ -86,8 +87,7 @@ fn add(
             "use letters, digits, '-', '_' and '.'",
         ));
     }
-    let location = parse_url(&a.url, base)
-        .map_err(|m| hinted(m, "examples: /mnt/team-data, s3://bucket/prefix"))?;
+    let location = parse_url(&a.url, base).map_err(|e| hinted(e.message, e.hint))?;
     let is_s3 = matches!(location, Location::S3 { .. });
     if !is_s3
         && (a.endpoint.is_some()
@@ -101,6 +101,18 @@ fn add(
             "drop them for a directory remote",
         ));
     }
+    if let Location::Directory(dir) = &location
+        && dir.exists()
+        && !dir.is_dir()
+    {
+        return Err(hinted(
+            format!("the remote `{}` is not a directory ({} is a file)", a.url, dir.display()),
+            "give the path of a directory (it may not exist yet)",
+        ));
+    }
+    if let Some(endpoint) = &a.endpoint {
+        check_endpoint(endpoint).map_err(|e| hinted(e.message, e.hint))?;
+    }
     let entry = RemoteEntry {
         url: a.url.clone(),
         endpoint: a.endpoint,
@@ -113,12 +125,22 @@ fn add(
     if a.default || file.default_remote.is_none() || file.remotes.len() == 1 {
         file.default_remote = Some(a.name.clone());
     }
-    file.save(&ctx.config.file_path)?;
+    file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
     if !ctx.global.quiet {
         let verb = if replaced { "Updated" } else { "Added" };
         let default =
             if file.default_remote.as_deref() == Some(a.name.as_str()) { " (default)" } else { "" };
         println!("{verb} data remote `{}` -> {}{default}", a.name, a.url);
+        let relative = !(a.url.starts_with('/') || a.url.starts_with('~') || a.url.contains("://"));
+        if let Location::Directory(dir) = &location
+            && relative
+        {
+            println!(
+                "note: `{}` is resolved from each clone's root (here {})",
+                a.url,
+                dir.display()
+            );
+        }
         if let Location::Directory(dir) = &location
             && !dir.is_dir()
         {
@@ -155,11 +177,10 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
     let sub = format!("remote.{}", a.name);
     if a.unset {
         let none = |k| ("data", sub.as_str(), k, None);
-        ctx.repo.write_local_config(&[
-            none("accessKeyId"),
-            none("secretAccessKey"),
-            none("sessionToken"),
-        ])?;
+        ctx.repo.write_local_config(
+            &[none("accessKeyId"), none("secretAccessKey"), none("sessionToken")],
+            Access::Shared,
+        )?;
         if !ctx.global.quiet {
             println!("Removed the keys of `{}` from .git/config.", a.name);
         }
@@ -177,11 +198,14 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
         ));
     }
     let token = if a.session_token { Some(read_secret("Session token: ")?) } else { None };
-    ctx.repo.write_local_config(&[
-        ("data", sub.as_str(), "accessKeyId", Some(&id)),
-        ("data", sub.as_str(), "secretAccessKey", Some(&secret)),
-        ("data", sub.as_str(), "sessionToken", token.as_deref()),
-    ])?;
+    ctx.repo.write_local_config(
+        &[
+            ("data", sub.as_str(), "accessKeyId", Some(&id)),
+            ("data", sub.as_str(), "secretAccessKey", Some(&secret)),
+            ("data", sub.as_str(), "sessionToken", token.as_deref()),
+        ],
+        Access::Private,
+    )?;
     if !ctx.global.quiet {
         println!(
             "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",

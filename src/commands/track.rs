@@ -18,19 +18,54 @@ pub const ATTRS: &str = "filter=data diff=data merge=data -text";
 
 /// Turns a user pattern into a gitattributes pattern relative to the root: directories
 /// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
-/// anchored there.
-pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> String {
-    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
-    let mut p = pattern.trim_end_matches('/').trim_start_matches("./").to_string();
-    if let Ok(sub) = cwd.strip_prefix(root)
-        && !sub.as_os_str().is_empty()
-    {
-        p = format!("{}/{p}", sub.to_string_lossy());
+/// anchored there, `.` and `..` are resolved, and a leading `/` anchors at the root. A
+/// pattern that leaves the work tree, names the root itself or `.git`, or could not be one
+/// line of `.gitattributes` is refused.
+pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
+    let refuse =
+        |why: &str, hint: &str| Err(hinted(format!("cannot track `{pattern}`: {why}"), hint));
+    if pattern.is_empty() || pattern.contains(['\n', '\r', '\0']) {
+        return refuse("a pattern is one non-empty line", "give each pattern as one argument");
     }
+    if pattern.starts_with('!') || pattern.starts_with('#') {
+        return refuse(
+            "`.gitattributes` has no negative patterns and `#` starts a comment",
+            "use `git data untrack PATTERN` to stop tracking; write `\\#` for a name that starts with #",
+        );
+    }
+    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
+    let anchored = pattern.starts_with('/');
+    let mut parts: Vec<String> = Vec::new();
+    if !anchored && let Ok(sub) = cwd.strip_prefix(root) {
+        parts.extend(sub.iter().map(|c| c.to_string_lossy().into_owned()));
+    }
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.pop().is_some() => {}
+            ".." => {
+                return refuse(
+                    "it leaves the work tree",
+                    "patterns are paths inside the repository, from the current directory",
+                );
+            }
+            ".git" => {
+                return refuse("`.git` is git's own directory", "track files of the work tree");
+            }
+            other => parts.push(other.to_string()),
+        }
+    }
+    if parts.is_empty() {
+        return refuse(
+            "it names the whole work tree",
+            "track file patterns such as \"*.pkl\" or directories such as data/",
+        );
+    }
+    let mut p = format!("{}{}", if anchored { "/" } else { "" }, parts.join("/"));
     if is_dir {
         p.push_str("/**");
     }
-    p.replace(' ', "[[:space:]]")
+    Ok(p.replace(' ', "[[:space:]]"))
 }
 
 /// The patterns tracked in a .gitattributes text.
@@ -81,7 +116,7 @@ pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
     }
     let mut added = Vec::new();
     for raw in &args.patterns {
-        let pattern = normalize(&root, &cwd, raw);
+        let pattern = normalize(&root, &cwd, raw)?;
         if existing.contains(&pattern) || added.contains(&pattern) {
             if !ctx.global.quiet {
                 println!("\"{pattern}\" is already tracked");
@@ -92,7 +127,9 @@ pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
         added.push(pattern);
     }
     if new_text != text {
-        std::fs::write(&path, &new_text).context("cannot write .gitattributes")?;
+        let shared = crate::textfile::Access::Shared;
+        crate::textfile::replace(&path, new_text.as_bytes(), &ctx.repo.tmp_dir(), shared)
+            .context("cannot write .gitattributes")?;
     }
     if !ctx.global.quiet {
         for p in &added {
@@ -143,7 +180,7 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
     autotrack::convert(&ctx.repo, &ctx.store, &staged)?;
     if file.policy.track_above.as_ref() != Some(&setting) {
         file.policy.track_above = Some(setting.clone());
-        file.save(&ctx.config.file_path)?;
+        file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
     }
     let hooks_dir = ctx.repo.hooks_dir();
     let actions = crate::hooks::install(&hooks_dir, true)?;
@@ -254,7 +291,8 @@ pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
     let path = root.join(".gitattributes");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let cwd = std::env::current_dir()?;
-    let wanted: Vec<String> = args.patterns.iter().map(|p| normalize(&root, &cwd, p)).collect();
+    let wanted: Vec<String> =
+        args.patterns.iter().map(|p| normalize(&root, &cwd, p)).collect::<Result<_>>()?;
     let mut removed = Vec::new();
     let kept: Vec<&str> = text
         .lines()
@@ -280,7 +318,9 @@ pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
     if !out.is_empty() {
         out.push('\n');
     }
-    std::fs::write(&path, out).context("cannot write .gitattributes")?;
+    let shared = crate::textfile::Access::Shared;
+    crate::textfile::replace(&path, out.as_bytes(), &ctx.repo.tmp_dir(), shared)
+        .context("cannot write .gitattributes")?;
     if !ctx.global.quiet {
         for p in removed {
             println!("Untracking \"{p}\"");
@@ -296,10 +336,22 @@ mod tests {
     #[test]
     fn normalize_patterns() {
         let root = Path::new("/nonexistent-root");
-        assert_eq!(normalize(root, root, "*.pkl"), "*.pkl");
-        assert_eq!(normalize(root, root, "data/"), "data/**");
-        assert_eq!(normalize(root, root, "my model.bin"), "my[[:space:]]model.bin");
-        assert_eq!(normalize(root, &root.join("sub"), "x.bin"), "sub/x.bin");
+        let sub = root.join("sub");
+        let n = |cwd: &Path, p: &str| normalize(root, cwd, p).map_err(|e| e.to_string());
+        assert_eq!(n(root, "*.pkl").unwrap(), "*.pkl");
+        assert_eq!(n(root, "data/").unwrap(), "data/**");
+        assert_eq!(n(root, "./data/x.bin").unwrap(), "data/x.bin");
+        assert_eq!(n(root, "/data/*.bin").unwrap(), "/data/*.bin");
+        assert_eq!(n(root, "my model.bin").unwrap(), "my[[:space:]]model.bin");
+        assert_eq!(n(&sub, "x.bin").unwrap(), "sub/x.bin");
+        assert_eq!(n(&sub, "../x.bin").unwrap(), "x.bin");
+        assert_eq!(n(&sub, "/x.bin").unwrap(), "/x.bin");
+        assert_eq!(n(&sub, "./").unwrap(), "sub/**");
+        for bad in ["../*.bin", "a/../../b", ".git/config", "", "x\ny", "!x", "#x", "/", "."] {
+            let err = n(root, bad).unwrap_err();
+            assert!(err.starts_with("cannot track"), "{bad:?}: {err}");
+        }
+        assert!(n(&sub, "../../x").unwrap_err().contains("leaves the work tree"));
     }
 
     #[test]

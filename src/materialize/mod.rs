@@ -80,7 +80,7 @@ pub fn materialize(
         }
         return Ok(outcome);
     }
-    let temps = Temps::new(ctx.repo.worktree_data_dir().join("tmp"));
+    let temps = Temps::new(ctx.repo.tmp_dir());
     let missing: Vec<(gix::bstr::BString, Pointer)> = todo
         .iter()
         .filter(|c| !ctx.store.holds(&c.pointer.oid, c.pointer.size))

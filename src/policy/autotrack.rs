@@ -167,10 +167,13 @@ pub fn convert(
     }
     update_index(&root, &info)?;
     if let Some(text) = worktree_text {
-        std::fs::write(&attributes, text).map_err(|source| AutotrackError::Io {
-            what: format!("cannot write {}", attributes.display()),
-            source,
-        })?;
+        let shared = crate::textfile::Access::Shared;
+        crate::textfile::replace(&attributes, text.as_bytes(), &repo.tmp_dir(), shared).map_err(
+            |source| AutotrackError::Io {
+                what: format!("cannot write {}", attributes.display()),
+                source,
+            },
+        )?;
     }
     Ok(patterns)
 }

@@ -15,15 +15,17 @@ pub mod multipart;
 pub mod s3;
 pub mod s3_error;
 mod s3_list;
+pub mod url;
 
 use crate::atomic::AtomicFile;
 use crate::config::{Config, RemoteEntry};
 use crate::oid::Oid;
 use crate::progress::Progress;
 use async_trait::async_trait;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
+pub use url::{Location, UrlError, check_endpoint, parse_url, redact};
 
 /// The one command that mends a remote: it hashes the remote's copies and uploads verified
 /// bytes from the cache over damaged or missing ones.
@@ -180,40 +182,6 @@ pub trait Remote: Send + Sync {
     async fn delete(&self, key: &Key) -> Result<(), RemoteError>;
 }
 
-/// How a remote URL is interpreted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Location {
-    Directory(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-/// Parses a remote URL: a path, `file://…`, or `s3://bucket/prefix`.
-pub fn parse_url(url: &str, base: &Path) -> Result<Location, String> {
-    if let Some(rest) = url.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(format!("`{url}` has no bucket name: use s3://BUCKET[/PREFIX]"));
-        }
-        return Ok(Location::S3 {
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-        });
-    }
-    let path = match url.strip_prefix("file://") {
-        Some(p) => PathBuf::from(p),
-        None if url.contains("://") => {
-            return Err(format!(
-                "unsupported remote URL `{url}`: use a directory path, file:///path or s3://bucket/prefix"
-            ));
-        }
-        None => crate::config::expand_home(url),
-    };
-    if url.is_empty() {
-        return Err("the remote URL is empty".into());
-    }
-    Ok(Location::Directory(if path.is_absolute() { path } else { base.join(path) }))
-}
-
 /// Opens the remote `name` (or the default one) of a resolved configuration.
 pub fn open(
     config: &Config,
@@ -258,7 +226,12 @@ pub fn open_entry(
     base: &Path,
     state_dir: &Path,
 ) -> Result<Arc<dyn Remote>, RemoteError> {
-    match parse_url(&entry.url, base).map_err(|m| RemoteError::new(name, ErrorKind::Other, m))? {
+    let refused =
+        |e: UrlError| RemoteError::new(name, ErrorKind::Other, e.message).with_hint(e.hint);
+    if let Some(endpoint) = &entry.endpoint {
+        check_endpoint(endpoint).map_err(refused)?;
+    }
+    match parse_url(&entry.url, base).map_err(refused)? {
         Location::Directory(root) => Ok(Arc::new(dir::DirRemote::new(name, root))),
         Location::S3 { bucket, prefix } => Ok(Arc::new(s3::S3Remote::new(s3::S3Settings {
             name: name.to_string(),
@@ -281,20 +254,6 @@ pub fn open_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let base = Path::new("/repo");
-        assert_eq!(parse_url("/mnt/x", base), Ok(Location::Directory("/mnt/x".into())));
-        assert_eq!(parse_url("file:///mnt/x", base), Ok(Location::Directory("/mnt/x".into())));
-        assert_eq!(parse_url("../store", base), Ok(Location::Directory("/repo/../store".into())));
-        assert_eq!(
-            parse_url("s3://bucket/a/b/", base),
-            Ok(Location::S3 { bucket: "bucket".into(), prefix: "a/b".into() })
-        );
-        assert!(parse_url("s3:///x", base).is_err());
-        assert!(parse_url("gs://bucket", base).is_err());
-    }
 
     #[test]
     fn key_layout() {

@@ -18,11 +18,13 @@ fn a_remote_path_that_is_a_file_is_not_called_missing() {
     let env = Env::new();
     let repo = one_file(&env, "nd", &bytes(1, 3000));
     let file = env.path("a-file");
-    write(&file, b"not a directory");
     for (url, what) in
         [(file.clone(), "it is a file"), (file.join("sub"), "a part of the path is a file")]
     {
+        // `remote add` refuses a file; the path becomes one afterwards
+        let _ = std::fs::remove_file(&file);
         env.data(&repo, &["remote", "add", "storage", url.to_str().unwrap()]);
+        write(&file, b"not a directory");
         let push = env.run(&repo, "git", &["push", "-q", "origin", "main"]);
         assert_ne!(push.code, 0);
         assert!(

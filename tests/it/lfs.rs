@@ -145,3 +145,46 @@ fn hand_made_lfs_layout_is_adopted_too() {
     assert!(out.stdout.contains("wrote 3 files that held pointer text"), "{}", out.stdout);
     check_out_all(&env, &repo, &before);
 }
+
+#[test]
+fn a_corrupt_lfs_object_is_refused_by_name_and_never_cached() {
+    let env = Env::bare();
+    let repo = fixture(&env, "lfs-repo.sh", "lfsbad");
+    let blob = env.git(&repo, &["cat-file", "blob", "v1:models/model.bin"]).stdout;
+    let oid = git_data::pointer::Pointer::parse(blob.as_bytes()).unwrap().oid;
+    let src = repo.join(".git/lfs/objects").join(oid.shard_path());
+    let mut bytes = read(&src);
+    bytes[7] ^= 0x20; // one flipped bit, same size
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    write(&src, &bytes);
+    let head = env.git(&repo, &["rev-parse", "HEAD"]).stdout;
+    let out = env.data_fails(&repo, &["migrate", "lfs"]);
+    let why = format!("not imported, corrupt git-lfs object {} ({oid})", src.display());
+    assert!(out.stderr.contains(&why), "{}", out.stderr);
+    assert!(out.stderr.contains("content hashes to"), "{}", out.stderr);
+    assert!(out.stderr.contains("models/model.bin"), "{}", out.stderr);
+    assert_eq!(env.git(&repo, &["rev-parse", "HEAD"]).stdout, head, "nothing committed");
+    // the three good objects are in the cache; the bad one is not, and no temp is left
+    let cache = repo.join(".git/data");
+    assert!(!cache.join("objects").join(oid.shard_path()).exists());
+    let fsck = env.run(&repo, "git", &["data", "fsck"]);
+    assert!(
+        fsck.stdout.contains("cache: 3 objects") && fsck.stdout.contains("0 bad"),
+        "{}",
+        fsck.stdout
+    );
+    let tmp: Vec<_> =
+        std::fs::read_dir(cache.join("tmp")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
+    assert_eq!(read(&src), bytes, "the git-lfs copy is left as it was");
+    // once the good bytes are back, the rerun takes it
+    bytes[7] ^= 0x20;
+    write(&src, &bytes);
+    let out = env.data(&repo, &["migrate", "lfs"]);
+    assert!(
+        out.stdout.contains("1 hard-linked, 0 copied") && out.stdout.contains("3 already"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(read(&cache.join("objects").join(oid.shard_path())), bytes);
+}

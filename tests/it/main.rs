@@ -13,6 +13,7 @@ mod faults;
 mod fuzz;
 mod gc;
 mod harness;
+mod inputs;
 mod integrity;
 mod lfs;
 mod migrate;

@@ -1,19 +1,18 @@
 //! What `migrate lfs` takes over from git-lfs in a clone: the objects under
 //! `.git/lfs/objects/ab/cd/<oid>` (same sha256 ids as ours), and git-lfs's hooks.
 //!
-//! Invariants: an object enters the cache only after its bytes hashed to its name. A hard
-//! link is tried first (no copy, no extra space); the linked file is then hashed where it
-//! lies in the cache's temp directory and renamed into place only if it matches, and made
-//! read-only like every cache object (the git-lfs copy is the same inode, and stays
-//! readable). Across file systems the object is streamed and verified by the cache.
+//! Invariants: an object enters the cache only through the store's checked commit, after its
+//! bytes hashed to its name. A hard link is tried first (no copy, no extra space): the link
+//! is a temp of the cache like any other (named after this process, removed if it is killed),
+//! hashed where it lies and made read-only like every cache object (the git-lfs copy is the
+//! same inode, and stays readable). Across file systems the object is streamed instead.
 //! A hook is removed only when it is exactly git-lfs's shim; anything else is reported.
 
 use crate::git::Repo;
-use crate::oid::{Oid, hash_file};
+use crate::oid::Oid;
 use crate::store::{Store, StoreError};
 use anyhow::Result;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// How one object was taken over.
@@ -58,48 +57,27 @@ pub fn list(dir: &Path) -> Vec<(Oid, PathBuf)> {
     out
 }
 
-/// Takes `src` into the cache as `oid`: hard link if possible, else a verified copy.
-/// A file whose bytes do not hash to `oid` is refused (`StoreError::Corrupt`-like message).
+/// Takes `src` into the cache as `oid` through the store's checked commit: by a hard link
+/// if possible, else a copy. A file whose bytes do not hash to `oid` is refused, and nothing
+/// of it stays in the cache.
 pub fn take(store: &Store, oid: &Oid, src: &Path) -> Result<Taken, String> {
     let size = fs::metadata(src).map_err(|e| format!("cannot read {}: {e}", src.display()))?.len();
     if store.contains(oid, size) {
         return Ok(Taken::Already);
     }
-    let tmp_dir = store.tmp_dir();
-    fs::create_dir_all(tmp_dir).map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
-    let tmp = tmp_dir.join(format!("lfs-{}-{}", std::process::id(), oid.short(16)));
-    let _ = fs::remove_file(&tmp);
-    if fs::hard_link(src, &tmp).is_ok() {
-        let checked = hash_file(&tmp).map_err(|e| format!("cannot hash {}: {e}", src.display()));
-        let result = match checked {
-            Ok((actual, _)) if actual != *oid => Err(format!("content hashes to {actual}")),
-            Ok(_) => place(&tmp, &store.object_path(oid)),
-            Err(e) => Err(e),
-        };
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+    let refused = |e: StoreError| match e {
+        StoreError::Commit(crate::atomic::CommitError::Mismatch { actual, .. }) => {
+            format!("content hashes to {actual}")
         }
-        return result.map(|_| Taken::Linked);
+        e => e.to_string(),
+    };
+    if let Some(linked) = store.begin_link(src).map_err(refused)? {
+        return store.commit(linked, Some((*oid, size))).map(|_| Taken::Linked).map_err(refused);
     }
     let file = fs::File::open(src).map_err(|e| format!("cannot open {}: {e}", src.display()))?;
-    let mut incoming = store.begin().map_err(|e| e.to_string())?;
+    let mut incoming = store.begin().map_err(refused)?;
     incoming.copy_from(file).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
-    match store.commit(incoming, Some((*oid, size))) {
-        Ok(_) => Ok(Taken::Copied),
-        Err(StoreError::Commit(crate::atomic::CommitError::Mismatch { actual, .. })) => {
-            Err(format!("content hashes to {actual}"))
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn place(tmp: &Path, dest: &Path) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot place {}: {e}", dest.display());
-    fs::set_permissions(tmp, fs::Permissions::from_mode(0o444)).map_err(err)?;
-    if let Some(dir) = dest.parent() {
-        fs::create_dir_all(dir).map_err(err)?;
-    }
-    fs::rename(tmp, dest).map_err(err)
+    store.commit(incoming, Some((*oid, size))).map(|_| Taken::Copied).map_err(refused)
 }
 
 /// Whether a hook script is exactly git-lfs's shim for `name` (a shebang, the check that

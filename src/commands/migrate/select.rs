@@ -39,7 +39,7 @@ impl Selection {
         let compile = |raw: &Vec<String>| -> Result<Vec<(String, Pattern)>> {
             let mut out = Vec::new();
             for p in raw.iter().filter(|p| !p.trim().is_empty()) {
-                let text = normalize(root, &cwd, p.trim());
+                let text = normalize(root, &cwd, p.trim())?;
                 let pattern = Pattern::from_bytes_without_negation(text.as_bytes())
                     .with_context(|| format!("{p:?} is not a usable pattern"))?;
                 out.push((text, pattern));

@@ -30,7 +30,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         Ok(config) => {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(FILE_NAME);
-            config.save(&path).unwrap();
+            config.save(&path, &dir.path().join("tmp")).unwrap();
             prop_assert_eq!(
                 FileConfig::load(&path).unwrap(),
                 config,
@@ -147,7 +147,7 @@ proptest! {
     fn what_git_data_writes_reads_back_equal(config in file_config()) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        config.save(&path).unwrap();
+        config.save(&path, &dir.path().join("tmp")).unwrap();
         prop_assert_eq!(FileConfig::load(&path).unwrap(), config);
     }
 
@@ -157,7 +157,7 @@ proptest! {
         prop_assume!(!fields.contains(&key.as_str()));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        config.save(&path).unwrap();
+        config.save(&path, &dir.path().join("tmp")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         // YAML (1.1, libyaml) also breaks lines at NEL, LS and PS, which a value may hold
         let breaks = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
