@@ -48,8 +48,13 @@ pub fn refresh(
         return Ok(0);
     }
     let lock_path = index_path.with_extension("lock");
+    install_signal_handlers();
+    let held_path = {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(lock_path.as_os_str().as_bytes()).ok()
+    };
     let lock = acquire(&lock_path, wait)?;
-    let held = release_on_signal(&lock_path);
+    let held = release_on_signal(held_path);
     let result = patch_and_write(index_path, hash_kind, updates, lock);
     if result.is_err() {
         let _ = fs::remove_file(&lock_path);
@@ -62,10 +67,12 @@ pub fn refresh(
 /// on another thread may still be reading one being replaced).
 static HELD: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
-/// While the returned guard lives, SIGINT, SIGTERM, SIGHUP or SIGQUIT remove `lock_path`
-/// before the process ends as the signal would end it: git removes its own locks on these
-/// signals, and a lock left behind blocks every later git command.
-fn release_on_signal(lock_path: &Path) -> impl Drop {
+/// Installs (once) the handlers that remove a held index lock on SIGINT, SIGTERM, SIGHUP or
+/// SIGQUIT and then end the process as the signal would: git removes its own locks on these
+/// signals, and a lock left behind blocks every later git command. Installed before the
+/// lock is taken, so that only the instant between creating it and recording it in `HELD`
+/// is uncovered (a rerun then finishes the work, see `hook::consume`).
+fn install_signal_handlers() {
     static HANDLERS: std::sync::Once = std::sync::Once::new();
     HANDLERS.call_once(|| {
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
@@ -83,8 +90,11 @@ fn release_on_signal(lock_path: &Path) -> impl Drop {
             };
         }
     });
-    use std::os::unix::ffi::OsStrExt;
-    if let Ok(c) = std::ffi::CString::new(lock_path.as_os_str().as_bytes()) {
+}
+
+/// While the returned guard lives, the signal handlers remove the lock at `lock_path`.
+fn release_on_signal(lock_path: Option<std::ffi::CString>) -> impl Drop {
+    if let Some(c) = lock_path {
         HELD.store(c.into_raw(), Ordering::SeqCst);
     }
     struct Held;

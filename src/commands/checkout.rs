@@ -18,8 +18,9 @@ pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
-    journal.finish()?;
     if !outcome.index_locked {
+        // a locked index left files unwritten: their entries stay for the rerun
+        journal.finish()?;
         materialize::repair_index(ctx, &filter)?;
     }
     if !ctx.global.quiet && outcome.ok() {

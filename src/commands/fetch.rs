@@ -96,8 +96,9 @@ pub fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     let outcome = materialize::materialize(ctx, candidates, false)?;
-    journal.finish()?;
     if !outcome.index_locked {
+        // a locked index left files unwritten: their entries stay for the rerun
+        journal.finish()?;
         // files a killed checkout or pull wrote but could not record: git would call them
         // modified (their size differs from the pointer's) until their stat is recorded
         materialize::repair_index(ctx, &filter)?;

@@ -73,7 +73,9 @@ pub fn consume(ctx: &Context, found: pending::Found) -> Result<i32> {
     materialize::mark(ctx, candidates(&found.entries))?;
     let taken = found.take()?;
     let outcome = materialize::materialize(ctx, candidates(&taken.entries), true)?;
-    taken.finish()?;
+    if !outcome.index_locked {
+        taken.finish()?;
+    } // else the entries stay for the next consumer: the rerun once the lock is gone
     Ok(report_outcome(ctx, &outcome, "git data pull"))
 }
 

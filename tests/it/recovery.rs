@@ -170,6 +170,30 @@ fn after_a_killed_reset_git_status_finishes_the_work() {
 }
 
 #[test]
+fn a_look_while_a_stale_lock_blocks_the_index_loses_no_work() {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, "kl");
+    for _ in 0..5 {
+        forget_v1(&env, &repo, &v1);
+        if kill_at(&env, &repo, &["checkout", "-q", "v1"], TAKEN) {
+            // the kill left the index locked; the user looks first: `git status` starts the
+            // filter, which finds the killed checkout's journal but cannot mark the index
+            std::fs::write(repo.join(".git/index.lock"), b"").unwrap();
+            later(&repo);
+            let _ = env.run(&repo, "git", &["status"]);
+            assert!(has_file(&repo.join(".git/data/pending"), "-"), "the journal is kept");
+            // git's own recovery, then the same command again finishes the work
+            std::fs::remove_file(repo.join(".git/index.lock")).unwrap();
+            env.git(&repo, &["checkout", "-q", "v1"]);
+            assert_exact(&env, &repo, &v1);
+            return;
+        }
+        env.git(&repo, &["checkout", "-q", "main"]);
+    }
+    panic!("the checkout always finished before the kill");
+}
+
+#[test]
 fn a_killed_push_leaves_no_partial_upload_after_the_rerun() {
     let env = Env::new();
     let (repo, v1) = versions(&env, "kp");

@@ -330,19 +330,23 @@ pub fn silent_after_kill(s: &Scenario) -> Vec<Violation> {
 /// still have to write) and any leftover temp file's name.
 pub fn observe(s: &Scenario, temps: &[PathBuf]) -> String {
     let data = s.repo.join(".git/data");
-    let journal: Vec<String> = std::fs::read_dir(&data)
+    let journal: Vec<String> = std::fs::read_dir(data.join("pending"))
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("pending"))
         .map(|e| {
             let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-            format!("{} ({len} bytes)", e.file_name().to_string_lossy())
+            format!("pending/{} ({len} bytes)", e.file_name().to_string_lossy())
         })
         .collect();
+    let index = s.env.run(&s.repo, "git", &["ls-files", "-s", "--debug"]).stdout;
+    let head = s.env.run(&s.repo, "git", &["log", "-1", "--format=%h %s", "HEAD"]).stdout;
     let temps: Vec<String> = temps
         .iter()
         .map(|t| t.strip_prefix(s.env.root()).unwrap_or(t).display().to_string())
         .collect();
-    format!("pending journal: {journal:?}; temp files: {temps:?}")
+    format!(
+        "pending journal: {journal:?}; temp files: {temps:?}; HEAD: {}; index:\n{index}",
+        head.trim()
+    )
 }
