@@ -73,6 +73,11 @@ pub fn consume(ctx: &Context, found: pending::Found) -> Result<i32> {
     materialize::mark(ctx, candidates(&found.entries))?;
     let taken = found.take()?;
     let outcome = materialize::materialize(ctx, candidates(&taken.entries), true)?;
+    if !outcome.index_locked && !outcome.not_pointers.is_empty() {
+        // written by a run that could not record their stat: git would call them modified
+        let written = crate::scan::PathFilter::new(outcome.not_pointers.clone());
+        materialize::repair_index(ctx, &written)?;
+    }
     if !outcome.index_locked {
         taken.finish()?;
     } // else the entries stay for the next consumer: the rerun once the lock is gone

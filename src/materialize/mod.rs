@@ -44,6 +44,9 @@ pub struct Outcome {
     pub failed: Vec<(BString, String)>,
     /// The index could not be updated (another git process held its lock).
     pub index_locked: bool,
+    /// Candidates whose file no longer held its pointer: written already (by a run that
+    /// may have been killed, or stopped by a locked index, before it recorded their stat).
+    pub not_pointers: Vec<BString>,
 }
 
 impl Outcome {
@@ -68,7 +71,9 @@ pub fn materialize(
     let mut outcome = Outcome::default();
     let (view, admitted) =
         guard::IndexView::admit(&ctx.repo, &root, dedup(candidates), &mut outcome.failed)?;
-    let todo: Vec<Candidate> = admitted.into_iter().filter(|c| holds_pointer(&root, c)).collect();
+    let (todo, done): (Vec<Candidate>, Vec<Candidate>) =
+        admitted.into_iter().partition(|c| holds_pointer(&root, c));
+    outcome.not_pointers = done.into_iter().map(|c| c.path).collect();
     if todo.is_empty() {
         return Ok(outcome);
     }

@@ -194,6 +194,38 @@ fn a_look_while_a_stale_lock_blocks_the_index_loses_no_work() {
 }
 
 #[test]
+fn files_written_but_not_recorded_are_recorded_by_the_next_consumer() {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, "kr2");
+    for _ in 0..5 {
+        forget_v1(&env, &repo, &v1);
+        if !kill_at(&env, &repo, &["checkout", "-q", "v1"], TAKEN) {
+            env.git(&repo, &["checkout", "-q", "main"]);
+            continue;
+        }
+        let _ = std::fs::remove_file(repo.join(".git/index.lock"));
+        // the index records the pointer text's stat (a refresh without git-data's filter),
+        // then a writer that was stopped before it recorded anything put the data in place
+        let info = repo.join(".git/info/attributes");
+        std::fs::create_dir_all(info.parent().unwrap()).unwrap();
+        std::fs::write(&info, "* -filter\n").unwrap();
+        env.git(&repo, &["update-index", "-q", "--refresh"]);
+        std::fs::remove_file(&info).unwrap();
+        for (i, b) in v1.iter().enumerate() {
+            write(&repo.join(format!("data/f{i}.bin")), b);
+        }
+        later(&repo);
+        let status = env.git(&repo, &["status", "--porcelain"]).stdout;
+        assert!(status.contains(" M data/f0.bin"), "the stale stat shows: {status}");
+        // the journal the kill left is consumed by the next hook, which records the stat
+        env.git(&repo, &["checkout", "-q", "v1"]);
+        assert_exact(&env, &repo, &v1);
+        return;
+    }
+    panic!("the checkout always finished before the kill");
+}
+
+#[test]
 fn a_killed_push_leaves_no_partial_upload_after_the_rerun() {
     let env = Env::new();
     let (repo, v1) = versions(&env, "kp");
