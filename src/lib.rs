@@ -32,6 +32,7 @@ pub mod state;
 pub mod store;
 pub mod textfile;
 pub mod transfer;
+pub mod units;
 pub mod verify;
 pub mod worktree;
 

@@ -66,20 +66,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Formats a byte count for people (`1.5 GiB`).
-pub fn human(bytes: u64) -> String {
-    bytesize::ByteSize::b(bytes).display().iec().to_string()
-}
-
-/// The sum of sizes; `None` past `u64::MAX` (pointers can declare any size).
-pub fn checked_total(sizes: impl IntoIterator<Item = u64>) -> Option<u64> {
-    sizes.into_iter().try_fold(0u64, u64::checked_add)
-}
-
-/// A sum of sizes for people: [`human`], or "more than 16 EiB" where it overflows.
-pub fn human_total(total: Option<u64>) -> String {
-    total.map_or_else(|| format!("more than {}", human(u64::MAX)), human)
-}
+pub use crate::units::{checked_total, human, human_total};
 
 /// Prints a line to stdout unless quiet.
 pub fn say(ctx_quiet: bool, line: impl AsRef<str>) {

@@ -5,6 +5,7 @@
 use crate::cli::{TrackArgs, UntrackArgs};
 use crate::config::{FileConfig, SizeSetting};
 use crate::context::Context;
+use crate::git::attributes::{ATTRS, tracked_patterns};
 use crate::hinted;
 use crate::policy::{Policy, autotrack};
 use crate::scan::PathFilter;
@@ -12,9 +13,6 @@ use crate::worktree;
 use anyhow::{Context as _, Result};
 use gix::bstr::ByteSlice;
 use std::path::Path;
-
-/// The attributes git-data writes for a tracked pattern.
-pub const ATTRS: &str = "filter=data diff=data merge=data -text";
 
 /// Turns a user pattern into a gitattributes pattern relative to the root: directories
 /// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
@@ -66,18 +64,6 @@ pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
         p.push_str("/**");
     }
     Ok(p.replace(' ', "[[:space:]]"))
-}
-
-/// The patterns tracked in a .gitattributes text.
-pub fn tracked_patterns(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            let pattern = words.next()?;
-            (!pattern.starts_with('#') && words.any(|w| w == "filter=data"))
-                .then(|| pattern.to_string())
-        })
-        .collect()
 }
 
 pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
@@ -359,11 +345,5 @@ mod tests {
         assert!(is_partial_commit(Some("/r/.git/next-index-1234.lock".into())));
         assert!(!is_partial_commit(Some("/r/.git/index.lock".into())));
         assert!(!is_partial_commit(None));
-    }
-
-    #[test]
-    fn lists_tracked() {
-        let t = "# c\n*.pkl filter=data diff=data merge=data -text\n*.txt text\ndata/** filter=data -text\n";
-        assert_eq!(tracked_patterns(t), vec!["*.pkl", "data/**"]);
     }
 }

@@ -4,6 +4,8 @@
 //! Invariants: every git process we start ourselves is told not to call our filter back
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
+pub mod attributes;
+
 use crate::config::LocalSettings;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use gix::bstr::{BStr, ByteSlice};

@@ -9,8 +9,8 @@
 //! candidates costs one pass over the index's in-memory entries: only entries whose recorded
 //! work-tree size is over the threshold (or unknown) have their object header looked up.
 
-use super::{Policy, anchored_path_pattern};
-use crate::commands::track::ATTRS;
+use super::Policy;
+use crate::git::attributes;
 use crate::git::{GitError, Repo, git_command, rel_path};
 use crate::pointer::Pointer;
 use crate::scan::PathFilter;
@@ -147,7 +147,7 @@ pub fn convert(
     let patterns: Vec<String> = files
         .iter()
         .filter(|f| !f.tracked)
-        .map(|f| anchored_path_pattern(f.path.as_bstr()))
+        .map(|f| attributes::anchored(f.path.as_bstr()))
         .collect();
     let attributes = root.join(".gitattributes");
     let mut worktree_text = None;
@@ -156,11 +156,11 @@ pub fn convert(
         let staged = staged_attributes(repo)?.unwrap_or_else(|| on_disk.clone());
         let blob = repo
             .gix
-            .write_blob(with_lines(&staged, &patterns))
+            .write_blob(attributes::with_patterns(&staged, &patterns))
             .map_err(|e| GitError::Other(format!("cannot write .gitattributes: {e}")))?;
         info.extend_from_slice(format!("100644 {blob}\t.gitattributes").as_bytes());
         info.push(0);
-        worktree_text = Some(with_lines(&on_disk, &patterns));
+        worktree_text = Some(attributes::with_patterns(&on_disk, &patterns));
     }
     if info.is_empty() {
         return Ok(patterns);
@@ -185,19 +185,6 @@ fn staged_attributes(repo: &Repo) -> Result<Option<String>, GitError> {
     let Some(e) = entries.first() else { return Ok(None) };
     let blob = repo.gix.find_blob(e.id).map_err(|err| crate::git::obj_err(e.id, err))?;
     Ok(Some(blob.data.to_str_lossy().into_owned()))
-}
-
-/// `text` with a tracking line for each pattern it does not have yet.
-fn with_lines(text: &str, patterns: &[String]) -> String {
-    let have = crate::commands::track::tracked_patterns(text);
-    let mut out = text.to_string();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    for p in patterns.iter().filter(|p| !have.contains(p)) {
-        out.push_str(&format!("{p} {ATTRS}\n"));
-    }
-    out
 }
 
 /// Applies `git update-index -z --index-info` records (to the index git named, if any).
@@ -236,11 +223,14 @@ mod tests {
     #[test]
     fn adds_only_missing_lines() {
         let text = "*.bin filter=data diff=data merge=data -text";
-        let out = with_lines(text, &["*.bin".into(), "/big.csv".into()]);
+        let out = attributes::with_patterns(text, &["*.bin".into(), "/big.csv".into()]);
         assert_eq!(
             out,
             "*.bin filter=data diff=data merge=data -text\n/big.csv filter=data diff=data merge=data -text\n"
         );
-        assert_eq!(with_lines("", &["a/b".into()]), "a/b filter=data diff=data merge=data -text\n");
+        assert_eq!(
+            attributes::with_patterns("", &["a/b".into()]),
+            "a/b filter=data diff=data merge=data -text\n"
+        );
     }
 }

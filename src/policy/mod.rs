@@ -164,34 +164,6 @@ pub fn skipped_by_env(value: Option<&str>) -> bool {
     value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
 }
 
-/// A gitattributes pattern that matches exactly the file at `path` (from the root).
-pub fn path_pattern(path: &BStr) -> String {
-    let text = path.to_str_lossy();
-    let mut out = String::with_capacity(text.len() + 8);
-    for (i, c) in text.chars().enumerate() {
-        match c {
-            ' ' => out.push_str("[[:space:]]"),
-            '*' | '?' | '[' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '#' | '!' if i == 0 => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Like [`path_pattern`], but a file at the root gets a leading `/`, so that the pattern does
-/// not also match files of the same name in subdirectories.
-pub fn anchored_path_pattern(path: &BStr) -> String {
-    let p = path_pattern(path);
-    if p.contains('/') { p } else { format!("/{p}") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,10 +209,8 @@ mod tests {
 
     #[test]
     fn exact_path_patterns() {
-        assert_eq!(path_pattern(BStr::new("a b/c*.bin")), "a[[:space:]]b/c\\*.bin");
-        assert_eq!(path_pattern(BStr::new("model.bin")), "model.bin");
-        assert_eq!(anchored_path_pattern(BStr::new("model.bin")), "/model.bin");
-        let g = Glob::new("allow", &anchored_path_pattern(BStr::new("x [1].bin"))).unwrap();
+        let anchored = crate::git::attributes::anchored(BStr::new("x [1].bin"));
+        let g = Glob::new("allow", &anchored).unwrap();
         assert!(g.matches(BStr::new("x [1].bin")));
         assert!(!g.matches(BStr::new("sub/x [1].bin")));
         assert!(skipped_by_env(Some("1")) && !skipped_by_env(Some("0")) && !skipped_by_env(None));

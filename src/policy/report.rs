@@ -5,9 +5,9 @@
 //! Invariants: plain text without colour or terminal codes (it ends up in CI logs and in
 //! `git push` output); every command printed is shell-quoted; nothing here reads blob content.
 
-use super::{Rule, SKIP_ENV, Violation, path_pattern};
-use crate::commands::human;
+use super::{Rule, SKIP_ENV, Violation};
 use crate::git::Repo;
+use crate::units::human;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
@@ -60,7 +60,7 @@ fn rule_text(rule: &Rule) -> String {
 fn track_pattern(v: &Violation) -> String {
     match &v.rule {
         Rule::AlwaysTrack { pattern } => pattern.clone(),
-        Rule::TooLarge { .. } => path_pattern(v.path.as_bstr()),
+        Rule::TooLarge { .. } => crate::git::attributes::escape(v.path.as_bstr()),
     }
 }
 

@@ -5,7 +5,7 @@
 use super::blobs::{self, Moved};
 use super::refs::{self, Move};
 use super::rewrite::{self, Rewriter, Transform};
-use super::select::{Selection, Survey, exact_pattern};
+use super::select::{Selection, Survey};
 use super::{git_with_filter, plural, preflight};
 use crate::cli::MigrateImportArgs;
 use crate::commands::human;
@@ -294,12 +294,12 @@ fn no_rewrite(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
             ));
         }
         let exact = hits.len() == 1 && hits[0].path == *path;
-        let pattern = exact_pattern(path.as_bstr());
+        let pattern = crate::git::attributes::rooted(path.as_bstr());
         lines.push(format!(
             "{}{} {}",
             pattern,
             if exact { "" } else { "/**" },
-            crate::commands::track::ATTRS
+            crate::git::attributes::ATTRS
         ));
     }
     let to_move: Vec<BString> = entries

@@ -9,7 +9,8 @@
 //! blobs that are already pointers are never converted.
 
 use crate::cli::MigrateSelectArgs;
-use crate::commands::track::{ATTRS, normalize};
+use crate::commands::track::normalize;
+use crate::git::attributes::ATTRS;
 use crate::git::{Repo, obj_err};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use anyhow::{Context as _, Result};
@@ -77,7 +78,10 @@ impl Selection {
         }
         let mut paths: Vec<&BString> = selected.iter().collect();
         paths.sort();
-        paths.into_iter().map(|p| format!("{} {ATTRS}", exact_pattern(p.as_bstr()))).collect()
+        paths
+            .into_iter()
+            .map(|p| format!("{} {ATTRS}", crate::git::attributes::rooted(p.as_bstr())))
+            .collect()
     }
 }
 
@@ -91,22 +95,6 @@ pub fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
         Case::Sensitive,
         wildmatch::Mode::NO_MATCH_SLASH_LITERAL,
     )
-}
-
-/// A gitattributes pattern that matches exactly one root-relative path.
-pub fn exact_pattern(path: &BStr) -> String {
-    let mut out = String::from("/");
-    for c in path.to_str_lossy().chars() {
-        match c {
-            '*' | '?' | '[' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_whitespace() => out.push_str("[[:space:]]"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// One version of a file found in history.
@@ -265,11 +253,13 @@ mod tests {
     #[test]
     fn exact_patterns_are_anchored_and_escaped() {
         assert_eq!(
-            exact_pattern(b"my model [v1].bin".as_bstr()),
+            crate::git::attributes::rooted(b"my model [v1].bin".as_bstr()),
             "/my[[:space:]]model[[:space:]]\\[v1].bin"
         );
-        let p = Pattern::from_bytes_without_negation(exact_pattern(b"m*.bin".as_bstr()).as_bytes())
-            .unwrap();
+        let p = Pattern::from_bytes_without_negation(
+            crate::git::attributes::rooted(b"m*.bin".as_bstr()).as_bytes(),
+        )
+        .unwrap();
         assert!(pattern_matches(&p, b"m*.bin".as_bstr()));
         assert!(!pattern_matches(&p, b"mx.bin".as_bstr()));
         assert!(!pattern_matches(&p, b"sub/m*.bin".as_bstr()));

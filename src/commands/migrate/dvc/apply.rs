@@ -8,8 +8,8 @@
 //! are reset to HEAD, so the repository is as before (data files we wrote stay: they hold
 //! exactly what DVC recorded, and DVC's `.gitignore` hides them again).
 
-use crate::commands::track::ATTRS;
 use crate::git::Repo;
+use crate::git::attributes::ATTRS;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::store::Store;
@@ -198,7 +198,7 @@ fn check_staged(repo: &Repo, root: &Path, files: &[Converted]) -> Result<()> {
 
 /// `.gitattributes` text with a line for each pattern not already there.
 pub fn add_patterns(text: &str, patterns: &[String]) -> String {
-    let existing = crate::commands::track::tracked_patterns(text);
+    let existing = crate::git::attributes::tracked_patterns(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
@@ -211,23 +211,10 @@ pub fn add_patterns(text: &str, patterns: &[String]) -> String {
     out
 }
 
-/// The gitattributes pattern for a repository path: glob characters escaped, spaces as
-/// `[[:space:]]`, a top-level name anchored with `/`; directories get `/**`.
+/// The gitattributes pattern for a repository path (see [`crate::git::attributes::anchored`]);
+/// directories get `/**`.
 pub fn pattern_for(path: &str, dir: bool) -> String {
-    let mut p = String::new();
-    for c in path.chars() {
-        match c {
-            ' ' => p.push_str("[[:space:]]"),
-            '*' | '?' | '[' | '\\' | '!' | '#' => {
-                p.push('\\');
-                p.push(c);
-            }
-            c => p.push(c),
-        }
-    }
-    if !path.contains('/') {
-        p.insert(0, '/');
-    }
+    let mut p = crate::git::attributes::anchored(gix::bstr::BStr::new(path));
     if dir {
         p.push_str("/**");
     }
