@@ -66,6 +66,12 @@ pub fn materialize_pending(ctx: &Context) -> Result<i32> {
 /// deleted once their files are written or reported, and left for the next consumer if this
 /// fails or is killed before that.
 pub fn consume(ctx: &Context, found: pending::Found) -> Result<i32> {
+    consume_then(ctx, found, true)
+}
+
+/// [`consume`]; with `finish` false the entries stay in the journal after they are written,
+/// for the next consumer to check again (it records the stat of files found written).
+fn consume_then(ctx: &Context, found: pending::Found, finish: bool) -> Result<i32> {
     if found.entries.is_empty() {
         found.take()?.finish()?;
         return Ok(0);
@@ -78,7 +84,9 @@ pub fn consume(ctx: &Context, found: pending::Found) -> Result<i32> {
         let written = crate::scan::PathFilter::new(outcome.not_pointers.clone());
         materialize::repair_index(ctx, &written)?;
     }
-    if !outcome.index_locked {
+    // nothing written now: what was written before has its stat recorded just above
+    let finish = finish || (outcome.written == 0 && outcome.ok());
+    if finish && !outcome.index_locked {
         taken.finish()?;
     } // else the entries stay for the next consumer: the rerun once the lock is gone
     Ok(report_outcome(ctx, &outcome, "git data pull"))
@@ -107,7 +115,10 @@ fn finish_killed(ctx: &Context) -> Result<i32> {
     if ctx.repo.work_tree.is_none() || sequencer_running(&ctx.repo.git_dir) {
         return Ok(0);
     }
-    consume(ctx, pending::find(ctx.journal().dir(), false)?)
+    // git may write an index it read before this hook over the stat recorded here (`git
+    // merge` updates ORIG_HEAD, then writes its index): the entries stay for the consumer
+    // that runs when git is done (post-merge, post-checkout, the filter), which records it
+    consume_then(ctx, pending::find(ctx.journal().dir(), false)?, false)
 }
 
 /// Whether a rebase or `git am` is in progress (git keeps its state in these directories).

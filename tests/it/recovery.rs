@@ -246,3 +246,33 @@ fn a_killed_push_leaves_no_partial_upload_after_the_rerun() {
         assert_eq!(read(&object_path(&store, data)), *data);
     }
 }
+
+#[test]
+fn a_pull_killed_while_it_moves_the_branch_is_finished_by_running_it_again() {
+    let env = Env::new();
+    let (repo, v1) = versions(&env, "kpm");
+    env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
+    let v2: Vec<Vec<u8>> = (0..FILES).map(|i| read(&repo.join(format!("data/f{i}.bin")))).collect();
+    assert_ne!(v1, v2);
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        assert!(tried < 8, "the pull always finished before the branch was locked");
+        let _ = std::fs::remove_dir_all(env.path("kpm-c"));
+        let (clone, out) = env.clone_of("kpm", "kpm-c");
+        assert_eq!(out.code, 0, "{}", out.all());
+        env.git(&clone, &["reset", "-q", "--hard", "v1"]);
+        let heads = clone.join(".git/refs/heads");
+        if !kill_when(&env, &clone, &["pull", "-q", "--ff-only"], &heads, "main.lock") {
+            continue;
+        }
+        for lock in ["index.lock", "HEAD.lock", "ORIG_HEAD.lock", "refs/heads/main.lock"] {
+            let _ = std::fs::remove_file(clone.join(".git").join(lock));
+        }
+        later(&clone);
+        let again = env.run(&clone, "git", &["pull", "-q", "--ff-only"]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert_exact(&env, &clone, &v2);
+        return;
+    }
+}

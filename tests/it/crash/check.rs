@@ -341,6 +341,8 @@ pub fn observe(s: &Scenario, temps: &[PathBuf]) -> String {
         .collect();
     let index = s.env.run(&s.repo, "git", &["ls-files", "-s", "--debug"]).stdout;
     let head = s.env.run(&s.repo, "git", &["log", "-1", "--format=%h %s", "HEAD"]).stdout;
+    let staged = s.env.run(&s.repo, "git", &["diff-index", "--cached", "--name-status", "HEAD"]);
+    let head = format!("{} (index against HEAD: {:?})", head.trim(), staged.stdout.trim());
     let temps: Vec<String> = temps
         .iter()
         .map(|t| t.strip_prefix(s.env.root()).unwrap_or(t).display().to_string())

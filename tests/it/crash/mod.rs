@@ -96,10 +96,12 @@ fn rerun(s: &Scenario, recovery: &mut Vec<String>) -> group::Run {
         let mut cmd = s.env.command(&s.dir, "git");
         cmd.args(&args);
         last = group::run(cmd, None, LIMIT);
-        if last.ok() {
+        // a hook whose exit code git ignores may name a lock the kill left: it said what to do
+        let named = stale_lock(&last.stderr).filter(|lock| lock.exists());
+        if last.ok() && named.is_none() {
             break;
         }
-        if let Some(lock) = stale_lock(&last.stderr) {
+        if let Some(lock) = named {
             let name = lock.strip_prefix(s.env.root()).unwrap_or(&lock).display().to_string();
             recovery.push(format!("removed stale {name}"));
             let _ = std::fs::remove_file(&lock);
@@ -131,13 +133,19 @@ fn rerun(s: &Scenario, recovery: &mut Vec<String>) -> group::Run {
 }
 
 /// The lock file of git's "Unable to create '….lock': File exists." message.
-/// Also git-data's own "the index at … is locked by another git process".
+/// Also git-data's own "the index at … is locked by another git process" and "if none is
+/// running, remove ….lock, then …".
 fn stale_lock(stderr: &str) -> Option<std::path::PathBuf> {
     if let Some(start) = stderr.find("Unable to create '") {
         let start = start + "Unable to create '".len();
         let end = start + stderr[start..].find("': File exists")?;
         let path = &stderr[start..end];
         return path.ends_with(".lock").then(|| path.into());
+    }
+    if let Some(start) = stderr.find("if none is running, remove ") {
+        let start = start + "if none is running, remove ".len();
+        let end = start + stderr[start..].find(", then")?;
+        return Some(stderr[start..end].into());
     }
     let start = stderr.find("the index at ")? + "the index at ".len();
     let end = start + stderr[start..].find(" is locked by another git process")?;
