@@ -75,6 +75,8 @@ pub fn materialize(
         admitted.into_iter().partition(|c| holds_pointer(&root, c));
     outcome.not_pointers = done.into_iter().map(|c| c.path).collect();
     if todo.is_empty() {
+        // temps a killed writer left go even when nothing is left to write
+        drop(Temps::new(ctx.repo.tmp_dir()));
         return Ok(outcome);
     }
     let marked: Vec<BString> = todo.iter().map(|c| c.path.clone()).collect();
