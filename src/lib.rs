@@ -4,37 +4,19 @@
 //! The library holds everything testable without a process; `main.rs` only parses, dispatches
 //! and maps errors to exit codes.
 
-pub mod atomic;
-pub mod bgwrite;
 pub mod cli;
-pub mod commands;
 pub mod config;
-pub mod context;
-pub mod dropbehind;
 pub mod filter;
-pub mod fsat;
+pub mod fs;
 pub mod git;
-pub mod hooks;
-pub mod index_refresh;
-pub mod ingest;
 pub mod materialize;
-pub mod objwrite;
 pub mod oid;
 pub mod pointer;
 pub mod policy;
 pub mod progress;
-pub mod remote;
-pub mod retry;
-pub mod scan;
-pub mod shards;
-pub mod stale;
-pub mod state;
 pub mod store;
-pub mod textfile;
-pub mod transfer;
+pub mod sync;
 pub mod units;
-pub mod verify;
-pub mod worktree;
 
 /// A failure with a known fix: printed as `error: …` then `hint: …`.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +44,7 @@ pub fn report(err: &anyhow::Error) {
     for cause in err.chain() {
         let hint = if let Some(h) = cause.downcast_ref::<Hinted>() {
             Some(h.hint.clone())
-        } else if let Some(r) = cause.downcast_ref::<remote::RemoteError>() {
+        } else if let Some(r) = cause.downcast_ref::<sync::remote::RemoteError>() {
             r.hint.clone()
         } else if let Some(c) = cause.downcast_ref::<config::ConfigError>() {
             matches!(c, config::ConfigError::Syntax { .. } | config::ConfigError::Invalid { .. })

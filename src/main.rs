@@ -3,7 +3,7 @@
 use clap::Parser;
 
 fn main() {
-    let code = match git_data::cli::Cli::try_parse() {
+    let code = match git_data::cli::args::Cli::try_parse() {
         Err(e) => {
             let _ = e.print();
             if e.use_stderr() { 2 } else { 0 }
@@ -19,15 +19,12 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run(cli: git_data::cli::Cli) -> anyhow::Result<i32> {
+fn run(cli: git_data::cli::args::Cli) -> anyhow::Result<i32> {
     if cli.command.prints_offline() {
         // A listing piped into `head` should end quietly when the pipe closes. Only for
         // commands that never talk to a remote: elsewhere a socket write to a peer that hung
         // up would kill the process without a word.
-        // SAFETY: resetting a signal disposition before any thread exists.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        git_data::fs::sys::default_sigpipe();
     }
-    git_data::commands::run(cli)
+    git_data::cli::commands::run(cli)
 }

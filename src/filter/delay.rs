@@ -12,7 +12,7 @@
 
 use super::{Filter, FilterError, Smudged};
 use crate::pointer::Pointer;
-use crate::state::pending::PendingFile;
+use crate::store::state::pending::PendingFile;
 use gix::bstr::{BStr, BString};
 use std::collections::{HashMap, HashSet};
 

@@ -11,16 +11,17 @@
 //! go through it). A corrupt object is reported and never written out as data.
 
 pub mod delay;
+pub mod ingest;
 pub mod pktline;
 pub mod process;
 pub mod readahead;
 
-use crate::atomic::AtomicFile;
+use crate::fs::atomic::AtomicFile;
+use crate::fs::stat::FileStat;
 use crate::oid::{Hasher, Oid};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
-use crate::state::FileStat;
-use crate::state::pending::{Journal, PendingFile};
-use crate::state::statcache::StatCache;
+use crate::store::state::pending::{Journal, PendingFile};
+use crate::store::state::statcache::StatCache;
 use crate::store::{Store, StoreError};
 use gix::bstr::{BStr, ByteSlice};
 use std::io::{self, Read, Seek, Write};

@@ -143,8 +143,8 @@ fn respond<W: Write>(
 mod tests {
     use super::*;
     use crate::pointer::Pointer;
-    use crate::state::pending::Journal;
     use crate::store::Store;
+    use crate::store::state::pending::Journal;
 
     fn session(requests: &[(&str, &str, &[u8])]) -> Vec<u8> {
         let mut input = Vec::new();
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(lists[3], vec![missing.trim_end().to_string()]);
         assert_eq!(lists[6], vec!["plain text"]);
         let pending =
-            crate::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
+            crate::store::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].path, b"a.bin");
     }
@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(lists[12], vec![pb.trim_end().to_string()]);
         assert_eq!(*batches.borrow(), vec![2], "one batch for both");
         let pending =
-            crate::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
+            crate::store::state::pending::find(&dir.path().join("pending"), true).unwrap().entries;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].path, b"b.bin");
     }

@@ -13,11 +13,11 @@
 //! which bounds the work (and the unreferenced objects) a wrong guess can cost. Its errors are
 //! dropped: the filter then meets them itself and reports them.
 
+use crate::fs::stat::FileStat;
 use crate::oid::Oid;
 use crate::pointer::MAX_POINTER_SIZE;
-use crate::state::FileStat;
-use crate::state::statcache::StatCache;
 use crate::store::Store;
+use crate::store::state::statcache::StatCache;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::Read;
@@ -302,7 +302,7 @@ mod tests {
     use super::*;
     use crate::filter::{Filter, ReadChunks};
     use crate::pointer::Pointer;
-    use crate::state::pending::Journal;
+    use crate::store::state::pending::Journal;
 
     fn content(i: usize) -> Vec<u8> {
         (0..3000 + i * 7).map(|j| (j * 31 + i * 17) as u8).collect()
@@ -316,7 +316,9 @@ mod tests {
             fs::write(dir.path().join(format!("wt/d/f{i:02}.bin")), content(i)).unwrap();
             fs::write(dir.path().join(format!("wt/d/n{i:02}.txt")), content(i + 100)).unwrap();
         }
-        std::thread::sleep(crate::state::racy_margin() * 2 + std::time::Duration::from_millis(20));
+        std::thread::sleep(
+            crate::fs::stat::racy_margin() * 2 + std::time::Duration::from_millis(20),
+        );
         dir
     }
 

@@ -5,6 +5,11 @@
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
 pub mod attributes;
+pub mod hooks;
+pub mod index;
+pub mod odb;
+pub mod scan;
+pub mod worktree;
 
 use crate::config::LocalSettings;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
@@ -132,7 +137,7 @@ impl Repo {
     pub fn write_local_config(
         &self,
         edits: &[(&str, &str, &str, Option<&str>)],
-        access: crate::textfile::Access,
+        access: crate::fs::textfile::Access,
     ) -> Result<(), GitError> {
         use std::io::Write;
         use std::os::unix::fs::PermissionsExt;
@@ -160,7 +165,7 @@ impl Repo {
             .open(&lock)
             .map_err(|e| GitError::Other(format!("cannot lock {}: {e}", path.display())))?;
         // the file keeps its mode (as `git config` does), narrowed for keys
-        let mode = crate::textfile::mode_for(&path, access);
+        let mode = crate::fs::textfile::mode_for(&path, access);
         let written = mode
             .and_then(|m| match m {
                 Some(m) => out.set_permissions(std::fs::Permissions::from_mode(m)),

@@ -8,9 +8,9 @@
 //! `stash pop`) never keeps a stat git would take for that entry's: git must look at it.
 
 use super::{Candidate, Written};
+use crate::fs::stat::FileStat;
 use crate::git::Repo;
-use crate::state::FileStat;
-use crate::worktree::{self, IndexEntry};
+use crate::git::worktree::{self, IndexEntry};
 use gix::bstr::{BStr, BString, ByteSlice};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -33,7 +33,7 @@ impl IndexView {
         refused: &mut Vec<(BString, String)>,
     ) -> Result<(IndexView, Vec<Candidate>), crate::git::GitError> {
         let wanted: HashSet<&BStr> = candidates.iter().map(|c| c.path.as_bstr()).collect();
-        let filter = crate::scan::PathFilter::new(Vec::new());
+        let filter = crate::git::scan::PathFilter::new(Vec::new());
         let (all, _) = worktree::index_entries(repo, &filter)?;
         let entries: HashMap<BString, IndexEntry> = all
             .into_iter()

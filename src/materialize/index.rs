@@ -9,9 +9,9 @@
 
 use super::Written;
 use super::guard::IndexView;
-use crate::context::Context;
-use crate::index_refresh::{self, IndexError, StatUpdate};
-use crate::state::{self, FileStat};
+use crate::cli::context::Context;
+use crate::fs::stat::{self, FileStat};
+use crate::git::index::{self, IndexError, StatUpdate};
 use gix::bstr::BString;
 use gix::bstr::ByteSlice;
 use std::collections::HashSet;
@@ -72,7 +72,7 @@ fn recorded(
     own: impl Fn(&BString) -> bool,
 ) -> Vec<StatUpdate> {
     let latest = written.iter().map(|w| w.stat.ctime_ns.max(w.stat.mtime_ns)).max().unwrap_or(0);
-    state::wait_until_settled(latest);
+    stat::wait_until_settled(latest);
     let mut cache = ctx.stat_cache();
     let mut updates = Vec::with_capacity(written.len());
     let observed = std::time::SystemTime::now();
@@ -100,12 +100,8 @@ fn recorded(
 /// Patches the index; where it cannot be patched in place (a split index), git resets the
 /// entries and, when `refresh`, refreshes them. False when the lock could not be taken.
 fn apply(ctx: &Context, root: &Path, updates: &[StatUpdate], refresh: bool) -> bool {
-    match index_refresh::refresh(
-        &ctx.repo.index_path,
-        ctx.repo.hash_kind,
-        updates,
-        Duration::from_secs(5),
-    ) {
+    match index::refresh(&ctx.repo.index_path, ctx.repo.hash_kind, updates, Duration::from_secs(5))
+    {
         Ok(_) => true,
         Err(IndexError::Locked(path)) => {
             eprintln!(
@@ -161,9 +157,9 @@ fn git_refresh(root: &Path, updates: &[StatUpdate]) {
 /// Refreshes the index entries of data files whose content is right but whose recorded stat
 /// is stale — git would report them as modified without looking, because their size differs
 /// (a refresh that could not take the index lock leaves this). Content is checked first.
-pub fn repair_index(ctx: &Context, filter: &crate::scan::PathFilter) -> anyhow::Result<usize> {
+pub fn repair_index(ctx: &Context, filter: &crate::git::scan::PathFilter) -> anyhow::Result<usize> {
     let root = ctx.work_tree()?.to_path_buf();
-    let (entries, _) = crate::worktree::index_entries(&ctx.repo, filter)?;
+    let (entries, _) = crate::git::worktree::index_entries(&ctx.repo, filter)?;
     let cache = ctx.stat_cache();
     let mut stale = Vec::new();
     for e in entries {

@@ -14,12 +14,12 @@ mod write;
 
 pub use index::repair_index;
 
+use crate::cli::context::Context;
 use crate::config::LinkMode;
-use crate::context::Context;
+use crate::fs::stat::FileStat;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::progress::Progress;
-use crate::state::FileStat;
 use crate::store::{Store, StoreError};
 use gix::bstr::{BString, ByteSlice};
 use std::collections::{HashMap, HashSet};
@@ -169,7 +169,7 @@ fn dedup(candidates: Vec<Candidate>) -> Vec<Candidate> {
 }
 
 fn holds_pointer(root: &Path, c: &Candidate) -> bool {
-    crate::worktree::read_small(&root.join(crate::git::rel_path(c.path.as_bstr())))
+    crate::git::worktree::read_small(&root.join(crate::git::rel_path(c.path.as_bstr())))
         .is_some_and(|content| content == c.pointer.encode().as_bytes())
 }
 
@@ -296,7 +296,7 @@ fn fetch_missing_teed(
 /// into the work tree: the cache object and the work-tree file are then one file, and an edit
 /// made in place through it (root ignores the read-only mode) would change the only copy of a
 /// committed version. An object that is not on a remote yet is copied (or reflinked) instead.
-fn on_remote(ctx: &Context) -> Option<crate::state::known::KnownObjects> {
+fn on_remote(ctx: &Context) -> Option<crate::store::state::known::KnownObjects> {
     ctx.remote(None).ok().map(|remote| ctx.known(&*remote))
 }
 

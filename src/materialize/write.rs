@@ -8,7 +8,7 @@
 
 use super::Candidate;
 use crate::config::LinkMode;
-use crate::state::{self, FileStat};
+use crate::fs::stat::{self, FileStat};
 use gix::bstr::{BStr, ByteSlice};
 use std::fs;
 use std::io;
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// Where the temps of one materialisation go: `.git/data/tmp/` for a target on the same file
 /// system (a killed process leaves nothing in the work tree), else next to the target as
 /// `.<name>.wt-<pid>-<start>-<random>.git-data`. Either way the name carries the process, so
-/// the next materialisation removes what a killed one left (see [`crate::stale`]).
+/// the next materialisation removes what a killed one left (see [`crate::fs::stale`]).
 pub(super) struct Temps {
     dir: PathBuf,
     dev: Option<u64>,
@@ -34,7 +34,7 @@ impl Temps {
     pub(super) fn new(dir: PathBuf) -> Temps {
         use std::os::unix::fs::MetadataExt;
         let dev = fs::create_dir_all(&dir).and_then(|()| fs::metadata(&dir)).ok().map(|m| m.dev());
-        crate::stale::sweep(&dir, KIND);
+        crate::fs::stale::sweep(&dir, KIND);
         Temps { dir, dev, swept: Default::default() }
     }
 
@@ -47,7 +47,7 @@ impl Temps {
 
     /// The prefix and suffix of a temp's name for `target`, and the directory to make it in.
     fn place<'a>(&'a self, target: &'a Path) -> (String, &'static str, &'a Path) {
-        let marker = crate::stale::marker(KIND);
+        let marker = crate::fs::stale::marker(KIND);
         if self.outside(target) {
             return (marker, "", &self.dir);
         }
@@ -55,7 +55,7 @@ impl Temps {
         if let Ok(mut swept) = self.swept.lock()
             && swept.insert(parent.to_path_buf())
         {
-            crate::stale::sweep(parent, KIND);
+            crate::fs::stale::sweep(parent, KIND);
         }
         let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
         (format!(".{name}.{marker}"), ".git-data", parent)
@@ -105,7 +105,7 @@ impl Staged {
             return Err(format!("short write of {}: {n} of {size} bytes", self.target.display()));
         }
         f.set_permissions(fs::Permissions::from_mode(self.mode | 0o200)).map_err(&err)?;
-        f.set_modified(state::before_this_second()).map_err(&err)?;
+        f.set_modified(stat::before_this_second()).map_err(&err)?;
         replace(self.tmp.into_temp_path(), &self.target).map_err(&err)?;
         let meta = fs::symlink_metadata(&self.target).map_err(&err)?;
         Ok(FileStat::from_metadata(&meta))
@@ -115,11 +115,8 @@ impl Staged {
 /// Whether a file in the cache's `tmp_dir` can share its blocks with `file` (a reflink):
 /// probed with an empty file, which leaves `file` as it was.
 pub(super) fn reflinks_to(tmp_dir: &Path, file: &fs::File) -> bool {
-    use std::os::fd::AsRawFd;
     let _ = fs::create_dir_all(tmp_dir);
-    let Ok(src) = tempfile::tempfile_in(tmp_dir) else { return false };
-    // SAFETY: FICLONE on two descriptors we own; it fails cleanly where unsupported.
-    unsafe { libc::ioctl(file.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) == 0 }
+    crate::fs::sys::reflinks_between(tmp_dir, file)
 }
 
 fn target_of(root: &Path, path: &BStr) -> (PathBuf, u32) {
@@ -158,9 +155,9 @@ pub(super) fn write_file(
     let mut staged = Staged::new(temps, root, c.path.as_bstr())?;
     let src = fs::File::open(object).map_err(io_err(&target))?;
     if link == LinkMode::Copy {
-        crate::bgwrite::copy(&src, staged.tmp.as_file(), c.pointer.size)
+        crate::fs::bgwrite::copy(&src, staged.tmp.as_file(), c.pointer.size)
     } else {
-        crate::atomic::clone_or_copy(&src, staged.tmp.as_file_mut(), c.pointer.size)
+        crate::fs::atomic::clone_or_copy(&src, staged.tmp.as_file_mut(), c.pointer.size)
     }
     .map_err(io_err(&target))?;
     staged.finish(c.pointer.size)
@@ -172,24 +169,11 @@ pub(super) fn write_file(
 /// once, as it does when a rename replaces a file (its `auto_da_alloc`: ~60 ms per 256 MiB
 /// on a switch). Where exchange is not supported, a plain rename.
 fn replace(tmp: tempfile::TempPath, target: &Path) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
     if !fs::symlink_metadata(target).is_ok_and(|m| m.is_file()) {
         // nothing there, or not a file (never swap a directory or a link away)
         return tmp.persist(target).map_err(|e| e.error);
     }
-    let from = std::ffi::CString::new(tmp.as_os_str().as_bytes())?;
-    let to = std::ffi::CString::new(target.as_os_str().as_bytes())?;
-    // SAFETY: two NUL-terminated paths that live across the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
+    if crate::fs::sys::exchange(&tmp, target).is_ok() {
         // `tmp` now names the old file: dropping it removes that
         return tmp.close();
     }

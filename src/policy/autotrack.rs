@@ -11,11 +11,11 @@
 
 use super::Policy;
 use crate::git::attributes;
+use crate::git::scan::PathFilter;
+use crate::git::worktree::{self, IndexEntry};
 use crate::git::{GitError, Repo, git_command, rel_path};
 use crate::pointer::Pointer;
-use crate::scan::PathFilter;
 use crate::store::{Store, StoreError};
-use crate::worktree::{self, IndexEntry};
 use gix::ObjectId;
 use gix::bstr::{BString, ByteSlice};
 use std::io::Write;
@@ -167,13 +167,12 @@ pub fn convert(
     }
     update_index(&root, &info)?;
     if let Some(text) = worktree_text {
-        let shared = crate::textfile::Access::Shared;
-        crate::textfile::replace(&attributes, text.as_bytes(), &repo.tmp_dir(), shared).map_err(
-            |source| AutotrackError::Io {
+        let shared = crate::fs::textfile::Access::Shared;
+        crate::fs::textfile::replace(&attributes, text.as_bytes(), &repo.tmp_dir(), shared)
+            .map_err(|source| AutotrackError::Io {
                 what: format!("cannot write {}", attributes.display()),
                 source,
-            },
-        )?;
+            })?;
     }
     Ok(patterns)
 }

@@ -13,7 +13,7 @@ pub mod autotrack;
 pub mod report;
 
 use crate::config::PolicySection;
-use crate::scan::Found;
+use crate::git::scan::Found;
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::glob::{Pattern, pattern::Case, wildmatch};

@@ -102,13 +102,13 @@ fn file_config() -> impl Strategy<Value = FileConfig> {
         (1.0..3600.0f64).prop_map(|n| n.to_string()),
     ]
     .prop_map(|text| {
-        let value = git_data::retry::settings::parse_deadline(&text).expect("a valid deadline");
+        let value = git_data::config::retry::parse_deadline(&text).expect("a valid deadline");
         DurationSetting { text, value }
     });
     let transfer =
         (
             proptest::option::of(1..512usize),
-            proptest::option::of(0..=git_data::retry::MAX_RETRIES),
+            proptest::option::of(0..=git_data::sync::retry::MAX_RETRIES),
             proptest::option::of("[0-9]{1,4}MiB"),
             proptest::option::of(deadline),
         )

@@ -1,0 +1,35 @@
+//! `git data checkout [PATHS]`: write every tracked file that is still a pointer, from the
+//! cache (git commands write them themselves; this is for files whose object was missing, or
+//! a repository used without the filter). Missing objects are reported; `git data pull`
+//! downloads them.
+
+use crate::cli::args::CheckoutArgs;
+use crate::cli::context::Context;
+use crate::git::scan::PathFilter;
+use crate::git::worktree;
+use crate::materialize::{self, Candidate};
+use anyhow::Result;
+
+pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
+    let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
+    let journal = super::hook::take_journal_for(ctx, &filter)?;
+    let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
+        .into_iter()
+        .map(|(path, pointer)| Candidate { path, pointer })
+        .collect();
+    let outcome = materialize::materialize(ctx, candidates, false)?;
+    if !outcome.index_locked {
+        // a locked index left files unwritten: their entries stay for the rerun
+        journal.finish()?;
+        materialize::repair_index(ctx, &filter)?;
+    }
+    if !ctx.global.quiet && outcome.ok() {
+        println!(
+            "{} file{} written ({})",
+            outcome.written,
+            if outcome.written == 1 { "" } else { "s" },
+            super::human(outcome.bytes)
+        );
+    }
+    Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
+}

@@ -1,0 +1,110 @@
+//! `git data env`: what git-data sees — version, git, repository, cache, remotes, link mode,
+//! and whether the filter and hooks are installed. Never prints a secret.
+
+use crate::cli::args::GlobalArgs;
+use crate::cli::context::Context;
+use crate::config::LinkMode;
+use crate::git::hooks;
+use crate::git::{git_version, run_git};
+use anyhow::Result;
+
+fn reflink_supported(dir: &std::path::Path) -> bool {
+    tempfile::tempfile_in(dir).is_ok_and(|dest| crate::fs::sys::reflinks_between(dir, &dest))
+}
+
+pub fn run(g: &GlobalArgs) -> Result<i32> {
+    println!("git-data {}", env!("CARGO_PKG_VERSION"));
+    println!("git: {}", git_version());
+    // not git_command(): its `-c filter.data.process=` would hide the real value
+    let filter =
+        run_git(std::process::Command::new("git").args(["config", "--get", "filter.data.process"]))
+            .ok();
+    println!(
+        "filter: {}",
+        match filter {
+            Some(v) if !v.trim().is_empty() => format!("installed ({})", v.trim()),
+            _ => "not installed (run `git data install --global`)".into(),
+        }
+    );
+    let ctx = match Context::open(g) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("repository: none ({e})");
+            return Ok(0);
+        }
+    };
+    println!("repository: {}", ctx.repo.work_tree.as_ref().unwrap_or(&ctx.repo.git_dir).display());
+    println!("git dir: {}", ctx.repo.git_dir.display());
+    println!(
+        "config file: {}{}",
+        ctx.config.file_path.display(),
+        if ctx.config.file_path.exists() { "" } else { " (absent)" }
+    );
+    println!("cache: {}", ctx.store.root().display());
+    let hooks_dir = ctx.repo.hooks_dir();
+    println!(
+        "hooks: {} ({})",
+        if hooks::all_current(&hooks_dir) {
+            "installed"
+        } else {
+            "missing (run `git data install`)"
+        },
+        hooks_dir.display()
+    );
+    let _ = std::fs::create_dir_all(ctx.store.root());
+    let reflink = reflink_supported(ctx.store.root());
+    let effective = match ctx.config.link_mode {
+        LinkMode::Auto | LinkMode::Reflink if reflink => "reflink",
+        LinkMode::Auto | LinkMode::Reflink => "copy (this file system has no reflinks)",
+        LinkMode::Hardlink => "hardlink (read-only files)",
+        LinkMode::Copy => "copy",
+    };
+    println!("link mode: {} -> {effective}", ctx.config.link_mode);
+    println!("inline smudge up to: {}", super::human(ctx.config.inline_max));
+    println!("transfer concurrency: {}", ctx.config.concurrency);
+    if ctx.config.file.remotes.is_empty() {
+        println!("remotes: none (add one with `git data remote add NAME URL`)");
+    } else {
+        println!("remotes:");
+        for (name, r) in &ctx.config.file.remotes {
+            let mark =
+                if ctx.config.default_remote.as_deref() == Some(name.as_str()) { "*" } else { " " };
+            println!("  {mark} {name}  {}", crate::sync::remote::redact(&r.url));
+            if r.url.starts_with("s3://") {
+                print_s3(&ctx, name, r);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Endpoint, region and where credentials come from (never the secret itself).
+fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoint =
+        r.endpoint.as_deref().map_or_else(|| "AWS S3".into(), crate::sync::remote::redact);
+    let style = if r.path_style == Some(true) { ", path-style" } else { "" };
+    let region = match (&r.region, var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"))) {
+        (Some(reg), _) => format!("{reg} (.gitdata.yaml)"),
+        (None, Some(reg)) => format!("{reg} (environment)"),
+        (None, None) => "from the AWS profile, else us-east-1".to_string(),
+    };
+    let creds = if let Some(k) = ctx.config.keys.get(name) {
+        format!(
+            ".git/config (data.remote.{name}.accessKeyId = {})",
+            crate::config::mask_key_id(&k.access_key_id)
+        )
+    } else if let Some(id) = var("AWS_ACCESS_KEY_ID") {
+        format!("environment (AWS_ACCESS_KEY_ID = {})", crate::config::mask_key_id(&id))
+    } else if let Some(p) = r.profile.clone().or_else(|| var("AWS_PROFILE")) {
+        format!("AWS profile `{p}`")
+    } else {
+        "the AWS default chain (shared config and credentials files, SSO, web identity, instance metadata)".to_string()
+    };
+    let checksums = match r.checksums.unwrap_or_default() {
+        crate::config::ChecksumMode::Always => "",
+        crate::config::ChecksumMode::WhenRequired => ", checksums only when required",
+    };
+    println!("      endpoint {endpoint}, region {region}{style}{checksums}");
+    println!("      credentials: {creds}");
+}

@@ -1,0 +1,68 @@
+//! `git data migrate`: move files out of git history and adopt git-lfs and DVC repositories.
+//!
+//! `import` rewrites history (or makes one commit with `--no-rewrite`), `info` reports what
+//! `import` would move, `lfs` switches a git-lfs repository over. The engine is shared:
+//! `select` surveys history and decides what moves, `blobs` streams blobs into the cache,
+//! `rewrite` rewrites commits, trees and tags, `refs` moves refs with backups. Every command
+//! that changes history checks first that git-data is installed and the work tree is clean,
+//! so nothing is half-done by a precondition found late.
+
+mod blobs;
+mod dvc;
+mod import;
+mod info;
+mod lfs;
+mod lfs_objects;
+mod refs;
+mod rewrite;
+mod select;
+
+use crate::cli::context::Context;
+use crate::hinted;
+use anyhow::{Context as _, Result};
+
+pub use dvc::run as dvc;
+pub use import::run as import;
+pub use info::run as info;
+pub use lfs::run as lfs;
+
+/// A plain `git` in the work tree, with our filter active (unlike `git::git_command`): for
+/// the commands whose result depends on it (`status`, `add`, `commit`, index refresh).
+pub(crate) fn git_with_filter(ctx: &Context) -> Result<std::process::Command> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.current_dir(ctx.work_tree()?).env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0");
+    Ok(cmd)
+}
+
+/// Refuses to start unless the filter is configured (when `filter`) and no tracked file
+/// has changes.
+pub(crate) fn preflight(ctx: &Context, filter: bool) -> Result<()> {
+    ctx.work_tree()?;
+    if filter && ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
+        return Err(hinted(
+            "git-data is not set up in this repository (no `filter.data.process` in git config)",
+            "run `git data install` first, then the migration again",
+        ));
+    }
+    let out = git_with_filter(ctx)?
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .context("cannot run git status")?;
+    let changes = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !changes.trim().is_empty() {
+        let listed: Vec<&str> = changes.lines().take(10).collect();
+        return Err(hinted(
+            format!(
+                "the work tree has uncommitted changes, which a migration could lose:\n  {}",
+                listed.join("\n  ")
+            ),
+            "commit or stash them (`git stash`), then run the migration again",
+        ));
+    }
+    Ok(())
+}
+
+/// `n thing` / `n things`.
+pub(crate) fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}

@@ -1,0 +1,217 @@
+//! `git data remote add|list|remove|default`: remotes live in `.gitdata.yaml`, which is
+//! committed so the whole team (and every clone) uses them. No secret is ever written there.
+
+use crate::cli::args::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
+use crate::cli::context::Context;
+use crate::config::{FileConfig, RemoteEntry};
+use crate::fs::textfile::Access;
+use crate::hinted;
+use crate::sync::remote::{Location, check_endpoint, parse_url, redact};
+use anyhow::Result;
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
+    let path = ctx.config.file_path.clone();
+    let mut file = FileConfig::load(&path)?;
+    let base = ctx.work_tree()?.to_path_buf();
+    match cmd {
+        RemoteCommand::Add(a) => add(ctx, &mut file, &base, a)?,
+        RemoteCommand::List => {
+            if file.remotes.is_empty() {
+                println!("No data remotes. Add one with `git data remote add NAME URL`.");
+            }
+            let default = ctx.config.default_remote.clone();
+            for (name, r) in &file.remotes {
+                let mark = if Some(name) == default.as_ref() { "*" } else { " " };
+                let mut extra = Vec::new();
+                if let Some(e) = &r.endpoint {
+                    extra.push(format!("endpoint {}", redact(e)));
+                }
+                if let Some(reg) = &r.region {
+                    extra.push(format!("region {reg}"));
+                }
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extra.join(", "))
+                };
+                println!("{mark} {name}\t{}{extra}", redact(&r.url));
+            }
+            return Ok(0);
+        }
+        RemoteCommand::Remove { name } => {
+            if file.remotes.remove(&name).is_none() {
+                return Err(hinted(
+                    format!("no data remote named `{name}`"),
+                    "`git data remote list` shows them",
+                ));
+            }
+            if file.default_remote.as_deref() == Some(name.as_str()) {
+                file.default_remote = file.remotes.keys().next().cloned();
+            }
+            file.save(&path, &ctx.repo.tmp_dir())?;
+            if !ctx.global.quiet {
+                println!("Removed data remote `{name}` (its data was not touched).");
+            }
+        }
+        RemoteCommand::SetCredentials(a) => set_credentials(ctx, &file, a)?,
+        RemoteCommand::Default { name } => {
+            if !file.remotes.contains_key(&name) {
+                return Err(hinted(
+                    format!("no data remote named `{name}`"),
+                    "`git data remote list` shows them",
+                ));
+            }
+            file.default_remote = Some(name.clone());
+            file.save(&path, &ctx.repo.tmp_dir())?;
+            if !ctx.global.quiet {
+                println!("`{name}` is now the default data remote.");
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn add(
+    ctx: &Context,
+    file: &mut FileConfig,
+    base: &std::path::Path,
+    a: RemoteAddArgs,
+) -> Result<()> {
+    if !valid_name(&a.name) {
+        return Err(hinted(
+            format!("invalid remote name `{}`", a.name),
+            "use letters, digits, '-', '_' and '.'",
+        ));
+    }
+    let location = parse_url(&a.url, base).map_err(|e| hinted(e.message, e.hint))?;
+    let is_s3 = matches!(location, Location::S3 { .. });
+    if !is_s3
+        && (a.endpoint.is_some()
+            || a.region.is_some()
+            || a.path_style
+            || a.profile.is_some()
+            || a.checksums.is_some())
+    {
+        return Err(hinted(
+            "--endpoint, --region, --path-style and --profile apply to s3:// remotes only",
+            "drop them for a directory remote",
+        ));
+    }
+    if let Location::Directory(dir) = &location
+        && dir.exists()
+        && !dir.is_dir()
+    {
+        return Err(hinted(
+            format!("the remote `{}` is not a directory ({} is a file)", a.url, dir.display()),
+            "give the path of a directory (it may not exist yet)",
+        ));
+    }
+    if let Some(endpoint) = &a.endpoint {
+        check_endpoint(endpoint).map_err(|e| hinted(e.message, e.hint))?;
+    }
+    let entry = RemoteEntry {
+        url: a.url.clone(),
+        endpoint: a.endpoint,
+        region: a.region,
+        path_style: a.path_style.then_some(true),
+        profile: a.profile,
+        checksums: a.checksums,
+    };
+    let replaced = file.remotes.insert(a.name.clone(), entry).is_some();
+    if a.default || file.default_remote.is_none() || file.remotes.len() == 1 {
+        file.default_remote = Some(a.name.clone());
+    }
+    file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
+    if !ctx.global.quiet {
+        let verb = if replaced { "Updated" } else { "Added" };
+        let default =
+            if file.default_remote.as_deref() == Some(a.name.as_str()) { " (default)" } else { "" };
+        println!("{verb} data remote `{}` -> {}{default}", a.name, a.url);
+        let relative = !(a.url.starts_with('/') || a.url.starts_with('~') || a.url.contains("://"));
+        if let Location::Directory(dir) = &location
+            && relative
+        {
+            println!(
+                "note: `{}` is resolved from each clone's root (here {})",
+                a.url,
+                dir.display()
+            );
+        }
+        if let Location::Directory(dir) = &location
+            && !dir.is_dir()
+        {
+            println!(
+                "note: {} does not exist yet; create it (mkdir -p) before the first push",
+                dir.display()
+            );
+        }
+        println!("Commit .gitdata.yaml so clones use it: git add .gitdata.yaml");
+    }
+    Ok(())
+}
+
+/// Reads one line: from a no-echo prompt on a terminal, else from standard input.
+fn read_secret(prompt: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    Ok(line.trim().to_string())
+}
+
+fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> Result<()> {
+    if !file.remotes.contains_key(&a.name) {
+        return Err(hinted(
+            format!("no data remote named `{}`", a.name),
+            "`git data remote list` shows them",
+        ));
+    }
+    let sub = format!("remote.{}", a.name);
+    if a.unset {
+        let none = |k| ("data", sub.as_str(), k, None);
+        ctx.repo.write_local_config(
+            &[none("accessKeyId"), none("secretAccessKey"), none("sessionToken")],
+            Access::Shared,
+        )?;
+        if !ctx.global.quiet {
+            println!("Removed the keys of `{}` from .git/config.", a.name);
+        }
+        return Ok(());
+    }
+    let id = match a.access_key_id {
+        Some(id) => id,
+        None => read_secret("Access key id: ")?,
+    };
+    let secret = read_secret("Secret access key: ")?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(hinted(
+            "empty access key id or secret",
+            "pass the secret on standard input, e.g. `git data remote set-credentials NAME --access-key-id ID < secret.txt`",
+        ));
+    }
+    let token = if a.session_token { Some(read_secret("Session token: ")?) } else { None };
+    ctx.repo.write_local_config(
+        &[
+            ("data", sub.as_str(), "accessKeyId", Some(&id)),
+            ("data", sub.as_str(), "secretAccessKey", Some(&secret)),
+            ("data", sub.as_str(), "sessionToken", token.as_deref()),
+        ],
+        Access::Private,
+    )?;
+    if !ctx.global.quiet {
+        println!(
+            "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",
+            a.name,
+            crate::config::mask_key_id(&id)
+        );
+    }
+    Ok(())
+}

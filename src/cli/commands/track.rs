@@ -1,0 +1,349 @@
+//! `git data track` / `untrack`: edit the `filter=data` lines of the root `.gitattributes`.
+//! `track --above SIZE` records `policy.track-above` and tracks the staged files over SIZE by
+//! exact path; the pre-commit hook ([`pre_commit`]) does the same for new files at each commit.
+
+use crate::cli::args::{TrackArgs, UntrackArgs};
+use crate::cli::context::Context;
+use crate::config::{FileConfig, SizeSetting};
+use crate::git::attributes::{ATTRS, tracked_patterns};
+use crate::git::scan::PathFilter;
+use crate::git::worktree;
+use crate::hinted;
+use crate::policy::{Policy, autotrack};
+use anyhow::{Context as _, Result};
+use gix::bstr::ByteSlice;
+use std::path::Path;
+
+/// Turns a user pattern into a gitattributes pattern relative to the root: directories
+/// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
+/// anchored there, `.` and `..` are resolved, and a leading `/` anchors at the root. A
+/// pattern that leaves the work tree, names the root itself or `.git`, or could not be one
+/// line of `.gitattributes` is refused.
+pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
+    let refuse =
+        |why: &str, hint: &str| Err(hinted(format!("cannot track `{pattern}`: {why}"), hint));
+    if pattern.is_empty() || pattern.contains(['\n', '\r', '\0']) {
+        return refuse("a pattern is one non-empty line", "give each pattern as one argument");
+    }
+    if pattern.starts_with('!') || pattern.starts_with('#') {
+        return refuse(
+            "`.gitattributes` has no negative patterns and `#` starts a comment",
+            "use `git data untrack PATTERN` to stop tracking; write `\\#` for a name that starts with #",
+        );
+    }
+    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
+    let anchored = pattern.starts_with('/');
+    let mut parts: Vec<String> = Vec::new();
+    if !anchored && let Ok(sub) = cwd.strip_prefix(root) {
+        parts.extend(sub.iter().map(|c| c.to_string_lossy().into_owned()));
+    }
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.pop().is_some() => {}
+            ".." => {
+                return refuse(
+                    "it leaves the work tree",
+                    "patterns are paths inside the repository, from the current directory",
+                );
+            }
+            ".git" => {
+                return refuse("`.git` is git's own directory", "track files of the work tree");
+            }
+            other => parts.push(other.to_string()),
+        }
+    }
+    if parts.is_empty() {
+        return refuse(
+            "it names the whole work tree",
+            "track file patterns such as \"*.pkl\" or directories such as data/",
+        );
+    }
+    let mut p = format!("{}{}", if anchored { "/" } else { "" }, parts.join("/"));
+    if is_dir {
+        p.push_str("/**");
+    }
+    Ok(p.replace(' ', "[[:space:]]"))
+}
+
+pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let path = root.join(".gitattributes");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).context("cannot read .gitattributes"),
+    };
+    let existing = tracked_patterns(&text);
+    if let Some(above) = &args.above {
+        if !args.patterns.is_empty() {
+            let patterns = TrackArgs { patterns: args.patterns.clone(), above: None };
+            track(ctx, &patterns)?;
+        }
+        return track_above(ctx, above);
+    }
+    if args.patterns.is_empty() {
+        if existing.is_empty() {
+            println!(
+                "No patterns are tracked yet. Track some with `git data track \"*.pkl\" \"data/**\"`."
+            );
+        } else {
+            println!("Tracked patterns (.gitattributes):");
+            for p in existing {
+                println!("    {p}");
+            }
+        }
+        return Ok(0);
+    }
+    let cwd = std::env::current_dir()?;
+    let mut new_text = text.clone();
+    if !new_text.is_empty() && !new_text.ends_with('\n') {
+        new_text.push('\n');
+    }
+    let mut added = Vec::new();
+    for raw in &args.patterns {
+        let pattern = normalize(&root, &cwd, raw)?;
+        if existing.contains(&pattern) || added.contains(&pattern) {
+            if !ctx.global.quiet {
+                println!("\"{pattern}\" is already tracked");
+            }
+            continue;
+        }
+        new_text.push_str(&format!("{pattern} {ATTRS}\n"));
+        added.push(pattern);
+    }
+    if new_text != text {
+        let shared = crate::fs::textfile::Access::Shared;
+        crate::fs::textfile::replace(&path, new_text.as_bytes(), &ctx.repo.tmp_dir(), shared)
+            .context("cannot write .gitattributes")?;
+    }
+    if !ctx.global.quiet {
+        for p in &added {
+            println!("Tracking \"{p}\"");
+        }
+    }
+    if !added.is_empty() {
+        hint_committed(ctx)?;
+    }
+    Ok(0)
+}
+
+/// Points out files already committed to git that the new patterns now cover.
+fn hint_committed(ctx: &Context) -> Result<()> {
+    let (entries, _) = worktree::index_entries(&ctx.repo, &PathFilter::default())?;
+    let flags = worktree::data_flags(&ctx.repo, &entries)?;
+    let mut committed = 0;
+    for (e, is_data) in entries.iter().zip(flags) {
+        if is_data && ctx.repo.read_pointer(e.id).ok().flatten().is_none() {
+            committed += 1;
+        }
+    }
+    if committed > 0 && !ctx.global.quiet {
+        println!(
+            "hint: {committed} file{} already committed to git {}; `git add --renormalize .` moves {} into git-data in the next commit",
+            if committed == 1 { "" } else { "s" },
+            if committed == 1 { "matches" } else { "match" },
+            if committed == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(())
+}
+
+/// `git data track --above SIZE`.
+fn track_above(ctx: &Context, above: &str) -> Result<i32> {
+    let Some(setting) = SizeSetting::parse(above).filter(|s| s.bytes.is_some()) else {
+        return Err(hinted(
+            format!("`{above}` is not a size"),
+            "give a size such as 5MiB, 500KB or 10000000 (bytes); to stop tracking by size, \
+             remove policy.track-above from .gitdata.yaml",
+        ));
+    };
+    let threshold = setting.bytes.unwrap_or(u64::MAX);
+    let mut file = FileConfig::load(&ctx.config.file_path)?;
+    let policy = Policy::from_section(&file.policy)?;
+    let staged = autotrack::oversized(&ctx.repo, &policy, threshold, false)?;
+    let new = autotrack::oversized(&ctx.repo, &policy, threshold, true)?.len();
+    autotrack::convert(&ctx.repo, &ctx.store, &staged)?;
+    if file.policy.track_above.as_ref() != Some(&setting) {
+        file.policy.track_above = Some(setting.clone());
+        file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
+    }
+    let hooks_dir = ctx.repo.hooks_dir();
+    let actions = crate::git::hooks::install(&hooks_dir, true)?;
+    let quiet = ctx.global.quiet;
+    super::say(
+        quiet,
+        format!(
+            "Tracking files over {}: policy.track-above: {} in .gitdata.yaml",
+            super::human(threshold),
+            setting.text
+        ),
+    );
+    for f in &staged {
+        super::say(
+            quiet,
+            format!("Tracking \"{}\" ({})", f.path.to_str_lossy(), super::human(f.size)),
+        );
+    }
+    if !staged.is_empty() {
+        super::say(
+            quiet,
+            format!(
+                "{} file{} staged as pointer{}, with .gitattributes: commit to record {}",
+                staged.len(),
+                if staged.len() == 1 { "" } else { "s" },
+                if staged.len() == 1 { "" } else { "s" },
+                if staged.len() == 1 { "it" } else { "them" },
+            ),
+        );
+    }
+    if staged.len() > new {
+        super::say(
+            quiet,
+            format!(
+                "hint: earlier commits still hold {} of these files whole; `git data migrate import --above {}` rewrites them (or leave history as it is)",
+                staged.len() - new,
+                setting.text
+            ),
+        );
+    }
+    for a in actions {
+        super::say(quiet, format!("git-data: {a}"));
+    }
+    super::say(
+        quiet,
+        "New files over that size are tracked when they are committed (pre-commit hook).",
+    );
+    Ok(0)
+}
+
+/// The pre-commit hook: stages new files over `policy.track-above` as pointers, with an
+/// exact-path line in `.gitattributes`. Costs one pass over the index when nothing is large.
+pub fn pre_commit(ctx: &Context) -> Result<i32> {
+    // like the broken-config case of `open_lenient`: never block commits (a fix included)
+    let policy = match super::check::load_policy(ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("git-data: warning: {e}; new large files are not tracked automatically");
+            return Ok(0);
+        }
+    };
+    let Some(threshold) = policy.track_above else { return Ok(0) };
+    if ctx.repo.work_tree.is_none() {
+        return Ok(0);
+    }
+    let files = autotrack::oversized(&ctx.repo, &policy, threshold, true)?;
+    if files.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<String> = files.iter().map(|f| f.path.to_str_lossy().into_owned()).collect();
+    if is_partial_commit(std::env::var_os("GIT_INDEX_FILE")) {
+        let quoted: Vec<String> =
+            names.iter().map(|n| crate::policy::report::shell_quote(n)).collect();
+        return Err(hinted(
+            format!(
+                "`git commit PATH…` cannot track files over policy.track-above ({}) by itself: {}",
+                super::human(threshold),
+                names.join(", ")
+            ),
+            format!(
+                "run `git data track {q}` and `git add .gitattributes {q}`, then commit again",
+                q = quoted.join(" ")
+            ),
+        ));
+    }
+    autotrack::convert(&ctx.repo, &ctx.store, &files)?;
+    for f in &files {
+        eprintln!(
+            "git-data: {} ({}) is over policy.track-above ({}): committed as a pointer, and tracked in .gitattributes",
+            f.path.to_str_lossy(),
+            super::human(f.size),
+            super::human(threshold)
+        );
+    }
+    Ok(0)
+}
+
+/// `git commit PATH…` commits from a temporary index (`next-index-*.lock`) while the real
+/// index gets the work-tree files: what the hook stages there would not reach the real index.
+fn is_partial_commit(index_file: Option<std::ffi::OsString>) -> bool {
+    index_file.is_some_and(|f| {
+        Path::new(&f).file_name().is_some_and(|n| n.to_string_lossy().starts_with("next-index-"))
+    })
+}
+
+pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
+    let root = ctx.work_tree()?.to_path_buf();
+    let path = root.join(".gitattributes");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let cwd = std::env::current_dir()?;
+    let wanted: Vec<String> =
+        args.patterns.iter().map(|p| normalize(&root, &cwd, p)).collect::<Result<_>>()?;
+    let mut removed = Vec::new();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let mut words = l.split_whitespace();
+            let pattern = words.next().unwrap_or_default();
+            let drop = (wanted.iter().any(|w| w == pattern)
+                || args.patterns.iter().any(|w| w == pattern))
+                && l.split_whitespace().any(|w| w == "filter=data");
+            if drop {
+                removed.push(pattern.to_string());
+            }
+            !drop
+        })
+        .collect();
+    if removed.is_empty() {
+        anyhow::bail!(
+            "no tracked pattern matches {}; `git data track` lists them",
+            args.patterns.join(", ")
+        );
+    }
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let shared = crate::fs::textfile::Access::Shared;
+    crate::fs::textfile::replace(&path, out.as_bytes(), &ctx.repo.tmp_dir(), shared)
+        .context("cannot write .gitattributes")?;
+    if !ctx.global.quiet {
+        for p in removed {
+            println!("Untracking \"{p}\"");
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_patterns() {
+        let root = Path::new("/nonexistent-root");
+        let sub = root.join("sub");
+        let n = |cwd: &Path, p: &str| normalize(root, cwd, p).map_err(|e| e.to_string());
+        assert_eq!(n(root, "*.pkl").unwrap(), "*.pkl");
+        assert_eq!(n(root, "data/").unwrap(), "data/**");
+        assert_eq!(n(root, "./data/x.bin").unwrap(), "data/x.bin");
+        assert_eq!(n(root, "/data/*.bin").unwrap(), "/data/*.bin");
+        assert_eq!(n(root, "my model.bin").unwrap(), "my[[:space:]]model.bin");
+        assert_eq!(n(&sub, "x.bin").unwrap(), "sub/x.bin");
+        assert_eq!(n(&sub, "../x.bin").unwrap(), "x.bin");
+        assert_eq!(n(&sub, "/x.bin").unwrap(), "/x.bin");
+        assert_eq!(n(&sub, "./").unwrap(), "sub/**");
+        for bad in ["../*.bin", "a/../../b", ".git/config", "", "x\ny", "!x", "#x", "/", "."] {
+            let err = n(root, bad).unwrap_err();
+            assert!(err.starts_with("cannot track"), "{bad:?}: {err}");
+        }
+        assert!(n(&sub, "../../x").unwrap_err().contains("leaves the work tree"));
+    }
+
+    #[test]
+    fn partial_commits() {
+        assert!(is_partial_commit(Some("/r/.git/next-index-1234.lock".into())));
+        assert!(!is_partial_commit(Some("/r/.git/index.lock".into())));
+        assert!(!is_partial_commit(None));
+    }
+}

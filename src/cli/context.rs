@@ -1,0 +1,154 @@
+//! What a command receives, built once: the repository, the resolved configuration, the
+//! cache, and output settings. Also turns user paths into repository paths.
+
+use crate::cli::args::GlobalArgs;
+use crate::config::{self, Config};
+use crate::git::Repo;
+use crate::store::Store;
+use crate::store::state::known::KnownObjects;
+use crate::store::state::pending::Journal;
+use crate::store::state::statcache::StatCache;
+use crate::sync::remote::{self, Remote, RemoteError};
+use crate::sync::transfer::Transfer;
+use anyhow::{Context as _, Result};
+use gix::bstr::BString;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+pub struct Context {
+    pub repo: Repo,
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    /// Opens the repository around the current directory and resolves its configuration.
+    pub fn open(global: &GlobalArgs) -> Result<Context> {
+        let repo = Repo::discover()?;
+        let file_path = repo.work_tree.as_deref().unwrap_or(&repo.git_dir).join(config::FILE_NAME);
+        let mut config = Config::resolve(file_path, repo.data_dir(), repo.local_settings())?;
+        for name in config.file.remotes.keys() {
+            if let Some(keys) = repo.remote_keys(name) {
+                config.keys.insert(name.clone(), keys);
+            }
+        }
+        let store = Arc::new(Store::new(config.cache_dir.clone()));
+        // what a killed git-data left in the cache goes first (one directory read otherwise)
+        store.recover();
+        Ok(Context { repo, config, store, global: global.clone() })
+    }
+
+    /// Like [`Context::open`], but a broken `.gitdata.yaml` only warns and defaults apply: the
+    /// filter must keep working so that a checkout can still fix the file.
+    pub fn open_lenient(global: &GlobalArgs) -> Result<Context> {
+        match Context::open(global) {
+            Ok(ctx) => Ok(ctx),
+            Err(e) if e.downcast_ref::<config::ConfigError>().is_some() => {
+                eprintln!("git-data: warning: {e}; using default settings");
+                let repo = Repo::discover()?;
+                let missing = repo.git_dir.join("data").join("no-config.yaml");
+                let config = Config::resolve(missing, repo.data_dir(), repo.local_settings())?;
+                let store = Arc::new(Store::new(config.cache_dir.clone()));
+                Ok(Context { repo, config, store, global: global.clone() })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether progress bars are drawn.
+    pub fn progress(&self) -> bool {
+        let forced = if self.global.no_progress || self.global.quiet {
+            Some(false)
+        } else if self.global.progress {
+            Some(true)
+        } else {
+            self.config.progress
+        };
+        crate::progress::enabled(forced)
+    }
+
+    pub fn work_tree(&self) -> Result<&Path> {
+        Ok(self.repo.work_tree()?)
+    }
+
+    pub fn transfer(&self) -> Result<Transfer> {
+        let policy = crate::sync::retry::Policy {
+            retries: self.config.retries,
+            deadline: self.config.retry_deadline,
+        };
+        Transfer::new(self.config.concurrency, policy).context("cannot start the transfer runtime")
+    }
+
+    /// The remote `name`, or the default one.
+    pub fn remote(&self, name: Option<&str>) -> Result<Arc<dyn Remote>, RemoteError> {
+        let base = self.repo.work_tree.clone().unwrap_or_else(|| self.repo.git_dir.clone());
+        remote::open(&self.config, name, &base, &self.repo.data_dir())
+    }
+
+    /// The record of objects known to be on `remote`.
+    pub fn known(&self, remote: &dyn Remote) -> KnownObjects {
+        KnownObjects::load(&self.repo.data_dir().join("remotes"), remote.name(), &remote.location())
+    }
+
+    pub fn journal(&self) -> Journal {
+        Journal::session(self.repo.worktree_data_dir().join("pending"))
+    }
+
+    /// The record of pointer blobs already read (repository-wide: blob ids are).
+    pub fn pointer_ids_path(&self) -> PathBuf {
+        self.repo.data_dir().join("pointers.log")
+    }
+
+    pub fn stat_cache(&self) -> StatCache {
+        StatCache::load(&self.stat_cache_path())
+    }
+
+    pub fn stat_cache_path(&self) -> PathBuf {
+        self.repo.worktree_data_dir().join("statcache.log")
+    }
+
+    /// Turns paths given on the command line (relative to the current directory) into
+    /// repository paths; errors for paths outside the work tree.
+    pub fn repo_paths(&self, paths: &[String]) -> Result<Vec<BString>> {
+        let root = self.work_tree()?;
+        let cwd = std::env::current_dir()?;
+        paths.iter().map(|p| to_repo_path(root, &cwd, p)).collect()
+    }
+}
+
+/// `p` (relative to `cwd`, or absolute) as a `/`-separated path relative to `root`.
+pub fn to_repo_path(root: &Path, cwd: &Path, p: &str) -> Result<BString> {
+    let joined = cwd.join(p);
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(s) => parts.push(s),
+            _ => {}
+        }
+    }
+    let normalized: PathBuf =
+        std::iter::once(Component::RootDir.as_os_str()).chain(parts).collect();
+    let root_norm: PathBuf = root.components().collect();
+    let rel = normalized
+        .strip_prefix(&root_norm)
+        .with_context(|| format!("{p} is outside the repository at {}", root.display()))?;
+    Ok(BString::from(std::os::unix::ffi::OsStrExt::as_bytes(rel.as_os_str()).to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_paths() {
+        let root = Path::new("/r");
+        assert_eq!(to_repo_path(root, Path::new("/r/sub"), "a.bin").unwrap(), "sub/a.bin");
+        assert_eq!(to_repo_path(root, Path::new("/r/sub"), "../data/").unwrap(), "data");
+        assert_eq!(to_repo_path(root, Path::new("/r"), ".").unwrap(), "");
+        assert!(to_repo_path(root, Path::new("/r"), "../x").is_err());
+    }
+}

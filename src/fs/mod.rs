@@ -1,0 +1,15 @@
+//! The file system below everything else: atomic writes, block sharing and copies,
+//! write-behind and page-cache advice, stat calls relative to an open directory, the files a
+//! killed process left behind, and the small text files written for the user.
+//!
+//! Invariant: this folder is the only place in git-data with `unsafe`; each use sits behind a
+//! safe function with its SAFETY note, and the rest of the program calls those.
+
+pub mod atomic;
+pub mod bgwrite;
+pub mod dropbehind;
+pub mod openat;
+pub mod stale;
+pub mod stat;
+pub mod sys;
+pub mod textfile;
