@@ -1,15 +1,15 @@
 //! What a command receives, built once: the repository, the resolved configuration, the
 //! cache, and output settings. Also turns user paths into repository paths.
 
-use crate::cli::args::GlobalArgs;
+use crate::cli::args::{GlobalArgs, TransferArgs};
 use crate::config::{self, Config};
 use crate::git::Repo;
 use crate::store::Store;
 use crate::store::state::known::KnownObjects;
 use crate::store::state::pending::Journal;
 use crate::store::state::statcache::StatCache;
-use crate::sync::remote::{self, Remote, RemoteError};
 use crate::sync::transfer::Transfer;
+use crate::sync::{self, remote::Remote, remote::RemoteError};
 use anyhow::{Context as _, Result};
 use gix::bstr::BString;
 use std::path::{Component, Path, PathBuf};
@@ -73,22 +73,27 @@ impl Context {
     }
 
     pub fn transfer(&self) -> Result<Transfer> {
-        let policy = crate::sync::retry::Policy {
-            retries: self.config.retries,
-            deadline: self.config.retry_deadline,
-        };
-        Transfer::new(self.config.concurrency, policy).context("cannot start the transfer runtime")
+        sync::transfer(&self.config)
     }
 
     /// The remote `name`, or the default one.
     pub fn remote(&self, name: Option<&str>) -> Result<Arc<dyn Remote>, RemoteError> {
-        let base = self.repo.work_tree.clone().unwrap_or_else(|| self.repo.git_dir.clone());
-        remote::open(&self.config, name, &base, &self.repo.data_dir())
+        sync::open_remote(&self.config, &self.repo, name)
     }
 
     /// The record of objects known to be on `remote`.
     pub fn known(&self, remote: &dyn Remote) -> KnownObjects {
-        KnownObjects::load(&self.repo.data_dir().join("remotes"), remote.name(), &remote.location())
+        sync::known(&self.repo, remote)
+    }
+
+    /// What domain code needs of this repository (no command-line settings but progress).
+    pub fn local(&self) -> sync::Local<'_> {
+        sync::Local {
+            repo: &self.repo,
+            config: &self.config,
+            store: &self.store,
+            progress: self.progress(),
+        }
     }
 
     pub fn journal(&self) -> Journal {
@@ -105,7 +110,18 @@ impl Context {
     }
 
     pub fn stat_cache_path(&self) -> PathBuf {
-        self.repo.worktree_data_dir().join("statcache.log")
+        self.repo.stat_cache_path()
+    }
+
+    /// The revisions a transfer command works on: `--all`, `--rev`s, or HEAD.
+    pub fn tips(&self, args: &TransferArgs) -> Result<Vec<gix::ObjectId>> {
+        if args.all {
+            return Ok(self.repo.all_ref_tips());
+        }
+        if args.revs.is_empty() {
+            return Ok(self.repo.resolve_commit("HEAD").ok().into_iter().collect());
+        }
+        args.revs.iter().map(|r| Ok(self.repo.resolve_commit(r)?)).collect()
     }
 
     /// Turns paths given on the command line (relative to the current directory) into

@@ -6,7 +6,10 @@
 //! path becomes `[[:space:]]`, so the line never splits), and a path's pattern matches that
 //! path only (glob characters escaped, a leading `!` or `#` escaped).
 
+use crate::hinted;
+use anyhow::Result;
 use gix::bstr::{BStr, ByteSlice};
+use std::path::Path;
 
 /// The attributes git-data writes for a tracked pattern.
 pub const ATTRS: &str = "filter=data diff=data merge=data -text";
@@ -74,6 +77,58 @@ pub fn rooted(path: &BStr) -> String {
     format!("/{}", escape(path))
 }
 
+/// Turns a user pattern into a gitattributes pattern relative to the root: directories
+/// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
+/// anchored there, `.` and `..` are resolved, and a leading `/` anchors at the root. A
+/// pattern that leaves the work tree, names the root itself or `.git`, or could not be one
+/// line of `.gitattributes` is refused.
+pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
+    let refuse =
+        |why: &str, hint: &str| Err(hinted(format!("cannot track `{pattern}`: {why}"), hint));
+    if pattern.is_empty() || pattern.contains(['\n', '\r', '\0']) {
+        return refuse("a pattern is one non-empty line", "give each pattern as one argument");
+    }
+    if pattern.starts_with('!') || pattern.starts_with('#') {
+        return refuse(
+            "`.gitattributes` has no negative patterns and `#` starts a comment",
+            "use `git data untrack PATTERN` to stop tracking; write `\\#` for a name that starts with #",
+        );
+    }
+    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
+    let anchored = pattern.starts_with('/');
+    let mut parts: Vec<String> = Vec::new();
+    if !anchored && let Ok(sub) = cwd.strip_prefix(root) {
+        parts.extend(sub.iter().map(|c| c.to_string_lossy().into_owned()));
+    }
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.pop().is_some() => {}
+            ".." => {
+                return refuse(
+                    "it leaves the work tree",
+                    "patterns are paths inside the repository, from the current directory",
+                );
+            }
+            ".git" => {
+                return refuse("`.git` is git's own directory", "track files of the work tree");
+            }
+            other => parts.push(other.to_string()),
+        }
+    }
+    if parts.is_empty() {
+        return refuse(
+            "it names the whole work tree",
+            "track file patterns such as \"*.pkl\" or directories such as data/",
+        );
+    }
+    let mut p = format!("{}{}", if anchored { "/" } else { "" }, parts.join("/"));
+    if is_dir {
+        p.push_str("/**");
+    }
+    Ok(p.replace(' ', "[[:space:]]"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +160,26 @@ mod tests {
             rooted(BStr::new("my model [v1].bin")),
             "/my[[:space:]]model[[:space:]]\\[v1].bin"
         );
+    }
+
+    #[test]
+    fn normalize_patterns() {
+        let root = Path::new("/nonexistent-root");
+        let sub = root.join("sub");
+        let n = |cwd: &Path, p: &str| normalize(root, cwd, p).map_err(|e| e.to_string());
+        assert_eq!(n(root, "*.pkl").unwrap(), "*.pkl");
+        assert_eq!(n(root, "data/").unwrap(), "data/**");
+        assert_eq!(n(root, "./data/x.bin").unwrap(), "data/x.bin");
+        assert_eq!(n(root, "/data/*.bin").unwrap(), "/data/*.bin");
+        assert_eq!(n(root, "my model.bin").unwrap(), "my[[:space:]]model.bin");
+        assert_eq!(n(&sub, "x.bin").unwrap(), "sub/x.bin");
+        assert_eq!(n(&sub, "../x.bin").unwrap(), "x.bin");
+        assert_eq!(n(&sub, "/x.bin").unwrap(), "/x.bin");
+        assert_eq!(n(&sub, "./").unwrap(), "sub/**");
+        for bad in ["../*.bin", "a/../../b", ".git/config", "", "x\ny", "!x", "#x", "/", "."] {
+            let err = n(root, bad).unwrap_err();
+            assert!(err.starts_with("cannot track"), "{bad:?}: {err}");
+        }
+        assert!(n(&sub, "../../x").unwrap_err().contains("leaves the work tree"));
     }
 }

@@ -164,6 +164,16 @@ pub fn run_chained(dir: &Path, name: &str, args: &[String], stdin: &[u8]) -> io:
     Ok(child.wait()?.code().unwrap_or(1))
 }
 
+/// The git config git-data sets, as (key, value).
+pub const FILTER_CONFIG: [(&str, &str); 6] = [
+    ("filter.data.process", "git-data filter-process"),
+    ("filter.data.clean", "git-data clean -- %f"),
+    ("filter.data.smudge", "git-data smudge -- %f"),
+    ("filter.data.required", "true"),
+    ("merge.data.name", "git-data merge driver (a conflicting data file keeps both versions)"),
+    ("merge.data.driver", "git-data merge-driver %O %A %B %P"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

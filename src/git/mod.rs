@@ -78,9 +78,19 @@ impl Repo {
         self.git_dir.join("data")
     }
 
+    /// `<git dir>/data/statcache.log`: (path, stat) → object id, for this work tree's files.
+    pub fn stat_cache_path(&self) -> PathBuf {
+        self.worktree_data_dir().join("statcache.log")
+    }
+
     /// `<git dir>/data/tmp`: temps of files written into this work tree, on its file system.
     pub fn tmp_dir(&self) -> PathBuf {
         self.worktree_data_dir().join("tmp")
+    }
+
+    /// Whether a rebase or `git am` is in progress (git keeps its state in these directories).
+    pub fn sequencer_running(&self) -> bool {
+        ["rebase-merge", "rebase-apply"].iter().any(|d| self.git_dir.join(d).is_dir())
     }
 
     /// Where git runs hooks from (core.hooksPath or `<common dir>/hooks`).
@@ -265,6 +275,14 @@ impl Repo {
 
 pub(crate) fn obj_err(id: impl std::fmt::Display, e: impl std::fmt::Display) -> GitError {
     GitError::Object { id: id.to_string(), message: e.to_string() }
+}
+
+/// A ref name as people write it (`main`, `v1.0`).
+pub fn short_ref(name: &str) -> &str {
+    ["refs/heads/", "refs/tags/", "refs/remotes/"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
 }
 
 /// Converts a repository-relative path (bytes, `/`-separated) to a native path.

@@ -9,9 +9,10 @@
 
 use super::Written;
 use super::guard::IndexView;
-use crate::cli::context::Context;
 use crate::fs::stat::{self, FileStat};
 use crate::git::index::{self, IndexError, StatUpdate};
+use crate::store::state::statcache::StatCache;
+use crate::sync::Local;
 use gix::bstr::BString;
 use gix::bstr::ByteSlice;
 use std::collections::HashSet;
@@ -25,7 +26,7 @@ use std::time::Duration;
 /// work tree — `status`, `diff`, a rerun of `reset --hard` — sees these files, runs the
 /// filter, and the filter finishes the work the killed process left (see `filter_process`).
 /// False when the index could not be patched.
-pub(super) fn mark(ctx: &Context, root: &Path, view: &IndexView, paths: &[BString]) -> bool {
+pub(super) fn mark(ctx: &Local<'_>, root: &Path, view: &IndexView, paths: &[BString]) -> bool {
     let updates: Vec<StatUpdate> = paths
         .iter()
         .filter_map(|p| view.entry(p))
@@ -44,7 +45,7 @@ pub(super) fn mark(ctx: &Context, root: &Path, view: &IndexView, paths: &[BStrin
 /// (its file was not written, or holds another version, whose change git must see itself).
 /// False when the index lock could not be taken.
 pub(super) fn settle(
-    ctx: &Context,
+    ctx: &Local<'_>,
     root: &Path,
     view: &IndexView,
     marked: &[BString],
@@ -66,14 +67,14 @@ pub(super) fn settle(
 /// they are settled, so git does not find them racily clean); they also go into the stat
 /// cache. A file that changed since it was written is left for git to look at.
 fn recorded(
-    ctx: &Context,
+    ctx: &Local<'_>,
     root: &Path,
     written: &[Written],
     own: impl Fn(&BString) -> bool,
 ) -> Vec<StatUpdate> {
     let latest = written.iter().map(|w| w.stat.ctime_ns.max(w.stat.mtime_ns)).max().unwrap_or(0);
     stat::wait_until_settled(latest);
-    let mut cache = ctx.stat_cache();
+    let mut cache = StatCache::load(&ctx.repo.stat_cache_path());
     let mut updates = Vec::with_capacity(written.len());
     let observed = std::time::SystemTime::now();
     for w in written.iter().filter(|w| own(&w.path)) {
@@ -99,7 +100,7 @@ fn recorded(
 
 /// Patches the index; where it cannot be patched in place (a split index), git resets the
 /// entries and, when `refresh`, refreshes them. False when the lock could not be taken.
-fn apply(ctx: &Context, root: &Path, updates: &[StatUpdate], refresh: bool) -> bool {
+fn apply(ctx: &Local<'_>, root: &Path, updates: &[StatUpdate], refresh: bool) -> bool {
     match index::refresh(&ctx.repo.index_path, ctx.repo.hash_kind, updates, Duration::from_secs(5))
     {
         Ok(_) => true,
@@ -157,10 +158,13 @@ fn git_refresh(root: &Path, updates: &[StatUpdate]) {
 /// Refreshes the index entries of data files whose content is right but whose recorded stat
 /// is stale — git would report them as modified without looking, because their size differs
 /// (a refresh that could not take the index lock leaves this). Content is checked first.
-pub fn repair_index(ctx: &Context, filter: &crate::git::scan::PathFilter) -> anyhow::Result<usize> {
-    let root = ctx.work_tree()?.to_path_buf();
-    let (entries, _) = crate::git::worktree::index_entries(&ctx.repo, filter)?;
-    let cache = ctx.stat_cache();
+pub fn repair_index(
+    ctx: &Local<'_>,
+    filter: &crate::git::scan::PathFilter,
+) -> anyhow::Result<usize> {
+    let root = ctx.repo.work_tree()?.to_path_buf();
+    let (entries, _) = crate::git::worktree::index_entries(ctx.repo, filter)?;
+    let cache = StatCache::load(&ctx.repo.stat_cache_path());
     let mut stale = Vec::new();
     for e in entries {
         let path = root.join(crate::git::rel_path(e.path.as_bstr()));

@@ -10,17 +10,18 @@
 
 mod guard;
 mod index;
+pub mod journal;
 mod write;
 
 pub use index::repair_index;
 
-use crate::cli::context::Context;
 use crate::config::LinkMode;
 use crate::fs::stat::FileStat;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
+use crate::sync::{self, Local};
 use gix::bstr::{BString, ByteSlice};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -63,14 +64,14 @@ struct Written {
 
 /// Materialises `candidates`, fetching missing objects from the default remote when `fetch`.
 pub fn materialize(
-    ctx: &Context,
+    ctx: &Local<'_>,
     candidates: Vec<Candidate>,
     fetch: bool,
 ) -> anyhow::Result<Outcome> {
-    let root = ctx.work_tree()?.to_path_buf();
+    let root = ctx.repo.work_tree()?.to_path_buf();
     let mut outcome = Outcome::default();
     let (view, admitted) =
-        guard::IndexView::admit(&ctx.repo, &root, dedup(candidates), &mut outcome.failed)?;
+        guard::IndexView::admit(ctx.repo, &root, dedup(candidates), &mut outcome.failed)?;
     let (todo, done): (Vec<Candidate>, Vec<Candidate>) =
         admitted.into_iter().partition(|c| holds_pointer(&root, c));
     outcome.not_pointers = done.into_iter().map(|c| c.path).collect();
@@ -147,11 +148,11 @@ pub fn materialize(
 /// Marks the index entries of `candidates` that still hold their pointer so git looks at
 /// them (see `index::mark`): a consumer of the pending journal does this before it takes the
 /// entries, so that if it is killed after taking them, the next git command notices.
-pub fn mark(ctx: &Context, candidates: Vec<Candidate>) -> anyhow::Result<()> {
-    let root = ctx.work_tree()?.to_path_buf();
+pub fn mark(ctx: &Local<'_>, candidates: Vec<Candidate>) -> anyhow::Result<()> {
+    let root = ctx.repo.work_tree()?.to_path_buf();
     let mut refused = Vec::new();
     let (view, admitted) =
-        guard::IndexView::admit(&ctx.repo, &root, dedup(candidates), &mut refused)?;
+        guard::IndexView::admit(ctx.repo, &root, dedup(candidates), &mut refused)?;
     let paths: Vec<BString> =
         admitted.into_iter().filter(|c| holds_pointer(&root, c)).map(|c| c.path).collect();
     if !paths.is_empty() {
@@ -186,7 +187,7 @@ const TEE_MAX: usize = 128;
 /// would be a copy: not in hard-link mode, and not where the cache can reflink into the work
 /// tree.
 fn stage(
-    ctx: &Context,
+    ctx: &Local<'_>,
     temps: &Temps,
     root: &Path,
     missing: &[(BString, Pointer)],
@@ -235,7 +236,7 @@ fn finish_teed(
 
 /// Downloads missing objects; returns, per oid that is still missing, why.
 pub fn fetch_missing(
-    ctx: &Context,
+    ctx: &Local<'_>,
     missing: &[(BString, Pointer)],
     fetch: bool,
 ) -> HashMap<Oid, String> {
@@ -245,7 +246,7 @@ pub fn fetch_missing(
 /// [`fetch_missing`], each object in `tees` streaming into its file too; also returns the
 /// oids whose file got the verified object.
 fn fetch_missing_teed(
-    ctx: &Context,
+    ctx: &Local<'_>,
     missing: &[(BString, Pointer)],
     fetch: bool,
     tees: HashMap<Oid, std::fs::File>,
@@ -260,7 +261,7 @@ fn fetch_missing_teed(
         fail_all("not in the local cache; run `git data pull` to download it".into(), &mut out);
         return (out, HashSet::new());
     }
-    let remote = match ctx.remote(None) {
+    let remote = match sync::open_remote(ctx.config, ctx.repo, None) {
         Ok(r) => r,
         Err(e) => {
             let hint = e.hint.clone().map(|h| format!(" ({h})")).unwrap_or_default();
@@ -271,7 +272,7 @@ fn fetch_missing_teed(
             return (out, HashSet::new());
         }
     };
-    let transfer = match ctx.transfer() {
+    let transfer = match sync::transfer(ctx.config) {
         Ok(t) => t,
         Err(e) => {
             fail_all(format!("{e:#}"), &mut out);
@@ -280,10 +281,10 @@ fn fetch_missing_teed(
     };
     let objects: Vec<_> = missing.iter().map(|(_, p)| (p.oid, p.size)).collect();
     let total = crate::progress::total_of(objects.iter().map(|o| o.1));
-    let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
-    let report = transfer.download_teed(&remote, &ctx.store, &objects, tees, &progress);
+    let progress = Progress::bytes(ctx.progress, "Downloading", total, objects.len());
+    let report = transfer.download_teed(&remote, ctx.store, &objects, tees, &progress);
     progress.finish();
-    let mut known = ctx.known(&*remote);
+    let mut known = sync::known(ctx.repo, &*remote);
     known.add(report.done.iter().copied());
     for (oid, err) in report.failed {
         let hint = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
@@ -296,8 +297,8 @@ fn fetch_missing_teed(
 /// into the work tree: the cache object and the work-tree file are then one file, and an edit
 /// made in place through it (root ignores the read-only mode) would change the only copy of a
 /// committed version. An object that is not on a remote yet is copied (or reflinked) instead.
-fn on_remote(ctx: &Context) -> Option<crate::store::state::known::KnownObjects> {
-    ctx.remote(None).ok().map(|remote| ctx.known(&*remote))
+fn on_remote(ctx: &Local<'_>) -> Option<crate::store::state::known::KnownObjects> {
+    sync::open_remote(ctx.config, ctx.repo, None).ok().map(|remote| sync::known(ctx.repo, &*remote))
 }
 
 /// Why one file could not be written.
@@ -310,7 +311,7 @@ enum WriteFailure {
 /// Writes every ready file in parallel; returns what was written and the candidates whose
 /// cached object turned out corrupt (other failures go to `outcome`).
 fn write_all(
-    ctx: &Context,
+    ctx: &Local<'_>,
     temps: &Temps,
     root: &Path,
     ready: Vec<Candidate>,
@@ -318,14 +319,14 @@ fn write_all(
 ) -> (Vec<Written>, Vec<Candidate>) {
     let total = crate::progress::total_of(ready.iter().map(|c| c.pointer.size));
     let progress = if total > 64 << 20 {
-        Progress::bytes(ctx.progress(), "Writing", total, ready.len())
+        Progress::bytes(ctx.progress, "Writing", total, ready.len())
     } else {
         Progress::hidden()
     };
     let next = AtomicUsize::new(0);
     let written = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::new());
-    let (store, link) = (&*ctx.store, ctx.config.link_mode);
+    let (store, link) = (ctx.store, ctx.config.link_mode);
     let linkable = (link == LinkMode::Hardlink).then(|| on_remote(ctx));
     // an object only this cache holds is never linked: see `on_remote`
     let link_for = |oid: &Oid| match &linkable {

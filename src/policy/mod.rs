@@ -11,6 +11,7 @@
 
 pub mod autotrack;
 pub mod report;
+pub mod wrong_size;
 
 use crate::config::PolicySection;
 use crate::git::scan::Found;
@@ -162,6 +163,13 @@ impl Policy {
 /// Whether the environment asks to skip the policy for this command.
 pub fn skipped_by_env(value: Option<&str>) -> bool {
     value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
+}
+
+/// The policy `.gitdata.yaml` sets; a bad pattern is an error naming the fix.
+pub fn load(config: &crate::config::Config) -> anyhow::Result<Policy> {
+    Policy::from_section(&config.file.policy).map_err(|e| {
+        crate::hinted(e.to_string(), "fix the pattern in .gitdata.yaml (see docs/policy.md)")
+    })
 }
 
 #[cfg(test)]

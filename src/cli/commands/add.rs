@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: &AddArgs) -> Result<i32> {
             "{} data file{} staged ({}), {} unchanged",
             staged,
             if staged == 1 { "" } else { "s" },
-            super::human(bytes),
+            crate::units::human(bytes),
             added.len() - staged
         );
     }

@@ -13,18 +13,13 @@ use crate::cli::context::Context;
 use crate::git::scan::{Found, Scanner};
 use crate::hinted;
 use crate::oid::Oid;
-use crate::policy::{Policy, report};
+use crate::policy::{self, report};
 use anyhow::Result;
 use gix::ObjectId;
 use gix::revision::plumbing::Spec;
 use std::collections::HashMap;
 
 /// The policy of `.gitdata.yaml`, with a hint when a pattern is unusable.
-pub fn load_policy(ctx: &Context) -> Result<Policy> {
-    Policy::from_section(&ctx.config.file.policy)
-        .map_err(|e| hinted(e.to_string(), "fix the pattern in .gitdata.yaml (see docs/policy.md)"))
-}
-
 /// Tips and hidden commits of a range, as the scan wants them.
 type Range = (Vec<ObjectId>, Vec<ObjectId>);
 
@@ -87,7 +82,7 @@ fn default_range(ctx: &Context) -> Option<Range> {
 /// The current branch's short name, or `HEAD`.
 fn current_branch(ctx: &Context) -> String {
     match ctx.repo.gix.head_name() {
-        Ok(Some(name)) => super::pre_push::short_ref(&name.as_bstr().to_string()).to_string(),
+        Ok(Some(name)) => crate::git::short_ref(&name.as_bstr().to_string()).to_string(),
         _ => "HEAD".to_string(),
     }
 }
@@ -111,7 +106,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
         },
     };
     let found = Scanner::new(&ctx.repo).introduced(&tips, &hidden)?;
-    let policy = load_policy(ctx)?;
+    let policy = policy::load(&ctx.config)?;
     let mut findings = 0;
     let violations = policy.violations(&found);
     if !violations.is_empty() {
@@ -163,7 +158,7 @@ fn report_malformed(ctx: &Context, found: &[Found]) -> usize {
 
 /// Lists the pointers whose size contradicts their cached object; returns how many.
 fn report_wrong_sizes(ctx: &Context, found: &[Found]) -> usize {
-    let wrong = super::wrong_size::find(&ctx.store, found);
+    let wrong = crate::policy::wrong_size::find(&ctx.store, found);
     if let Some(first) = wrong.first() {
         println!("pointers: {} with a size that contradicts the object:", wrong.len());
         for w in &wrong {
@@ -200,20 +195,13 @@ fn missing_objects(ctx: &Context, found: &[Found], offline: bool) -> Result<(usi
     };
     let remote = ctx.remote(Some(&where_))?;
     let mut known = ctx.known(&*remote);
-    let unknown: Vec<(Oid, u64)> = by_oid
-        .values()
-        .filter_map(|f| f.pointer)
-        .filter(|p| !known.contains(&p.oid))
-        .map(|p| (p.oid, p.size))
-        .collect();
-    if unknown.is_empty() {
+    let objects: Vec<(Oid, u64)> =
+        by_oid.values().filter_map(|f| f.pointer).map(|p| (p.oid, p.size)).collect();
+    let Some(crate::sync::push::Lacking { objects: lacking, .. }) =
+        crate::sync::push::lacking(&remote, &mut known, &ctx.config, &objects, false)?
+    else {
         return Ok((0, 0));
-    }
-    let transfer = ctx.transfer()?;
-    transfer.call(|| remote.check())?;
-    let lacking = transfer.missing(&remote, &unknown)?;
-    let lacking_set: std::collections::HashSet<Oid> = lacking.iter().map(|(o, _)| *o).collect();
-    known.add(unknown.iter().map(|(o, _)| *o).filter(|o| !lacking_set.contains(o)));
+    };
     let list: Vec<&Found> = lacking.iter().filter_map(|(o, _)| by_oid.get(o).copied()).collect();
     print_missing(ctx, &list, &format!("neither in the local cache nor on {where_}"));
     Ok((list.len(), 0))

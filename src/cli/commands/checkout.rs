@@ -12,24 +12,24 @@ use anyhow::Result;
 
 pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let journal = super::hook::take_journal_for(ctx, &filter)?;
+    let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
     let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
-    let outcome = materialize::materialize(ctx, candidates, false)?;
+    let outcome = materialize::materialize(&ctx.local(), candidates, false)?;
     if !outcome.index_locked {
         // a locked index left files unwritten: their entries stay for the rerun
         journal.finish()?;
-        materialize::repair_index(ctx, &filter)?;
+        materialize::repair_index(&ctx.local(), &filter)?;
     }
     if !ctx.global.quiet && outcome.ok() {
         println!(
             "{} file{} written ({})",
             outcome.written,
             if outcome.written == 1 { "" } else { "s" },
-            super::human(outcome.bytes)
+            crate::units::human(outcome.bytes)
         );
     }
-    Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
+    Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }

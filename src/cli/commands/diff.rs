@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<i32> {
         return Ok(0);
     }
     let show = |p: Option<Pointer>| match p {
-        Some(p) => format!("{} ({})", super::human(p.size), p.oid.short(12)),
+        Some(p) => format!("{} ({})", crate::units::human(p.size), p.oid.short(12)),
         None => "-".to_string(),
     };
     for c in &changes {

@@ -60,7 +60,7 @@ pub fn run(g: &GlobalArgs) -> Result<i32> {
         LinkMode::Copy => "copy",
     };
     println!("link mode: {} -> {effective}", ctx.config.link_mode);
-    println!("inline smudge up to: {}", super::human(ctx.config.inline_max));
+    println!("inline smudge up to: {}", crate::units::human(ctx.config.inline_max));
     println!("transfer concurrency: {}", ctx.config.concurrency);
     if ctx.config.file.remotes.is_empty() {
         println!("remotes: none (add one with `git data remote add NAME URL`)");

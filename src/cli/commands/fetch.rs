@@ -12,7 +12,7 @@ use anyhow::Result;
 
 /// The files whose data a fetch wants: HEAD's (or `--rev`s') trees, or all history (`--all`).
 fn wanted(ctx: &Context, args: &TransferArgs, filter: &PathFilter) -> Result<Vec<Found>> {
-    let tips = super::push::tips(ctx, args)?;
+    let tips = ctx.tips(args)?;
     let mut scanner = Scanner::new(&ctx.repo);
     let found = if args.all {
         scanner.introduced(&tips, &[])?
@@ -76,7 +76,7 @@ fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
             "git-data: downloaded {} file{} ({}) from {}",
             report.done.len(),
             if report.done.len() == 1 { "" } else { "s" },
-            super::human(report.bytes),
+            crate::units::human(report.bytes),
             remote.name()
         );
     }
@@ -91,19 +91,19 @@ pub fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
 pub fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
     let fetched = download(ctx, args);
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let journal = super::hook::take_journal_for(ctx, &filter)?;
+    let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
     let candidates = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
-    let outcome = materialize::materialize(ctx, candidates, false)?;
+    let outcome = materialize::materialize(&ctx.local(), candidates, false)?;
     if !outcome.index_locked {
         // a locked index left files unwritten: their entries stay for the rerun
         journal.finish()?;
         // files a killed checkout or pull wrote but could not record: git would call them
         // modified (their size differs from the pointer's) until their stat is recorded
-        materialize::repair_index(ctx, &filter)?;
+        materialize::repair_index(&ctx.local(), &filter)?;
     }
     fetched?;
-    Ok(super::hook::report_outcome(ctx, &outcome, "git data pull"))
+    Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }

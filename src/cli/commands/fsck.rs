@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &FsckArgs) -> Result<i32> {
         println!("malformed pointer: {}: {}", f.path, f.malformed.as_deref().unwrap_or_default());
     }
     let pointers: Vec<_> = pointers.into_iter().filter(|f| f.pointer.is_some()).collect();
-    let wrong = super::wrong_size::find(&ctx.store, &pointers);
+    let wrong = crate::policy::wrong_size::find(&ctx.store, &pointers);
     for w in &wrong {
         bad += 1;
         println!("wrong pointer: {}", w.describe(&ctx.repo));
@@ -73,7 +73,7 @@ fn check_cache(ctx: &Context) -> Result<usize> {
         "cache: {} object{} ({}) checked, {bad} bad",
         objects.len(),
         if objects.len() == 1 { "" } else { "s" },
-        super::human(checked_bytes)
+        crate::units::human(checked_bytes)
     );
     Ok(bad)
 }

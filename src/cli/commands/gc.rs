@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
     let shared = ctx.config.cache_dir != ctx.repo.data_dir();
     let dry = args.dry_run || (!args.force && (shared || args.remote.is_some()));
     let q = ctx.global.quiet;
-    super::say(
+    crate::cli::ui::say(
         q,
         format!(
             "{} tracked object{} reachable from the index and from {} commit{} at refs and in reflogs.",
@@ -121,7 +121,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
                 remote.name()
             ));
         }
-        super::say(
+        crate::cli::ui::say(
             q,
             format!(
                 "This was a dry run: {}. Check the list (--verbose), then add --force to delete.",
@@ -244,25 +244,25 @@ fn report(ctx: &Context, args: &GcArgs, plan: &Plan, place: &str, dry: bool) {
         format!(
             "{verb} {n} unreachable object{} ({}) from {place}; {} reachable one{} stay.",
             plural(n),
-            super::human(plan.bytes()),
+            crate::units::human(plan.bytes()),
             plan.kept,
             plural(plan.kept)
         )
     };
-    super::say(q, line);
+    crate::cli::ui::say(q, line);
     if args.verbose {
         for (oid, size, _) in &plan.delete {
-            super::say(q, format!("  {oid} {}", super::human(*size)));
+            crate::cli::ui::say(q, format!("  {oid} {}", crate::units::human(*size)));
         }
     }
     if !plan.young.is_empty() {
-        super::say(
+        crate::cli::ui::say(
             q,
             format!(
                 "{} unreachable object{} ({}) written in the last {} day{} stay (--grace 0 includes them).",
                 plan.young.len(),
                 plural(plan.young.len()),
-                super::human(plan.young.iter().sum()),
+                crate::units::human(plan.young.iter().sum()),
                 args.grace,
                 plural(args.grace as usize)
             ),
@@ -270,7 +270,7 @@ fn report(ctx: &Context, args: &GcArgs, plan: &Plan, place: &str, dry: bool) {
     }
     if !plan.temps.is_empty() {
         let verb = if dry { "would remove" } else { "removing" };
-        super::say(
+        crate::cli::ui::say(
             q,
             format!(
                 "Also {verb} {} abandoned temp file{}.",

@@ -6,23 +6,13 @@ use crate::git::hooks;
 use crate::git::{Repo, git_command, run_git};
 use anyhow::{Context as _, Result};
 
-/// The git config git-data sets, as (key, value).
-pub const CONFIG: [(&str, &str); 6] = [
-    ("filter.data.process", "git-data filter-process"),
-    ("filter.data.clean", "git-data clean -- %f"),
-    ("filter.data.smudge", "git-data smudge -- %f"),
-    ("filter.data.required", "true"),
-    ("merge.data.name", "git-data merge driver (a conflicting data file keeps both versions)"),
-    ("merge.data.driver", "git-data merge-driver %O %A %B %P"),
-];
-
 fn scope(global: bool) -> &'static str {
     if global { "--global" } else { "--local" }
 }
 
 pub fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
     let repo = if args.global { Repo::discover().ok() } else { Some(Repo::discover()?) };
-    for (key, value) in CONFIG {
+    for (key, value) in hooks::FILTER_CONFIG {
         run_git(git_command().args(["config", scope(args.global), "--replace-all", key, value]))
             .with_context(|| format!("cannot set {key} in git config"))?;
     }

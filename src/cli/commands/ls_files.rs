@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &LsFilesArgs) -> Result<i32> {
                 Some(true) => "*",
                 _ => "-",
             };
-            println!("{oid} {mark} {:>10} {}", super::human(p.size), f.path);
+            println!("{oid} {mark} {:>10} {}", crate::units::human(p.size), f.path);
         }
     }
     if args.json {

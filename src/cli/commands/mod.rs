@@ -1,5 +1,6 @@
-//! One module per subcommand and per git entry point; each parses its contract (argv, stdin)
-//! and calls the library. `run` is the one dispatch.
+//! One module per subcommand, and `git/` for what git calls; each parses its contract (argv,
+//! stdin) and calls the domain code. `run` is the one dispatch; a command never imports
+//! another (shared work lives in the domain folders, shared printing in `cli::ui`).
 
 pub mod add;
 pub mod check;
@@ -7,20 +8,16 @@ pub mod checkout;
 pub mod diff;
 pub mod env;
 pub mod fetch;
-pub mod filter_process;
 pub mod fsck;
 pub mod gc;
-pub mod hook;
+pub mod git;
 pub mod install;
 pub mod ls_files;
-pub mod merge_driver;
 pub mod migrate;
-pub mod pre_push;
 pub mod push;
 pub mod remote;
 pub mod status;
 pub mod track;
-pub mod wrong_size;
 
 use crate::cli::args::{Cli, Command, MigrateCommand};
 use crate::cli::context::Context;
@@ -56,21 +53,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 MigrateCommand::Dvc(a) => migrate::dvc(&ctx, &a),
             }
         }
-        Command::FilterProcess => filter_process::process(g),
-        Command::Clean { path } => filter_process::clean(g, path.as_deref()),
-        Command::Smudge { path } => filter_process::smudge(g, path.as_deref()),
-        Command::Hook { name, args } => hook::run(g, &name, &args),
+        Command::FilterProcess => git::filter_process::process(g),
+        Command::Clean { path } => git::filter_process::clean(g, path.as_deref()),
+        Command::Smudge { path } => git::filter_process::smudge(g, path.as_deref()),
+        Command::Hook { name, args } => git::run_hook(g, &name, &args),
         Command::MergeDriver { base, ours, theirs, path } => {
-            merge_driver::run(&base, &ours, &theirs, &path)
+            git::merge_driver::run(&base, &ours, &theirs, &path)
         }
-    }
-}
-
-pub use crate::units::{checked_total, human, human_total};
-
-/// Prints a line to stdout unless quiet.
-pub fn say(ctx_quiet: bool, line: impl AsRef<str>) {
-    if !ctx_quiet {
-        println!("{}", line.as_ref());
     }
 }

@@ -286,14 +286,14 @@ fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], remote: Option<
         None => writeln!(out, "Data remote: none (add one with `git data remote add NAME URL`)"),
     };
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    let total = super::checked_total(states.iter().map(|s| s.size));
+    let total = crate::units::checked_total(states.iter().map(|s| s.size));
     for s in states {
         let labels = s.labels();
         for l in &labels {
             *counts.entry(l).or_default() += 1;
         }
         if !labels.is_empty() {
-            let (size, path) = (super::human(s.size), &s.path);
+            let (size, path) = (crate::units::human(s.size), &s.path);
             let _ = writeln!(out, "  {:<28} {size:>10}  {path}", labels.join(", "));
         }
     }
@@ -302,7 +302,7 @@ fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], remote: Option<
         "{} tracked file{} ({}): {clean} up to date",
         states.len(),
         if states.len() == 1 { "" } else { "s" },
-        super::human_total(total)
+        crate::units::human_total(total)
     );
     for (label, n) in &counts {
         summary.push_str(&format!(", {n} {label}"));

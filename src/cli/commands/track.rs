@@ -5,6 +5,7 @@
 use crate::cli::args::{TrackArgs, UntrackArgs};
 use crate::cli::context::Context;
 use crate::config::{FileConfig, SizeSetting};
+use crate::git::attributes::normalize;
 use crate::git::attributes::{ATTRS, tracked_patterns};
 use crate::git::scan::PathFilter;
 use crate::git::worktree;
@@ -12,59 +13,6 @@ use crate::hinted;
 use crate::policy::{Policy, autotrack};
 use anyhow::{Context as _, Result};
 use gix::bstr::ByteSlice;
-use std::path::Path;
-
-/// Turns a user pattern into a gitattributes pattern relative to the root: directories
-/// become `dir/**`, spaces become `[[:space:]]`, patterns given from a subdirectory are
-/// anchored there, `.` and `..` are resolved, and a leading `/` anchors at the root. A
-/// pattern that leaves the work tree, names the root itself or `.git`, or could not be one
-/// line of `.gitattributes` is refused.
-pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
-    let refuse =
-        |why: &str, hint: &str| Err(hinted(format!("cannot track `{pattern}`: {why}"), hint));
-    if pattern.is_empty() || pattern.contains(['\n', '\r', '\0']) {
-        return refuse("a pattern is one non-empty line", "give each pattern as one argument");
-    }
-    if pattern.starts_with('!') || pattern.starts_with('#') {
-        return refuse(
-            "`.gitattributes` has no negative patterns and `#` starts a comment",
-            "use `git data untrack PATTERN` to stop tracking; write `\\#` for a name that starts with #",
-        );
-    }
-    let is_dir = pattern.ends_with('/') || cwd.join(pattern).is_dir();
-    let anchored = pattern.starts_with('/');
-    let mut parts: Vec<String> = Vec::new();
-    if !anchored && let Ok(sub) = cwd.strip_prefix(root) {
-        parts.extend(sub.iter().map(|c| c.to_string_lossy().into_owned()));
-    }
-    for part in pattern.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.pop().is_some() => {}
-            ".." => {
-                return refuse(
-                    "it leaves the work tree",
-                    "patterns are paths inside the repository, from the current directory",
-                );
-            }
-            ".git" => {
-                return refuse("`.git` is git's own directory", "track files of the work tree");
-            }
-            other => parts.push(other.to_string()),
-        }
-    }
-    if parts.is_empty() {
-        return refuse(
-            "it names the whole work tree",
-            "track file patterns such as \"*.pkl\" or directories such as data/",
-        );
-    }
-    let mut p = format!("{}{}", if anchored { "/" } else { "" }, parts.join("/"));
-    if is_dir {
-        p.push_str("/**");
-    }
-    Ok(p.replace(' ', "[[:space:]]"))
-}
 
 pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
@@ -171,22 +119,22 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
     let hooks_dir = ctx.repo.hooks_dir();
     let actions = crate::git::hooks::install(&hooks_dir, true)?;
     let quiet = ctx.global.quiet;
-    super::say(
+    crate::cli::ui::say(
         quiet,
         format!(
             "Tracking files over {}: policy.track-above: {} in .gitdata.yaml",
-            super::human(threshold),
+            crate::units::human(threshold),
             setting.text
         ),
     );
     for f in &staged {
-        super::say(
+        crate::cli::ui::say(
             quiet,
-            format!("Tracking \"{}\" ({})", f.path.to_str_lossy(), super::human(f.size)),
+            format!("Tracking \"{}\" ({})", f.path.to_str_lossy(), crate::units::human(f.size)),
         );
     }
     if !staged.is_empty() {
-        super::say(
+        crate::cli::ui::say(
             quiet,
             format!(
                 "{} file{} staged as pointer{}, with .gitattributes: commit to record {}",
@@ -198,7 +146,7 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
         );
     }
     if staged.len() > new {
-        super::say(
+        crate::cli::ui::say(
             quiet,
             format!(
                 "hint: earlier commits still hold {} of these files whole; `git data migrate import --above {}` rewrites them (or leave history as it is)",
@@ -208,68 +156,13 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
         );
     }
     for a in actions {
-        super::say(quiet, format!("git-data: {a}"));
+        crate::cli::ui::say(quiet, format!("git-data: {a}"));
     }
-    super::say(
+    crate::cli::ui::say(
         quiet,
         "New files over that size are tracked when they are committed (pre-commit hook).",
     );
     Ok(0)
-}
-
-/// The pre-commit hook: stages new files over `policy.track-above` as pointers, with an
-/// exact-path line in `.gitattributes`. Costs one pass over the index when nothing is large.
-pub fn pre_commit(ctx: &Context) -> Result<i32> {
-    // like the broken-config case of `open_lenient`: never block commits (a fix included)
-    let policy = match super::check::load_policy(ctx) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("git-data: warning: {e}; new large files are not tracked automatically");
-            return Ok(0);
-        }
-    };
-    let Some(threshold) = policy.track_above else { return Ok(0) };
-    if ctx.repo.work_tree.is_none() {
-        return Ok(0);
-    }
-    let files = autotrack::oversized(&ctx.repo, &policy, threshold, true)?;
-    if files.is_empty() {
-        return Ok(0);
-    }
-    let names: Vec<String> = files.iter().map(|f| f.path.to_str_lossy().into_owned()).collect();
-    if is_partial_commit(std::env::var_os("GIT_INDEX_FILE")) {
-        let quoted: Vec<String> =
-            names.iter().map(|n| crate::policy::report::shell_quote(n)).collect();
-        return Err(hinted(
-            format!(
-                "`git commit PATH…` cannot track files over policy.track-above ({}) by itself: {}",
-                super::human(threshold),
-                names.join(", ")
-            ),
-            format!(
-                "run `git data track {q}` and `git add .gitattributes {q}`, then commit again",
-                q = quoted.join(" ")
-            ),
-        ));
-    }
-    autotrack::convert(&ctx.repo, &ctx.store, &files)?;
-    for f in &files {
-        eprintln!(
-            "git-data: {} ({}) is over policy.track-above ({}): committed as a pointer, and tracked in .gitattributes",
-            f.path.to_str_lossy(),
-            super::human(f.size),
-            super::human(threshold)
-        );
-    }
-    Ok(0)
-}
-
-/// `git commit PATH…` commits from a temporary index (`next-index-*.lock`) while the real
-/// index gets the work-tree files: what the hook stages there would not reach the real index.
-fn is_partial_commit(index_file: Option<std::ffi::OsString>) -> bool {
-    index_file.is_some_and(|f| {
-        Path::new(&f).file_name().is_some_and(|n| n.to_string_lossy().starts_with("next-index-"))
-    })
 }
 
 pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
@@ -313,37 +206,4 @@ pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
         }
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_patterns() {
-        let root = Path::new("/nonexistent-root");
-        let sub = root.join("sub");
-        let n = |cwd: &Path, p: &str| normalize(root, cwd, p).map_err(|e| e.to_string());
-        assert_eq!(n(root, "*.pkl").unwrap(), "*.pkl");
-        assert_eq!(n(root, "data/").unwrap(), "data/**");
-        assert_eq!(n(root, "./data/x.bin").unwrap(), "data/x.bin");
-        assert_eq!(n(root, "/data/*.bin").unwrap(), "/data/*.bin");
-        assert_eq!(n(root, "my model.bin").unwrap(), "my[[:space:]]model.bin");
-        assert_eq!(n(&sub, "x.bin").unwrap(), "sub/x.bin");
-        assert_eq!(n(&sub, "../x.bin").unwrap(), "x.bin");
-        assert_eq!(n(&sub, "/x.bin").unwrap(), "/x.bin");
-        assert_eq!(n(&sub, "./").unwrap(), "sub/**");
-        for bad in ["../*.bin", "a/../../b", ".git/config", "", "x\ny", "!x", "#x", "/", "."] {
-            let err = n(root, bad).unwrap_err();
-            assert!(err.starts_with("cannot track"), "{bad:?}: {err}");
-        }
-        assert!(n(&sub, "../../x").unwrap_err().contains("leaves the work tree"));
-    }
-
-    #[test]
-    fn partial_commits() {
-        assert!(is_partial_commit(Some("/r/.git/next-index-1234.lock".into())));
-        assert!(!is_partial_commit(Some("/r/.git/index.lock".into())));
-        assert!(!is_partial_commit(None));
-    }
 }

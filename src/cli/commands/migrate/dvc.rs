@@ -14,9 +14,10 @@ mod objects;
 mod resolve;
 
 use crate::cli::args::MigrateDvcArgs;
-use crate::cli::commands::{human, say};
 use crate::cli::context::Context;
+use crate::cli::ui::say;
 use crate::git::{git_command, run_git};
+use crate::units::human;
 use anyhow::{Context as _, Result};
 use apply::{Change, Converted};
 use meta::{DvcConfig, Output, Plan};

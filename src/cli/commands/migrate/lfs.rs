@@ -14,11 +14,11 @@ use super::rewrite::{self, Rewriter, Transform};
 use super::select::Survey;
 use super::{git_with_filter, plural, preflight};
 use crate::cli::args::MigrateLfsArgs;
-use crate::cli::commands::human;
 use crate::cli::context::Context;
 use crate::git::{Repo, git_command, obj_err, run_git};
 use crate::hinted;
 use crate::pointer::Pointer;
+use crate::units::human;
 use anyhow::{Context as _, Result, bail};
 use gix::ObjectId;
 use gix::bstr::{BStr, ByteSlice};
@@ -224,14 +224,15 @@ fn materialize_pointers(ctx: &Context) -> Result<i32> {
     if candidates.is_empty() {
         return Ok(0);
     }
-    let outcome = materialize::materialize(ctx, candidates, !ctx.config.file.remotes.is_empty())?;
+    let outcome =
+        materialize::materialize(&ctx.local(), candidates, !ctx.config.file.remotes.is_empty())?;
     if !outcome.index_locked {
-        materialize::repair_index(ctx, &all)?;
+        materialize::repair_index(&ctx.local(), &all)?;
     }
     if !ctx.global.quiet && outcome.written > 0 {
         println!("work tree: wrote {} that held pointer text", plural(outcome.written, "file"));
     }
-    Ok(crate::cli::commands::hook::report_outcome(ctx, &outcome, "git data pull"))
+    Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }
 
 /// Writes git-data's filter and merge driver into this clone's config under the given
@@ -241,7 +242,7 @@ fn set_filter_config(ctx: &Context, filter: &str, merge: &str, write: bool) -> R
     if !write {
         return Ok(());
     }
-    for (key, value) in crate::cli::commands::install::CONFIG {
+    for (key, value) in crate::git::hooks::FILTER_CONFIG {
         let key = key.replacen("filter.data.", filter, 1).replacen("merge.data.", merge, 1);
         run_git(git_command().current_dir(ctx.work_tree()?).args([
             "config",

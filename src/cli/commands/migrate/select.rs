@@ -9,8 +9,8 @@
 //! blobs that are already pointers are never converted.
 
 use crate::cli::args::MigrateSelectArgs;
-use crate::cli::commands::track::normalize;
 use crate::git::attributes::ATTRS;
+use crate::git::attributes::normalize;
 use crate::git::{Repo, obj_err};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use anyhow::{Context as _, Result};

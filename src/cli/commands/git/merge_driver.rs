@@ -10,7 +10,7 @@ use std::path::Path;
 
 fn describe(data: &[u8]) -> String {
     match Pointer::parse(data) {
-        Ok(p) => format!("object {} ({})", p.oid.short(12), super::human(p.size)),
+        Ok(p) => format!("object {} ({})", p.oid.short(12), crate::units::human(p.size)),
         Err(_) => format!("{} bytes stored directly in git", data.len()),
     }
 }

@@ -55,7 +55,7 @@ pub fn process(g: &GlobalArgs) -> Result<i32> {
     // Missing objects of a checkout are downloaded in one batch while git waits (failures
     // are journaled and reported by the post-checkout hook).
     let fetch = |missing: &[(gix::bstr::BString, crate::pointer::Pointer)]| {
-        let _ = materialize::fetch_missing(&ctx, missing, true);
+        let _ = materialize::fetch_missing(&ctx.local(), missing, true);
     };
     if ctx.repo.work_tree.is_some() {
         filter.delay = Some(Delay::new(&fetch));
@@ -77,7 +77,8 @@ fn finish_session(ctx: &Context, journal: &crate::store::state::pending::Journal
     if ctx.repo.work_tree.is_none() {
         return Ok(0);
     }
-    super::hook::consume(ctx, journal.find_own()?)
+    let outcome = materialize::journal::consume(&ctx.local(), journal.find_own()?, true)?;
+    Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }
 
 pub fn clean(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {

@@ -10,8 +10,11 @@
 //! (unless `GIT_DATA_SKIP_POLICY` is set, which only warns).
 
 use crate::cli::context::Context;
+use crate::cli::ui;
 use crate::git::scan::Scanner;
+use crate::git::short_ref;
 use crate::policy::{self, SKIP_ENV, report};
+use crate::sync;
 use anyhow::Result;
 
 /// One ref update: the local ref name and id, and the remote's id (None for a new ref).
@@ -29,15 +32,7 @@ fn parse_line(line: &str) -> Option<Update<'_>> {
     Some((local_ref, local, remote))
 }
 
-/// A ref name as people write it (`main`, `v1.0`).
-pub fn short_ref(name: &str) -> &str {
-    ["refs/heads/", "refs/tags/", "refs/remotes/"]
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name)
-}
-
-pub fn run(ctx: &Context, args: &[String], stdin: &[u8]) -> Result<i32> {
+pub(super) fn run(ctx: &Context, args: &[String], stdin: &[u8]) -> Result<i32> {
     let text = String::from_utf8_lossy(stdin);
     let mut tips = Vec::new();
     let mut hidden = Vec::new();
@@ -54,7 +49,7 @@ pub fn run(ctx: &Context, args: &[String], stdin: &[u8]) -> Result<i32> {
         hidden.extend(ctx.repo.refs_with_prefix(&format!("refs/remotes/{remote_name}/")));
     }
     let found = Scanner::new(&ctx.repo).introduced(&tips, &hidden)?;
-    let violations = super::check::load_policy(ctx)?.violations(&found);
+    let violations = policy::load(&ctx.config)?.violations(&found);
     if !violations.is_empty() {
         if !policy::skipped_by_env(std::env::var(SKIP_ENV).ok().as_deref()) {
             let branch = branch.unwrap_or("HEAD");
@@ -68,7 +63,8 @@ pub fn run(ctx: &Context, args: &[String], stdin: &[u8]) -> Result<i32> {
             if n == 1 { "s" } else { "" }
         );
     }
-    super::push::upload(ctx, None, &found, false)?;
+    let up = sync::push::upload(&ctx.local(), None, &found, false)?;
+    ui::report_uploaded(ctx.global.quiet, &up);
     Ok(0)
 }
 

@@ -1,0 +1,66 @@
+//! What commands print about their work (never protocol bytes): lines that `--quiet` hides,
+//! what a materialisation or an upload did, and failure lists cut to a readable length.
+//!
+//! Invariant: results go to stdout, progress and errors to stderr, so a command's output can
+//! be piped.
+
+use crate::cli::context::Context;
+use crate::materialize::Outcome;
+use crate::sync::push::Uploaded;
+use crate::units::human;
+
+/// Prints a line to stdout unless quiet.
+pub fn say(quiet: bool, line: impl AsRef<str>) {
+    if !quiet {
+        println!("{}", line.as_ref());
+    }
+}
+
+/// `s` for a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Reports an upload that sent something (to stderr: the pre-push hook's stdout is git's).
+pub fn report_uploaded(quiet: bool, up: &Uploaded) {
+    if up.files > 0 && !quiet {
+        eprintln!(
+            "git-data: uploaded {} file{} ({}) to {}",
+            up.files,
+            plural(up.files),
+            human(up.bytes),
+            up.remote
+        );
+    }
+}
+
+/// Prints what a materialisation did and failed to do; returns the exit code.
+pub fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i32 {
+    if outcome.written > 0 && ctx.progress() {
+        eprintln!(
+            "git-data: wrote {} file{} ({})",
+            outcome.written,
+            if outcome.written == 1 { "" } else { "s" },
+            human(outcome.bytes)
+        );
+    }
+    if outcome.ok() {
+        return 0;
+    }
+    let n = outcome.failed.len();
+    eprintln!(
+        "git-data: error: {n} file{} left as pointer{}:",
+        if n == 1 { " is" } else { "s are" },
+        if n == 1 { "" } else { "s" }
+    );
+    for (path, why) in outcome.failed.iter().take(20) {
+        eprintln!("  {path}: {why}");
+    }
+    if n > 20 {
+        eprintln!("  ... and {} more", n - 20);
+    }
+    eprintln!(
+        "hint: fix the cause above, then run `{retry}`; `git data status` lists files that are still pointers"
+    );
+    1
+}
