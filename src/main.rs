@@ -11,7 +11,7 @@ fn main() {
         Ok(cli) => match run(cli) {
             Ok(code) => code,
             Err(e) => {
-                git_data::report(&e);
+                git_data::cli::error::report(&e);
                 1
             }
         },

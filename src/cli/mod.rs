@@ -4,4 +4,5 @@
 pub mod args;
 pub mod commands;
 pub mod context;
+pub mod error;
 pub mod ui;

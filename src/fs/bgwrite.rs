@@ -179,62 +179,6 @@ impl Drop for BgWriter {
     }
 }
 
-/// Files below this size are copied by the kernel in one call: starting a thread costs more
-/// than overlapping the reads with the writes wins.
-const PIPELINE_MIN: u64 = 8 << 20;
-
-/// Copies `src` from its offset to `dest` from its own; returns the bytes copied. `size`, what
-/// the caller knows of `src`'s length, only chooses the way (no `fstat` per file). A large file
-/// is read 1 MiB at a time on this thread and written on the writer's, so the two copies of
-/// each byte run on two cores: a 512 MiB copy within ext4 takes 0.10 s against 0.13 s for the
-/// kernel's `copy_file_range` (which `cp` uses), see docs/design.md, "Copying a large file".
-/// On a network or FUSE file system the kernel's copy stays: there `copy_file_range` can have
-/// the server copy the file without its bytes crossing the network.
-pub fn copy(src: &File, dest: &File, size: u64) -> io::Result<u64> {
-    let mut reader = src;
-    if size < PIPELINE_MIN || remote_fs(dest) {
-        let mut writer = dest;
-        return io::copy(&mut reader, &mut writer);
-    }
-    let mut bg = BgWriter::start(dest.try_clone()?, false)?;
-    let mut copied = 0;
-    loop {
-        match bg.read_from(&mut reader, |_| Ok(()))? {
-            0 => break,
-            n => copied += n as u64,
-        }
-    }
-    bg.finish()?;
-    Ok(copied)
-}
-
-/// Whether `file` lives on a network file system (NFS, SMB, Ceph, AFS, 9P, Lustre, GFS2,
-/// OCFS2) or a FUSE one; `false` when the kernel will not say.
-fn remote_fs(file: &File) -> bool {
-    const REMOTE: [u64; 11] = [
-        0x6969,      // NFS
-        0x517b,      // SMB
-        0xff53_4d42, // CIFS
-        0xfe53_4d42, // SMB2
-        0x6573_5546, // FUSE
-        0x00c3_6400, // Ceph
-        0x6b41_4653, // AFS
-        0x0102_1997, // 9P
-        0x0bd0_0bd0, // Lustre
-        0x0116_1970, // GFS2
-        0x7461_636f, // OCFS2
-    ];
-    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: fstatfs fills the struct for a descriptor we own; read only when it succeeded.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    // SAFETY: initialised by the successful call above.
-    // (32-bit platforms hold the magic in a signed 32-bit field)
-    let kind = unsafe { st.assume_init() }.f_type as u64 & 0xffff_ffff;
-    REMOTE.contains(&kind)
-}
-
 /// The writer thread's side: positioned writes, direct where the block and offset allow.
 struct Output {
     file: File,
@@ -380,25 +324,6 @@ mod tests {
         let got = std::fs::read(&path).unwrap();
         assert_eq!(&got[..4], b"head");
         assert!(got[4..] == data[..]);
-    }
-
-    #[test]
-    fn copies_are_whole_above_and_below_the_threaded_size() {
-        use std::io::{Seek, Write};
-        let dir = tempfile::tempdir().unwrap();
-        for len in [0, 5_000, PIPELINE_MIN as usize + 1_234_567] {
-            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let src_path = dir.path().join("src");
-            std::fs::write(&src_path, &data).unwrap();
-            let mut dest = File::create(dir.path().join("dest")).unwrap();
-            dest.write_all(b"head").unwrap();
-            let n = copy(&File::open(&src_path).unwrap(), &dest, len as u64).unwrap();
-            assert_eq!(n, len as u64);
-            assert_eq!(dest.stream_position().unwrap(), 4 + len as u64, "left at the end");
-            let got = std::fs::read(dir.path().join("dest")).unwrap();
-            assert!(got[..4] == *b"head" && got[4..] == data[..], "{len} bytes differ");
-        }
-        assert!(!remote_fs(&File::open(dir.path()).unwrap()), "a temp dir is local");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod bgwrite;
+pub mod copy;
 pub mod dropbehind;
 pub mod openat;
 pub mod stale;

@@ -6,7 +6,7 @@
 //! path becomes `[[:space:]]`, so the line never splits), and a path's pattern matches that
 //! path only (glob characters escaped, a leading `!` or `#` escaped).
 
-use crate::hinted;
+use crate::hint::hinted;
 use anyhow::Result;
 use gix::bstr::{BStr, ByteSlice};
 use std::path::Path;

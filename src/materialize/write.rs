@@ -155,9 +155,9 @@ pub(super) fn write_file(
     let mut staged = Staged::new(temps, root, c.path.as_bstr())?;
     let src = fs::File::open(object).map_err(io_err(&target))?;
     if link == LinkMode::Copy {
-        crate::fs::bgwrite::copy(&src, staged.tmp.as_file(), c.pointer.size)
+        crate::fs::copy::copy(&src, staged.tmp.as_file(), c.pointer.size)
     } else {
-        crate::fs::atomic::clone_or_copy(&src, staged.tmp.as_file_mut(), c.pointer.size)
+        crate::fs::copy::clone_or_copy(&src, staged.tmp.as_file_mut(), c.pointer.size)
     }
     .map_err(io_err(&target))?;
     staged.finish(c.pointer.size)

@@ -168,7 +168,7 @@ pub fn skipped_by_env(value: Option<&str>) -> bool {
 /// The policy `.gitdata.yaml` sets; a bad pattern is an error naming the fix.
 pub fn load(config: &crate::config::Config) -> anyhow::Result<Policy> {
     Policy::from_section(&config.file.policy).map_err(|e| {
-        crate::hinted(e.to_string(), "fix the pattern in .gitdata.yaml (see docs/policy.md)")
+        crate::hint::hinted(e.to_string(), "fix the pattern in .gitdata.yaml (see docs/policy.md)")
     })
 }
 

@@ -79,5 +79,5 @@ pub fn refuse(repo: &Repo, store: &Store, wrong: &[WrongSize]) -> anyhow::Error 
     if n > 20 {
         message.push_str(&format!("\n  ... and {} more", n - 20));
     }
-    crate::hinted(message, wrong[0].hint(store))
+    crate::hint::hinted(message, wrong[0].hint(store))
 }

@@ -9,18 +9,17 @@
 
 pub mod shards;
 pub mod state;
+mod verified;
 
 use crate::fs::atomic::{AtomicFile, CommitError};
 use crate::fs::openat::Dir;
-use crate::fs::stat::FileStat;
 use crate::oid::{Oid, hash_reader};
-use crate::store::state::log::{RecordLog, worth_compacting};
-use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+use verified::Verified;
 
 /// Errors of the local cache, carrying the object and the path.
 #[derive(Debug, thiserror::Error)]
@@ -72,17 +71,14 @@ pub struct Store {
     root: PathBuf,
     objects: PathBuf,
     tmp: PathBuf,
-    verified: Mutex<Option<HashMap<Oid, FileStat>>>,
-    /// `verified.log` opened for appending, once per process.
-    verified_out: Mutex<Option<fs::File>>,
+    /// The stat of objects whose content was checked (`verified.log`).
+    verified: Verified,
     /// `objects/` opened once it exists, for `contains`.
     objects_dir: OnceLock<Dir>,
     /// This process's writing mark in `tmp/`, set before its first temp file (see
     /// [`Store::writing`]).
     writing: OnceLock<Option<crate::fs::stale::WritingMark>>,
 }
-
-const VERIFIED_RECORD: usize = 32 + 8 * 4;
 
 impl Store {
     /// A store rooted at `root` (created lazily).
@@ -91,9 +87,8 @@ impl Store {
         Store {
             objects: root.join("objects"),
             tmp: root.join("tmp"),
+            verified: Verified::new(root.join("verified.log")),
             root,
-            verified: Mutex::new(None),
-            verified_out: Mutex::new(None),
             objects_dir: OnceLock::new(),
             writing: OnceLock::new(),
         }
@@ -197,11 +192,11 @@ impl Store {
         let (oid, size) = file.digest();
         let dest = self.object_path(&oid);
         if let Some(meta) = file.commit(&dest, expect, false)? {
-            self.record_verified_meta(&oid, &meta);
+            self.verified.record_meta(&oid, &meta);
         } else if let Some(meta) = freshen(&dest) {
-            self.record_verified_meta(&oid, &meta);
+            self.verified.record_meta(&oid, &meta);
         } else {
-            self.record_verified(&oid, &dest);
+            self.verified.record(&oid, &dest);
         }
         Ok((oid, size))
     }
@@ -242,12 +237,12 @@ impl Store {
         file: &fs::File,
         meta: &fs::Metadata,
     ) -> Result<bool, StoreError> {
-        if self.trusted(oid, meta) {
+        if self.verified.trusted(oid, meta) {
             return Ok(true);
         }
         let (actual, _) = hash_reader(file).map_err(|e| StoreError::io(path, e))?;
         if actual == *oid {
-            self.record_verified_meta(oid, meta);
+            self.verified.record_meta(oid, meta);
         }
         Ok(actual == *oid)
     }
@@ -293,7 +288,7 @@ impl Store {
         if actual != *oid {
             return Err(self.quarantine(oid, format!("content hashes to {actual}"), &meta));
         }
-        self.record_verified_meta(oid, &meta);
+        self.verified.record_meta(oid, &meta);
         Ok(size)
     }
 
@@ -326,103 +321,6 @@ impl Store {
         let quarantined = if moved { dest } else { src };
         StoreError::Corrupt { oid: *oid, reason, quarantined }
     }
-
-    fn verified_log(&self) -> RecordLog {
-        RecordLog::new(self.root.join("verified.log"))
-    }
-
-    /// Whether the object was verified before and its file has not changed since: same
-    /// size, modification time and inode. Not the ctime: linking an object into the work
-    /// tree (link mode `hardlink`) and git removing that link change it on every switch,
-    /// while the read-only object's content stays what was verified.
-    fn trusted(&self, oid: &Oid, meta: &fs::Metadata) -> bool {
-        let stat = FileStat::from_metadata(meta);
-        self.recorded(oid).is_some_and(|r| {
-            r.size == stat.size && r.mtime_ns == stat.mtime_ns && r.ino == stat.ino
-        })
-    }
-
-    fn recorded(&self, oid: &Oid) -> Option<FileStat> {
-        let mut guard = self.verified.lock().ok()?;
-        let map = guard.get_or_insert_with(|| self.load_verified());
-        map.get(oid).copied()
-    }
-
-    fn load_verified(&self) -> HashMap<Oid, FileStat> {
-        let mut map = HashMap::new();
-        let log = self.verified_log();
-        if let Ok(records) = log.read() {
-            for r in records.iter().filter(|r| r.len() == VERIFIED_RECORD) {
-                let mut oid = [0u8; 32];
-                oid.copy_from_slice(&r[..32]);
-                let field = |i: usize| crate::store::state::get_u64(r, 32 + 8 * i).unwrap_or(0);
-                let stat = FileStat {
-                    size: field(0),
-                    mtime_ns: field(1) as i64,
-                    ctime_ns: field(2) as i64,
-                    ino: field(3),
-                    ..FileStat::default()
-                };
-                map.insert(Oid::from_bytes(oid), stat);
-            }
-            if records.damaged_tail || worth_compacting(records.len(), map.len()) {
-                self.compact_verified(&log, &map);
-            }
-        }
-        map
-    }
-
-    /// Rewrites the verified log with one record per object when re-verifications have
-    /// doubled it. Best effort, like every record: an append another process makes to the
-    /// old file meanwhile is lost, which costs that process's object one more hash later.
-    fn compact_verified(&self, log: &RecordLog, map: &HashMap<Oid, FileStat>) {
-        let records: Vec<Vec<u8>> =
-            map.iter().map(|(oid, stat)| verified_record(oid, stat)).collect();
-        if log.rewrite(records.iter().map(Vec::as_slice)).is_ok()
-            && let Ok(mut out) = self.verified_out.lock()
-        {
-            *out = None; // an open handle points at the replaced file
-        }
-    }
-
-    /// Remembers the stat of an object whose content was just checked.
-    fn record_verified(&self, oid: &Oid, path: &Path) {
-        if let Ok(meta) = fs::metadata(path) {
-            self.record_verified_meta(oid, &meta);
-        }
-    }
-
-    fn record_verified_meta(&self, oid: &Oid, meta: &fs::Metadata) {
-        let mut stat = FileStat::from_metadata(meta);
-        stat.dev = 0;
-        let rec = verified_record(oid, &stat);
-        // Best effort: a lost record only means one more hash later.
-        if let Ok(mut out) = self.verified_out.lock() {
-            if out.is_none() {
-                *out = self.verified_log().open_append().ok();
-            }
-            if let Some(f) = out.as_mut()
-                && RecordLog::append_to(f, &rec).is_err()
-            {
-                *out = None;
-            }
-        }
-        if let Ok(mut guard) = self.verified.lock()
-            && let Some(map) = guard.as_mut()
-        {
-            map.insert(*oid, FileStat { mode: 0, uid: 0, gid: 0, ..stat });
-        }
-    }
-}
-
-/// One record of the verified log: the oid, then size, mtime, ctime and inode.
-fn verified_record(oid: &Oid, stat: &FileStat) -> Vec<u8> {
-    let mut rec = Vec::with_capacity(VERIFIED_RECORD);
-    rec.extend_from_slice(oid.as_bytes());
-    for v in [stat.size, stat.mtime_ns as u64, stat.ctime_ns as u64, stat.ino] {
-        crate::store::state::put_u64(&mut rec, v);
-    }
-    rec
 }
 
 /// Opens the file at `path` with its metadata; `None` when there is no such file.
@@ -452,153 +350,4 @@ fn freshen(path: &Path) -> Option<fs::Metadata> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-    use std::time::{Duration, SystemTime};
-
-    #[test]
-    fn storing_an_object_again_freshens_it_unless_a_work_tree_links_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join("cache"));
-        let old = SystemTime::now() - Duration::from_secs(30 * 86_400);
-        let age = |oid: &Oid| {
-            let mtime = fs::metadata(store.object_path(oid)).unwrap().modified().unwrap();
-            SystemTime::now().duration_since(mtime).unwrap_or_default()
-        };
-        let (oid, _) = store.insert_bytes(b"model weights").unwrap();
-        fs::File::open(store.object_path(&oid)).unwrap().set_modified(old).unwrap();
-        assert!(age(&oid) > Duration::from_secs(29 * 86_400));
-        assert_eq!(store.insert_bytes(b"model weights").unwrap().0, oid);
-        assert!(age(&oid) < Duration::from_secs(3600), "stored again: fresh");
-        assert_eq!(fs::read(store.object_path(&oid)).unwrap(), b"model weights");
-
-        // hard-linked into a work tree: its times are the work-tree file's, left alone
-        let (linked, _) = store.insert_bytes(b"linked data").unwrap();
-        fs::hard_link(store.object_path(&linked), dir.path().join("work-file")).unwrap();
-        fs::File::open(store.object_path(&linked)).unwrap().set_modified(old).unwrap();
-        store.insert_bytes(b"linked data").unwrap();
-        assert!(age(&linked) > Duration::from_secs(29 * 86_400));
-    }
-
-    #[test]
-    fn insert_is_read_only_and_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let (oid, size) = store.insert_reader(&b"weights v1"[..]).unwrap();
-        assert_eq!((oid, size), (Oid::of_bytes(b"weights v1"), 10));
-        let path = store.object_path(&oid);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o222, 0);
-        assert_eq!(store.insert_reader(&b"weights v1"[..]).unwrap().0, oid);
-        assert!(store.contains(&oid, 10));
-        assert_eq!(store.list().unwrap(), vec![oid]);
-        let temps = std::fs::read_dir(store.tmp_dir()).unwrap().flatten();
-        let temps: Vec<_> =
-            temps.filter(|e| !e.file_name().to_string_lossy().starts_with("writing-")).collect();
-        assert!(temps.is_empty(), "no temp left behind: {temps:?}");
-    }
-
-    #[test]
-    fn corrupt_object_is_detected_and_quarantined() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let (oid, size) = store.insert_reader(&b"0123456789"[..]).unwrap();
-        let path = store.object_path(&oid);
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        fs::write(&path, b"0123456780").unwrap();
-        let err = store.open_verified(&oid, size).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-        assert!(err.to_string().contains(&oid.to_hex()));
-        assert!(!path.exists(), "corrupt object is no longer served");
-        assert!(matches!(store.open_verified(&oid, size), Err(StoreError::Missing { .. })));
-    }
-
-    #[test]
-    fn a_wrong_size_blames_the_pointer_when_the_object_is_intact() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let (oid, _) = store.insert_reader(&b"abc"[..]).unwrap();
-        let err = store.open_verified(&oid, 4).unwrap_err();
-        assert!(
-            matches!(err, StoreError::WrongSize { expected: 4, actual: 3, .. }),
-            "{err}: the object is intact, the pointer is wrong"
-        );
-        assert_eq!(store.wrong_size(&oid, 4), Some(3));
-        assert_eq!(store.wrong_size(&oid, 3), None);
-        store.open_verified(&oid, 3).unwrap();
-        // a damaged object of another size is corrupt, and quarantined
-        let path = store.object_path(&oid);
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        fs::write(&path, b"abcd").unwrap();
-        assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
-        assert!(!path.exists());
-    }
-
-    #[test]
-    fn a_good_copy_put_in_place_after_the_check_is_not_quarantined() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let (oid, _) = store.insert_bytes(b"model").unwrap();
-        let path = store.object_path(&oid);
-        let examined = fs::metadata(&path).unwrap(); // found bad by one process ...
-        // ... while another moved it away and stored a good copy (another inode)
-        fs::rename(&path, dir.path().join("elsewhere")).unwrap();
-        store.insert_bytes(b"model").unwrap();
-        let err = store.quarantine(&oid, "test".into(), &examined);
-        assert!(matches!(err, StoreError::Corrupt { .. }));
-        assert_eq!(fs::read(&path).unwrap(), b"model", "the good copy stays in place");
-        assert_eq!(fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 0);
-        // the file that was examined is moved
-        let examined = fs::metadata(&path).unwrap();
-        store.quarantine(&oid, "test".into(), &examined);
-        assert!(!path.exists());
-    }
-
-    #[test]
-    fn verified_record_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let oid = Store::new(dir.path()).insert_reader(&b"abc"[..]).unwrap().0;
-        let store = Store::new(dir.path());
-        let meta = fs::metadata(store.object_path(&oid)).unwrap();
-        assert!(store.trusted(&oid, &meta), "a verified, unchanged object is not hashed again");
-        store.open_verified(&oid, 3).unwrap();
-        // A link in the work tree (hardlink mode) moves only the ctime: still trusted.
-        std::thread::sleep(crate::fs::stat::racy_margin());
-        let link = dir.path().join("work-tree-copy");
-        fs::hard_link(store.object_path(&oid), &link).unwrap();
-        fs::remove_file(&link).unwrap();
-        let meta = fs::metadata(store.object_path(&oid)).unwrap();
-        assert!(store.trusted(&oid, &meta), "linking does not change the content");
-        // A write to the file (its mtime moves) makes it untrusted again.
-        let path = store.object_path(&oid);
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        fs::write(&path, b"abd").unwrap();
-        let meta = fs::metadata(&path).unwrap();
-        assert!(!store.trusted(&oid, &meta));
-        assert!(matches!(store.open_verified(&oid, 3), Err(StoreError::Corrupt { .. })));
-    }
-
-    #[test]
-    fn verified_log_is_compacted_when_re_verifications_double_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        let oid = store.insert_reader(&b"abc"[..]).unwrap().0;
-        for _ in 0..1500 {
-            store.record_verified(&oid, &store.object_path(&oid));
-        }
-        drop(store);
-        let log = RecordLog::new(dir.path().join("verified.log"));
-        assert!(log.read().unwrap().len() > 1500);
-        let store = Store::new(dir.path());
-        let meta = fs::metadata(store.object_path(&oid)).unwrap();
-        assert!(store.trusted(&oid, &meta), "compaction keeps the record");
-        assert_eq!(log.read().unwrap().len(), 1);
-        // records made after the compaction go to the new file
-        let other = store.insert_reader(&b"xyz"[..]).unwrap().0;
-        drop(store);
-        let store = Store::new(dir.path());
-        let meta = fs::metadata(store.object_path(&other)).unwrap();
-        assert!(store.trusted(&other, &meta));
-        assert_eq!(log.read().unwrap().len(), 2);
-    }
-}
+mod tests;

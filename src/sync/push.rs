@@ -12,7 +12,7 @@ use super::remote::Remote;
 use super::transfer::Transfer;
 use crate::config::Config;
 use crate::git::scan::Found;
-use crate::hinted;
+use crate::hint::hinted;
 use crate::oid::Oid;
 use crate::policy::wrong_size;
 use crate::progress::Progress;

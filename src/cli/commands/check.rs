@@ -11,7 +11,7 @@
 use crate::cli::args::CheckArgs;
 use crate::cli::context::Context;
 use crate::git::scan::{Found, Scanner};
-use crate::hinted;
+use crate::hint::hinted;
 use crate::oid::Oid;
 use crate::policy::{self, report};
 use anyhow::Result;
@@ -93,7 +93,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
         Some(text) => match parse_range(ctx, text) {
             Ok(r) => r,
             Err(e) => {
-                crate::report(&e);
+                crate::cli::error::report(&e);
                 return Ok(2);
             }
         },

@@ -5,7 +5,7 @@ use crate::cli::args::TransferArgs;
 use crate::cli::context::Context;
 use crate::git::scan::{Found, PathFilter, Scanner};
 use crate::git::worktree;
-use crate::hinted;
+use crate::hint::hinted;
 use crate::materialize::{self, Candidate};
 use crate::progress::Progress;
 use anyhow::Result;

@@ -66,7 +66,7 @@ struct Reachable {
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
     let keep = reachable(ctx)?;
     if args.remote.is_some() && (keep.commits == 0 || ctx.repo.gix.is_shallow().unwrap_or(true)) {
-        return Err(crate::hinted(
+        return Err(crate::hint::hinted(
             "this clone does not have the whole history, so it cannot tell what the remote's objects are still used for; nothing was deleted",
             "run `git data gc --remote` in a full clone (`git fetch --unshallow` makes this one full)",
         ));
@@ -303,7 +303,7 @@ fn remove_files(paths: &[PathBuf], place: &str) -> Result<()> {
     if failed.is_empty() {
         return Ok(());
     }
-    Err(crate::hinted(
+    Err(crate::hint::hinted(
         format!(
             "{} file{} could not be deleted:\n  {}",
             failed.len(),
@@ -337,7 +337,7 @@ fn delete_remote(ctx: &Context, remote: &std::sync::Arc<dyn Remote>, plan: &Plan
         return Ok(());
     }
     let shown: Vec<&str> = failed.iter().take(20).map(String::as_str).collect();
-    Err(crate::hinted(
+    Err(crate::hint::hinted(
         format!(
             "{} of {} objects could not be deleted from {}:\n  {}",
             failed.len(),

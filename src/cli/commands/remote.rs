@@ -5,7 +5,7 @@ use crate::cli::args::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 use crate::cli::context::Context;
 use crate::config::{FileConfig, RemoteEntry};
 use crate::fs::textfile::Access;
-use crate::hinted;
+use crate::hint::hinted;
 use crate::sync::remote::{Location, check_endpoint, parse_url, redact};
 use anyhow::Result;
 

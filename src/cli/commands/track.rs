@@ -9,7 +9,7 @@ use crate::git::attributes::normalize;
 use crate::git::attributes::{ATTRS, tracked_patterns};
 use crate::git::scan::PathFilter;
 use crate::git::worktree;
-use crate::hinted;
+use crate::hint::hinted;
 use crate::policy::{Policy, autotrack};
 use anyhow::{Context as _, Result};
 use gix::bstr::ByteSlice;

@@ -7,7 +7,8 @@
 //! the damaged object the same way.
 
 use super::{ErrorKind, Key, Listed, Remote, RemoteError};
-use crate::fs::atomic::{self, AtomicFile};
+use crate::fs::atomic::AtomicFile;
+use crate::fs::copy;
 use crate::progress::{CountingReader, Progress};
 use async_trait::async_trait;
 use std::io;
@@ -140,7 +141,7 @@ impl Remote for DirRemote {
         size: u64,
         progress: &Progress,
     ) -> Result<(), RemoteError> {
-        self.store(key, src, size, progress, atomic::copy_into_place)
+        self.store(key, src, size, progress, copy::copy_into_place)
     }
 
     async fn put_over(
@@ -151,7 +152,7 @@ impl Remote for DirRemote {
         progress: &Progress,
     ) -> Result<(), RemoteError> {
         self.store(key, src, size, progress, |src, tmp, dest, size, _| {
-            atomic::copy_over(src, tmp, dest, size)
+            copy::copy_over(src, tmp, dest, size)
         })
     }
 

@@ -44,7 +44,7 @@ pub fn run_hook(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
         _ => Ok(0),
     };
     let code = ours.unwrap_or_else(|e| {
-        crate::report(&e);
+        crate::cli::error::report(&e);
         1
     });
     if code != 0 && matches!(name, "pre-push" | "pre-commit") {

@@ -5,7 +5,7 @@
 //! PATH…`) that would need tracking is refused with the commands that do it.
 
 use crate::cli::context::Context;
-use crate::hinted;
+use crate::hint::hinted;
 use crate::policy::autotrack;
 use crate::units::human;
 use anyhow::Result;

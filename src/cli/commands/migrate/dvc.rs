@@ -189,14 +189,14 @@ fn damaged(e: ObjectError, path: &str) -> anyhow::Error {
         ),
         _ => "check the file's permissions and the disk, then run again".to_string(),
     };
-    crate::hinted(format!("cannot convert {path}: {e}; nothing was changed"), hint)
+    crate::hint::hinted(format!("cannot convert {path}: {e}; nothing was changed"), hint)
 }
 
 fn refuse_modified(modified: &[String]) -> Result<()> {
     if modified.is_empty() {
         return Ok(());
     }
-    Err(crate::hinted(
+    Err(crate::hint::hinted(
         format!(
             "the work tree differs from what DVC recorded, so nothing was changed:\n    {}",
             modified.join("\n    ")
@@ -208,14 +208,14 @@ fn refuse_modified(modified: &[String]) -> Result<()> {
 /// Refuses to run where the migration commit would mix with other work.
 fn preflight(ctx: &Context, root: &Path) -> Result<()> {
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
-        return Err(crate::hinted(
+        return Err(crate::hint::hinted(
             "git-data is not set up in this repository (git add would not make pointers)",
             "run `git data install` (once per clone, or `--global` once per machine), then migrate again",
         ));
     }
     for state in ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply"] {
         if ctx.repo.git_dir.join(state).exists() {
-            return Err(crate::hinted(
+            return Err(crate::hint::hinted(
                 format!("a merge, rebase, cherry-pick or revert is in progress ({state})"),
                 "finish or abort it first, then migrate",
             ));
@@ -227,7 +227,7 @@ fn preflight(ctx: &Context, root: &Path) -> Result<()> {
         .status()
         .context("cannot run git")?;
     if !staged.success() {
-        return Err(crate::hinted(
+        return Err(crate::hint::hinted(
             "the index has staged changes, and the migration makes a commit of its own",
             "commit or stash them (`git stash`), then migrate",
         ));
@@ -239,7 +239,7 @@ fn preflight(ctx: &Context, root: &Path) -> Result<()> {
             .current_dir(root),
     )?;
     if !dirty.trim().is_empty() {
-        return Err(crate::hinted(
+        return Err(crate::hint::hinted(
             format!("the migration edits these files, which have uncommitted changes:\n{dirty}"),
             "commit or stash them, then migrate",
         ));

@@ -11,7 +11,7 @@ use crate::cli::args::MigrateImportArgs;
 use crate::cli::context::Context;
 use crate::git::scan::PathFilter;
 use crate::git::{Repo, obj_err};
-use crate::hinted;
+use crate::hint::hinted;
 use crate::units::human;
 use anyhow::{Context as _, Result, bail};
 use gix::ObjectId;

@@ -16,7 +16,7 @@ use super::{git_with_filter, plural, preflight};
 use crate::cli::args::MigrateLfsArgs;
 use crate::cli::context::Context;
 use crate::git::{Repo, git_command, obj_err, run_git};
-use crate::hinted;
+use crate::hint::hinted;
 use crate::pointer::Pointer;
 use crate::units::human;
 use anyhow::{Context as _, Result, bail};

@@ -18,7 +18,7 @@ mod rewrite;
 mod select;
 
 use crate::cli::context::Context;
-use crate::hinted;
+use crate::hint::hinted;
 use anyhow::{Context as _, Result};
 
 pub use dvc::run as dvc;

@@ -9,7 +9,7 @@
 
 use super::rewrite::{Rewriter, Transform};
 use crate::git::{Repo, git_command, run_git};
-use crate::hinted;
+use crate::hint::hinted;
 use anyhow::{Context as _, Result, bail};
 use gix::ObjectId;
 use std::collections::BTreeMap;

@@ -247,7 +247,7 @@ fn write_file(store: &Store, oid: &Oid, size: u64, dest: &Path) -> Result<()> {
     let parent = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     fs::create_dir_all(&parent)?;
     let mut tmp = tempfile::Builder::new().prefix(".git-data-").tempfile_in(&parent)?;
-    let copied = crate::fs::atomic::clone_or_copy(&src, tmp.as_file_mut(), size)?;
+    let copied = crate::fs::copy::clone_or_copy(&src, tmp.as_file_mut(), size)?;
     if copied != size {
         anyhow::bail!("copied {copied} bytes, expected {size}");
     }

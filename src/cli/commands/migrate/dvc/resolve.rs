@@ -186,7 +186,7 @@ pub fn fetch(
             .status()
             .context("cannot run dvc")?;
         if !status.success() {
-            return Err(crate::hinted(
+            return Err(crate::hint::hinted(
                 format!("`dvc fetch -r {name}` failed ({status}); its messages are above"),
                 "fix the DVC remote's access (`dvc fetch -r NAME` must work), or run without --dvc-remote to convert what is present",
             ));
@@ -204,13 +204,13 @@ pub fn fetch(
             sources.add(dir);
             Ok(())
         }
-        Some(Err(url)) => Err(crate::hinted(
+        Some(Err(url)) => Err(crate::hint::hinted(
             format!("DVC remote `{name}` is at {url}, which git-data cannot read without dvc"),
             format!(
                 "install dvc with the plugin for it (e.g. `pip install 'dvc[s3]'`) so that `dvc fetch -r {name}` uses your DVC credentials, or run `dvc fetch -r {name}` yourself, then migrate again"
             ),
         )),
-        None => Err(crate::hinted(
+        None => Err(crate::hint::hinted(
             format!("no DVC remote named `{name}` in .dvc/config or .dvc/config.local"),
             if known.is_empty() {
                 "this project defines no DVC remote; run without --dvc-remote".to_string()

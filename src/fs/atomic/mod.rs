@@ -268,66 +268,12 @@ impl AtomicFile {
     }
 }
 
-/// Copies `src` (already verified, `size` bytes) to `dest` atomically, sharing blocks where
-/// the file system can (see [`clone_or_copy`]).
-pub fn copy_into_place(
-    src: &Path,
-    tmp_dir: &Path,
-    dest: &Path,
-    size: u64,
-    durable: bool,
-) -> io::Result<()> {
-    if has_object(dest, size) {
-        return Ok(());
-    }
-    let tmp = copy_to_temp(src, tmp_dir, size, durable)?;
-    place(tmp, dest, size, durable).map(|_| ())
-}
-
-/// Copies `src` (already verified, `size` bytes) over whatever `dest` holds, atomically: a
-/// reader sees the old file or the new one, never a mix. For repairing a damaged object.
-pub fn copy_over(src: &Path, tmp_dir: &Path, dest: &Path, size: u64) -> io::Result<()> {
-    let tmp = copy_to_temp(src, tmp_dir, size, true)?;
-    let parent = dest.parent().unwrap_or(Path::new("."));
-    let tmp = match tmp.persist(dest) {
-        Ok(_) => None,
-        Err(e) if e.error.kind() == io::ErrorKind::NotFound => Some(e.file),
-        Err(e) => return Err(e.error),
-    };
-    if let Some(tmp) = tmp {
-        fs::create_dir_all(parent)?;
-        tmp.persist(dest).map_err(|e| e.error)?;
-    }
-    File::open(parent)?.sync_all()
-}
-
-/// A temp file in `tmp_dir` holding a copy of the `size` bytes of `src`.
-fn copy_to_temp(
-    src: &Path,
-    tmp_dir: &Path,
-    size: u64,
-    durable: bool,
-) -> io::Result<tempfile::NamedTempFile> {
-    let mut tmp = new_temp(tmp_dir)?;
-    let copied = clone_or_copy(&File::open(src)?, tmp.as_file_mut(), size)?;
-    if copied != size {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("copied {copied} bytes of {}, expected {size}", src.display()),
-        ));
-    }
-    if durable {
-        tmp.as_file().sync_all()?;
-    }
-    Ok(tmp)
-}
-
 /// What the name of a temp file of an object starts with (`incoming-<pid>-<start>-`).
 pub const TEMP_KIND: &str = "incoming";
 
 /// A read-only temp file in `tmp_dir` (the mode applies to the name; the handle writes), the
 /// directory created only when it is missing.
-fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+pub(super) fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     let prefix = crate::fs::stale::marker(TEMP_KIND);
     let builder = || {
         let mut b = tempfile::Builder::new();
@@ -344,17 +290,7 @@ fn new_temp(tmp_dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     }
 }
 
-/// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
-/// where the file system supports it, else a copy ([`crate::fs::bgwrite::copy`], `size` as
-/// there). Returns the bytes in `dest`.
-pub fn clone_or_copy(src: &File, dest: &mut File, size: u64) -> io::Result<u64> {
-    if super::sys::reflink(dest, src) {
-        return Ok(dest.metadata()?.len());
-    }
-    crate::fs::bgwrite::copy(src, dest, size)
-}
-
-fn has_object(dest: &Path, size: u64) -> bool {
+pub(super) fn has_object(dest: &Path, size: u64) -> bool {
     fs::metadata(dest).map(|m| m.len() == size).unwrap_or(false)
 }
 
@@ -370,7 +306,7 @@ const SHARD_ATTEMPTS: usize = 4;
 /// Any number of writers may place the same object at once: whichever rename comes first
 /// wins and every other writer finds the object there, including a writer that had to create
 /// the shard directory first ("already there" is success at every step).
-fn place(
+pub(super) fn place(
     tmp: tempfile::NamedTempFile,
     dest: &Path,
     size: u64,
@@ -404,173 +340,4 @@ fn place(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mismatch_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
-        f.write_all(b"abc").unwrap();
-        let dest = dir.path().join("objects/x");
-        let err = f.commit(&dest, Some((Oid::of_bytes(b"abd"), 3)), true).unwrap_err();
-        assert!(matches!(err, CommitError::Mismatch { .. }));
-        assert!(!dest.exists());
-        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn copy_into_place_is_read_only_and_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        fs::write(&src, b"hello").unwrap();
-        let dest = dir.path().join("a/b/c");
-        copy_into_place(&src, &dir.path().join("tmp"), &dest, 5, true).unwrap();
-        copy_into_place(&src, &dir.path().join("tmp"), &dest, 5, true).unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"hello");
-        assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o444);
-        assert!(
-            copy_into_place(&src, &dir.path().join("tmp"), &dir.path().join("d"), 6, false)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn many_writers_of_the_same_new_objects_all_succeed() {
-        // Each round places one object into a shard that does not exist yet, from 8 threads
-        // released at once: the rename of all but one finds the object already there.
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        fs::write(&src, b"same bytes").unwrap();
-        let writers = 8;
-        let barrier = std::sync::Barrier::new(writers);
-        let failures = std::sync::Mutex::new(Vec::new());
-        std::thread::scope(|s| {
-            for _ in 0..writers {
-                s.spawn(|| {
-                    for round in 0..40u32 {
-                        let dest = dir.path().join(format!("objects/{round:02x}/cd/obj"));
-                        let tmp = dir.path().join("tmp");
-                        barrier.wait();
-                        if let Err(e) = copy_into_place(&src, &tmp, &dest, 10, false) {
-                            failures.lock().unwrap().push(format!("copy, round {round}: {e}"));
-                        }
-                        let dest = dir.path().join(format!("cache/{round:02x}/ef/obj"));
-                        let mut f = AtomicFile::create(&dir.path().join("cache-tmp")).unwrap();
-                        f.write_all(b"same bytes").unwrap();
-                        barrier.wait();
-                        if let Err(e) = f.commit(&dest, None, false) {
-                            failures.lock().unwrap().push(format!("commit, round {round}: {e}"));
-                        }
-                    }
-                });
-            }
-        });
-        let failures = failures.into_inner().unwrap();
-        assert!(failures.is_empty(), "{} failed, first: {:?}", failures.len(), failures.first());
-        assert_eq!(fs::read(dir.path().join("objects/27/cd/obj")).unwrap(), b"same bytes");
-    }
-
-    #[test]
-    fn long_streams_are_written_completely() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
-        let data: Vec<u8> = (0..(9u32 << 20) + 12345).map(|i| (i % 251) as u8).collect();
-        for chunk in data.chunks(65516) {
-            f.write_all(chunk).unwrap();
-        }
-        let dest = dir.path().join("obj");
-        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
-        assert!(fs::read(&dest).unwrap() == data);
-    }
-
-    #[test]
-    fn a_tee_gets_every_byte_and_is_refilled_on_reset() {
-        let dir = tempfile::tempdir().unwrap();
-        let tee_path = dir.path().join("tee");
-        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
-        f.tee(File::create(&tee_path).unwrap());
-        f.write_all(&[7u8; 5000]).unwrap();
-        f.reset().unwrap();
-        let data: Vec<u8> = (0..(6u32 << 20) + 77).map(|i| (i % 253) as u8).collect();
-        for chunk in data.chunks(100_003) {
-            f.write_all(chunk).unwrap();
-        }
-        let dest = dir.path().join("obj");
-        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
-        assert!(fs::read(&dest).unwrap() == data);
-        assert!(fs::read(&tee_path).unwrap() == data);
-    }
-
-    #[test]
-    fn copy_from_fills_the_object_and_the_tee() {
-        let dir = tempfile::tempdir().unwrap();
-        let tee_path = dir.path().join("tee");
-        let mut f = AtomicFile::create(&dir.path().join("tmp")).unwrap();
-        f.tee(File::create(&tee_path).unwrap());
-        let data: Vec<u8> = (0..(7u32 << 20) + 5).map(|i| (i % 239) as u8).collect();
-        assert_eq!(f.copy_from(&data[..]).unwrap(), data.len() as u64);
-        let dest = dir.path().join("obj");
-        f.commit(&dest, Some((Oid::of_bytes(&data), data.len() as u64)), false).unwrap();
-        assert!(fs::read(&dest).unwrap() == data);
-        assert!(fs::read(&tee_path).unwrap() == data);
-    }
-
-    #[test]
-    fn write_errors_are_told_apart_from_read_errors() {
-        struct Failing;
-        impl Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-                Err(io::Error::from_raw_os_error(libc::ECONNRESET))
-            }
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = AtomicFile::create(dir.path()).unwrap();
-        assert!(f.copy_from(Failing).is_err());
-        assert!(f.write_error().is_none(), "the stream failed, not the file");
-        // a file that cannot be written: its own error is kept
-        let mut f = AtomicFile::create(dir.path()).unwrap();
-        f.tee(File::open(dir.path()).unwrap()); // a directory: writes fail with EBADF/EISDIR
-        assert!(f.copy_from(&b"data"[..]).is_err());
-        assert!(f.write_error().is_some());
-    }
-
-    #[test]
-    fn copy_over_replaces_a_damaged_object_of_the_same_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        fs::write(&src, b"hello").unwrap();
-        let dest = dir.path().join("objects/ab/obj");
-        fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        fs::write(&dest, b"hallo").unwrap();
-        let tmp = dir.path().join("tmp");
-        copy_into_place(&src, &tmp, &dest, 5, true).unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"hallo", "copy_into_place trusts the size");
-        copy_over(&src, &tmp, &dest, 5).unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"hello");
-        copy_over(&src, &tmp, &dir.path().join("objects/cd/new"), 5).unwrap();
-        assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn a_hash_only_sink_hashes_and_keeps_nothing() {
-        let mut f = AtomicFile::hash_only();
-        let data: Vec<u8> = (0..(5u32 << 20)).map(|i| (i % 241) as u8).collect();
-        assert_eq!(f.copy_from(&data[..]).unwrap(), data.len() as u64);
-        assert_eq!(f.digest(), (Oid::of_bytes(&data), data.len() as u64));
-        f.reset().unwrap();
-        assert!(f.is_empty());
-        let dir = tempfile::tempdir().unwrap();
-        assert!(f.commit(&dir.path().join("x"), None, false).is_err());
-    }
-
-    #[test]
-    fn reset_allows_refill() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut f = AtomicFile::create(dir.path()).unwrap();
-        f.write_all(b"partial").unwrap();
-        f.reset().unwrap();
-        f.write_all(b"full").unwrap();
-        assert_eq!(f.digest(), (Oid::of_bytes(b"full"), 4));
-    }
-}
+mod tests;
