@@ -4,12 +4,12 @@
 /// A failure with a known fix: printed as `error: …` then `hint: …`.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct Hinted {
+pub(crate) struct Hinted {
     pub message: String,
     pub hint: String,
 }
 
 /// Builds an error that carries a hint.
-pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+pub(crate) fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     Hinted { message: message.into(), hint: hint.into() }.into()
 }

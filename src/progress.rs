@@ -6,28 +6,28 @@ use std::io::IsTerminal;
 
 /// Whether progress should be drawn: `forced` (from `--progress`/`GIT_DATA_PROGRESS`) wins,
 /// otherwise only when stderr is a terminal and not in CI.
-pub fn enabled(forced: Option<bool>) -> bool {
+pub(crate) fn enabled(forced: Option<bool>) -> bool {
     forced.unwrap_or_else(|| std::io::stderr().is_terminal() && std::env::var_os("CI").is_none())
 }
 
 /// The total of sizes for a bar, saturating at `u64::MAX` (a pointer can declare any size).
-pub fn total_of(sizes: impl IntoIterator<Item = u64>) -> u64 {
+pub(crate) fn total_of(sizes: impl IntoIterator<Item = u64>) -> u64 {
     sizes.into_iter().fold(0, u64::saturating_add)
 }
 
 /// A cheap, cloneable handle; a disabled one does nothing.
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
 }
 
 impl Progress {
-    pub fn hidden() -> Self {
+    pub(crate) fn hidden() -> Self {
         Progress { bar: None }
     }
 
     /// A byte-counting bar labelled `what` for `total` bytes over `count` files.
-    pub fn bytes(enabled: bool, what: &str, total: u64, count: usize) -> Self {
+    pub(crate) fn bytes(enabled: bool, what: &str, total: u64, count: usize) -> Self {
         if !enabled {
             return Self::hidden();
         }
@@ -41,26 +41,20 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    pub fn inc(&self, bytes: u64) {
+    pub(crate) fn inc(&self, bytes: u64) {
         if let Some(b) = &self.bar {
             b.inc(bytes);
         }
     }
 
-    pub fn message(&self, msg: String) {
-        if let Some(b) = &self.bar {
-            b.set_message(msg);
-        }
-    }
-
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
     }
 
     /// Prints a line above the bar (or plainly when there is no bar).
-    pub fn println(&self, line: &str) {
+    pub(crate) fn println(&self, line: &str) {
         match &self.bar {
             Some(b) => b.println(line),
             None => eprintln!("{line}"),
@@ -69,7 +63,7 @@ impl Progress {
 }
 
 /// A reader that reports bytes read to a [`Progress`].
-pub struct CountingReader<'a, R> {
+pub(crate) struct CountingReader<'a, R> {
     pub inner: R,
     pub progress: &'a Progress,
 }

@@ -2,17 +2,17 @@
 //! can pass `u64::MAX`: it is checked or saturated, never wrapped).
 
 /// Formats a byte count for people (`1.5 GiB`).
-pub fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
 /// The sum of sizes; `None` past `u64::MAX`.
-pub fn checked_total(sizes: impl IntoIterator<Item = u64>) -> Option<u64> {
+pub(crate) fn checked_total(sizes: impl IntoIterator<Item = u64>) -> Option<u64> {
     sizes.into_iter().try_fold(0u64, u64::checked_add)
 }
 
 /// A sum of sizes for people: [`human`], or "more than 16 EiB" where it overflows.
-pub fn human_total(total: Option<u64>) -> String {
+pub(crate) fn human_total(total: Option<u64>) -> String {
     total.map_or_else(|| format!("more than {}", human(u64::MAX)), human)
 }
 

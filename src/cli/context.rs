@@ -15,7 +15,7 @@ use gix::bstr::BString;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-pub struct Context {
+pub(crate) struct Context {
     pub repo: Repo,
     pub config: Config,
     pub store: Arc<Store>,
@@ -24,7 +24,7 @@ pub struct Context {
 
 impl Context {
     /// Opens the repository around the current directory and resolves its configuration.
-    pub fn open(global: &GlobalArgs) -> Result<Context> {
+    pub(crate) fn open(global: &GlobalArgs) -> Result<Context> {
         let repo = Repo::discover()?;
         let file_path = repo.work_tree.as_deref().unwrap_or(&repo.git_dir).join(config::FILE_NAME);
         let mut config = Config::resolve(file_path, repo.data_dir(), repo.local_settings())?;
@@ -41,7 +41,7 @@ impl Context {
 
     /// Like [`Context::open`], but a broken `.gitdata.yaml` only warns and defaults apply: the
     /// filter must keep working so that a checkout can still fix the file.
-    pub fn open_lenient(global: &GlobalArgs) -> Result<Context> {
+    pub(crate) fn open_lenient(global: &GlobalArgs) -> Result<Context> {
         match Context::open(global) {
             Ok(ctx) => Ok(ctx),
             Err(e) if e.downcast_ref::<config::ConfigError>().is_some() => {
@@ -57,7 +57,7 @@ impl Context {
     }
 
     /// Whether progress bars are drawn.
-    pub fn progress(&self) -> bool {
+    pub(crate) fn progress(&self) -> bool {
         let forced = if self.global.no_progress || self.global.quiet {
             Some(false)
         } else if self.global.progress {
@@ -68,26 +68,26 @@ impl Context {
         crate::progress::enabled(forced)
     }
 
-    pub fn work_tree(&self) -> Result<&Path> {
+    pub(crate) fn work_tree(&self) -> Result<&Path> {
         Ok(self.repo.work_tree()?)
     }
 
-    pub fn transfer(&self) -> Result<Transfer> {
+    pub(crate) fn transfer(&self) -> Result<Transfer> {
         sync::transfer(&self.config)
     }
 
     /// The remote `name`, or the default one.
-    pub fn remote(&self, name: Option<&str>) -> Result<Arc<dyn Remote>, RemoteError> {
+    pub(crate) fn remote(&self, name: Option<&str>) -> Result<Arc<dyn Remote>, RemoteError> {
         sync::open_remote(&self.config, &self.repo, name)
     }
 
     /// The record of objects known to be on `remote`.
-    pub fn known(&self, remote: &dyn Remote) -> KnownObjects {
+    pub(crate) fn known(&self, remote: &dyn Remote) -> KnownObjects {
         sync::known(&self.repo, remote)
     }
 
     /// What domain code needs of this repository (no command-line settings but progress).
-    pub fn local(&self) -> sync::Local<'_> {
+    pub(crate) fn local(&self) -> sync::Local<'_> {
         sync::Local {
             repo: &self.repo,
             config: &self.config,
@@ -96,25 +96,25 @@ impl Context {
         }
     }
 
-    pub fn journal(&self) -> Journal {
+    pub(crate) fn journal(&self) -> Journal {
         Journal::session(self.repo.worktree_data_dir().join("pending"))
     }
 
     /// The record of pointer blobs already read (repository-wide: blob ids are).
-    pub fn pointer_ids_path(&self) -> PathBuf {
+    pub(crate) fn pointer_ids_path(&self) -> PathBuf {
         self.repo.data_dir().join("pointers.log")
     }
 
-    pub fn stat_cache(&self) -> StatCache {
+    pub(crate) fn stat_cache(&self) -> StatCache {
         StatCache::load(&self.stat_cache_path())
     }
 
-    pub fn stat_cache_path(&self) -> PathBuf {
+    pub(crate) fn stat_cache_path(&self) -> PathBuf {
         self.repo.stat_cache_path()
     }
 
     /// The revisions a transfer command works on: `--all`, `--rev`s, or HEAD.
-    pub fn tips(&self, args: &TransferArgs) -> Result<Vec<gix::ObjectId>> {
+    pub(crate) fn tips(&self, args: &TransferArgs) -> Result<Vec<gix::ObjectId>> {
         if args.all {
             return Ok(self.repo.all_ref_tips());
         }
@@ -126,7 +126,7 @@ impl Context {
 
     /// Turns paths given on the command line (relative to the current directory) into
     /// repository paths; errors for paths outside the work tree.
-    pub fn repo_paths(&self, paths: &[String]) -> Result<Vec<BString>> {
+    pub(crate) fn repo_paths(&self, paths: &[String]) -> Result<Vec<BString>> {
         let root = self.work_tree()?;
         let cwd = std::env::current_dir()?;
         paths.iter().map(|p| to_repo_path(root, &cwd, p)).collect()
@@ -134,7 +134,7 @@ impl Context {
 }
 
 /// `p` (relative to `cwd`, or absolute) as a `/`-separated path relative to `root`.
-pub fn to_repo_path(root: &Path, cwd: &Path, p: &str) -> Result<BString> {
+pub(crate) fn to_repo_path(root: &Path, cwd: &Path, p: &str) -> Result<BString> {
     let joined = cwd.join(p);
     let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
     for c in joined.components() {

@@ -10,19 +10,19 @@ use crate::sync::push::Uploaded;
 use crate::units::human;
 
 /// Prints a line to stdout unless quiet.
-pub fn say(quiet: bool, line: impl AsRef<str>) {
+pub(crate) fn say(quiet: bool, line: impl AsRef<str>) {
     if !quiet {
         println!("{}", line.as_ref());
     }
 }
 
 /// `s` for a count other than one.
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
 /// Reports an upload that sent something (to stderr: the pre-push hook's stdout is git's).
-pub fn report_uploaded(quiet: bool, up: &Uploaded) {
+pub(crate) fn report_uploaded(quiet: bool, up: &Uploaded) {
     if up.files > 0 && !quiet {
         eprintln!(
             "git-data: uploaded {} file{} ({}) to {}",
@@ -35,7 +35,7 @@ pub fn report_uploaded(quiet: bool, up: &Uploaded) {
 }
 
 /// Prints what a materialisation did and failed to do; returns the exit code.
-pub fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i32 {
+pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i32 {
     if outcome.written > 0 && ctx.progress() {
         eprintln!(
             "git-data: wrote {} file{} ({})",

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Downloads the objects of these (path, pointer) pairs into the cache; failures are left
 /// for the hooks to report.
-pub type Fetch<'a> = &'a dyn Fn(&[(BString, Pointer)]);
+pub(crate) type Fetch<'a> = &'a dyn Fn(&[(BString, Pointer)]);
 
 /// The delayed files of one session.
 pub struct Delay<'a> {

@@ -28,14 +28,14 @@ use std::time::SystemTime;
 const WHOLE_FILE_MAX: u64 = 1 << 20;
 
 /// A work-tree file to add.
-pub struct Source {
+pub(crate) struct Source {
     /// Repository-relative path, `/`-separated.
     pub path: BString,
     pub abs: PathBuf,
 }
 
 /// What the index entry of an added file must hold.
-pub struct Ingested {
+pub(crate) struct Ingested {
     pub path: BString,
     /// The blob to stage: the pointer text (or the file itself when empty or a pointer).
     pub blob: Vec<u8>,
@@ -49,7 +49,7 @@ pub struct Ingested {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum IngestError {
+pub(crate) enum IngestError {
     #[error("{path} changed while it was being added; add it again once nothing writes to it")]
     Changed { path: String },
     #[error("cannot read {path}: {source}")]
@@ -59,7 +59,7 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    pub fn store(&self) -> Option<&StoreError> {
+    pub(crate) fn store(&self) -> Option<&StoreError> {
         match self {
             IngestError::Store { source, .. } => Some(source),
             _ => None,
@@ -68,11 +68,11 @@ impl IngestError {
 }
 
 /// What became of one source: added, left to git (gone, not a regular file), or failed.
-pub type Outcome = Result<Option<Ingested>, IngestError>;
+pub(crate) type Outcome = Result<Option<Ingested>, IngestError>;
 
 /// Adds every file of `sources` on `threads` workers; files that vanished or are not regular
 /// files are left out (git handles them). Results keep the order of `sources`.
-pub fn ingest(
+pub(crate) fn ingest(
     store: &Store,
     cache: &StatCache,
     sources: &[Source],

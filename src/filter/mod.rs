@@ -10,11 +10,11 @@
 //! materialise (git holds a smudge filter's whole output in memory, so large files must not
 //! go through it). A corrupt object is reported and never written out as data.
 
-pub mod delay;
-pub mod ingest;
+pub(crate) mod delay;
+pub(crate) mod ingest;
 pub mod pktline;
 pub mod process;
-pub mod readahead;
+pub(crate) mod readahead;
 
 use crate::fs::atomic::AtomicFile;
 use crate::fs::stat::FileStat;

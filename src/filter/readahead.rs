@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 /// Largest file read ahead (larger files overlap hashing and writing on their own).
-pub const MAX_FILE: u64 = 4 << 20;
+pub(crate) const MAX_FILE: u64 = 4 << 20;
 /// Most files read ahead and not yet asked for.
 const WINDOW: usize = 32;
 /// Most bytes read ahead and not yet asked for.

@@ -55,7 +55,7 @@ impl Block {
     }
 }
 
-pub struct BgWriter {
+pub(crate) struct BgWriter {
     full: Option<SyncSender<Block>>,
     empty: Receiver<Block>,
     thread: Option<JoinHandle<io::Result<()>>>,
@@ -68,7 +68,7 @@ pub struct BgWriter {
 impl BgWriter {
     /// Starts a writer thread appending to `file` from its current offset; `direct` asks for
     /// direct I/O where the file system allows it.
-    pub fn start(mut file: File, direct: bool) -> io::Result<Self> {
+    pub(crate) fn start(mut file: File, direct: bool) -> io::Result<Self> {
         let offset = file.stream_position()?;
         let (full_tx, full_rx) = sync_channel::<Block>(DEPTH);
         let (empty_tx, empty_rx) = sync_channel::<Block>(DEPTH);
@@ -95,7 +95,7 @@ impl BgWriter {
     }
 
     /// Queues `data` for writing; blocks only when `DEPTH` buffers are already waiting.
-    pub fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
             let n = self.stage.fill(data, self.limit);
             data = &data[n..];
@@ -108,7 +108,7 @@ impl BgWriter {
 
     /// Reads once from `reader` straight into the staged buffer, shows the new bytes to
     /// `seen`, and queues them; returns how many were read (0 at the end of the stream).
-    pub fn read_from(
+    pub(crate) fn read_from(
         &mut self,
         reader: &mut impl Read,
         seen: impl FnOnce(&[u8]) -> io::Result<()>,
@@ -148,7 +148,7 @@ impl BgWriter {
     }
 
     /// Writes what is staged, waits for the thread, and returns its result.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         if self.stage.len > 0 {
             self.send()?;
         }

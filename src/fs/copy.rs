@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// Copies `src` (already verified, `size` bytes) to `dest` atomically, sharing blocks where
 /// the file system can (see [`clone_or_copy`]).
-pub fn copy_into_place(
+pub(crate) fn copy_into_place(
     src: &Path,
     tmp_dir: &Path,
     dest: &Path,
@@ -31,7 +31,7 @@ pub fn copy_into_place(
 
 /// Copies `src` (already verified, `size` bytes) over whatever `dest` holds, atomically: a
 /// reader sees the old file or the new one, never a mix. For repairing a damaged object.
-pub fn copy_over(src: &Path, tmp_dir: &Path, dest: &Path, size: u64) -> io::Result<()> {
+pub(crate) fn copy_over(src: &Path, tmp_dir: &Path, dest: &Path, size: u64) -> io::Result<()> {
     let tmp = copy_to_temp(src, tmp_dir, size, true)?;
     let parent = dest.parent().unwrap_or(Path::new("."));
     let tmp = match tmp.persist(dest) {
@@ -70,7 +70,7 @@ fn copy_to_temp(
 /// Makes the empty file `dest` a copy of `src`: a reflink (shared blocks, copy-on-write)
 /// where the file system supports it, else a copy ([`copy`], `size` as
 /// there). Returns the bytes in `dest`.
-pub fn clone_or_copy(src: &File, dest: &mut File, size: u64) -> io::Result<u64> {
+pub(crate) fn clone_or_copy(src: &File, dest: &mut File, size: u64) -> io::Result<u64> {
     if super::sys::reflink(dest, src) {
         return Ok(dest.metadata()?.len());
     }
@@ -88,7 +88,7 @@ const PIPELINE_MIN: u64 = 8 << 20;
 /// kernel's `copy_file_range` (which `cp` uses), see docs/design.md, "Copying a large file".
 /// On a network or FUSE file system the kernel's copy stays: there `copy_file_range` can have
 /// the server copy the file without its bytes crossing the network.
-pub fn copy(src: &File, dest: &File, size: u64) -> io::Result<u64> {
+pub(crate) fn copy(src: &File, dest: &File, size: u64) -> io::Result<u64> {
     let mut reader = src;
     if size < PIPELINE_MIN || remote_fs(dest) {
         let mut writer = dest;

@@ -22,21 +22,21 @@ const STEP: u64 = 8 << 20;
 
 /// Advises the kernel that `len` bytes of `file` from `offset` (to its end when `len` is 0)
 /// will not be read again soon.
-pub fn forget(file: &File, offset: u64, len: u64) {
+pub(crate) fn forget(file: &File, offset: u64, len: u64) {
     let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else { return };
     // SAFETY: plain syscall on a descriptor `file` owns for the duration of the call.
     unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
 }
 
 /// A reader over a file that drops what it has read from the page cache as it goes.
-pub struct DropBehind {
+pub(crate) struct DropBehind {
     file: File,
     read: u64,
     dropped: u64,
 }
 
 impl DropBehind {
-    pub fn new(file: File) -> Self {
+    pub(crate) fn new(file: File) -> Self {
         Self { file, read: 0, dropped: 0 }
     }
 }

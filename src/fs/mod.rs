@@ -5,12 +5,12 @@
 //! Invariant: this folder is the only place in git-data with `unsafe`; each use sits behind a
 //! safe function with its SAFETY note, and the rest of the program calls those.
 
-pub mod atomic;
-pub mod bgwrite;
-pub mod copy;
-pub mod dropbehind;
-pub mod openat;
-pub mod stale;
-pub mod stat;
-pub mod sys;
-pub mod textfile;
+pub(crate) mod atomic;
+pub(crate) mod bgwrite;
+pub(crate) mod copy;
+pub(crate) mod dropbehind;
+pub(crate) mod openat;
+pub(crate) mod stale;
+pub(crate) mod stat;
+pub(crate) mod sys;
+pub(crate) mod textfile;

@@ -14,18 +14,18 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// An open directory (an `O_PATH` descriptor: no read permission needed, nothing to read).
-pub struct Dir {
+pub(crate) struct Dir {
     fd: OwnedFd,
 }
 
 impl Dir {
     /// Opens `path`, which must be a directory.
-    pub fn open(path: &Path) -> io::Result<Dir> {
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
         Self::open_at(libc::AT_FDCWD, path.as_os_str().as_bytes())
     }
 
     /// Opens `rel` relative to this directory.
-    pub fn open_sub(&self, rel: &[u8]) -> io::Result<Dir> {
+    pub(crate) fn open_sub(&self, rel: &[u8]) -> io::Result<Dir> {
         Self::open_at(self.fd.as_raw_fd(), rel)
     }
 
@@ -43,7 +43,7 @@ impl Dir {
 
     /// The stat of `rel` below this directory; `follow` follows a final symlink (`metadata`)
     /// or not (`symlink_metadata`).
-    pub fn stat(&self, rel: &[u8], follow: bool) -> io::Result<FileStat> {
+    pub(crate) fn stat(&self, rel: &[u8], follow: bool) -> io::Result<FileStat> {
         let c = cstring(rel)?;
         let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         // SAFETY: an all-zero `stat` is a valid value for the kernel to overwrite.
@@ -73,7 +73,7 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
 /// `lstat` of work-tree paths given relative to the root, one open directory per parent:
 /// callers that go through paths in index order (sorted, so siblings come together) open each
 /// directory once.
-pub struct TreeStat {
+pub(crate) struct TreeStat {
     root: PathBuf,
     root_dir: Option<Dir>,
     /// The parent last looked up, and its directory if it could be opened.
@@ -81,12 +81,12 @@ pub struct TreeStat {
 }
 
 impl TreeStat {
-    pub fn new(root: &Path) -> TreeStat {
+    pub(crate) fn new(root: &Path) -> TreeStat {
         TreeStat { root: root.to_path_buf(), root_dir: Dir::open(root).ok(), parent: None }
     }
 
     /// `symlink_metadata` of `root/rel` (`rel` uses `/`, as git's index does).
-    pub fn lstat(&mut self, rel: &[u8]) -> io::Result<FileStat> {
+    pub(crate) fn lstat(&mut self, rel: &[u8]) -> io::Result<FileStat> {
         let Some(root_dir) = &self.root_dir else { return self.by_path(rel) };
         let (parent, name) = match rel.iter().rposition(|&b| b == b'/') {
             Some(i) => (&rel[..i], &rel[i + 1..]),

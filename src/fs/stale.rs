@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// A process, told apart from a later one that reuses its pid by its start time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Process {
+pub(crate) struct Process {
     pid: u32,
     start: u64,
     boot: u32,
@@ -29,7 +29,7 @@ fn boot() -> u32 {
 
 impl Process {
     /// This process.
-    pub fn current() -> Process {
+    pub(crate) fn current() -> Process {
         static CURRENT: std::sync::OnceLock<Process> = std::sync::OnceLock::new();
         *CURRENT.get_or_init(|| {
             let pid = std::process::id();
@@ -40,7 +40,7 @@ impl Process {
     /// Whether the process is still running: not ended, not a zombie waiting to be reaped,
     /// and not on its way out (exiting, or a `SIGKILL` pending) — so right after `kill -9`
     /// returns, the killed process already counts as ended.
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         if self.pid == 0 {
             return false;
         }
@@ -60,18 +60,18 @@ impl Process {
     }
 
     /// A process that is never running (pid 0), for records no process owns.
-    pub fn none() -> Process {
+    pub(crate) fn none() -> Process {
         Process { pid: 0, start: 0, boot: boot() }
     }
 
     /// `<pid>-<start>-<boot>`, for file names.
-    pub fn tag(&self) -> String {
+    pub(crate) fn tag(&self) -> String {
         format!("{}-{}-{:08x}", self.pid, self.start, self.boot)
     }
 
     /// Parses `<pid>-<start>-<boot>` at the start of `s`; returns it and what follows the
     /// next `-` or `.` (nothing at the end of `s`).
-    pub fn parse(s: &str) -> Option<(Process, &str)> {
+    pub(crate) fn parse(s: &str) -> Option<(Process, &str)> {
         let (pid, rest) = s.split_once('-')?;
         let (start, rest) = rest.split_once('-')?;
         let (boot, rest) = rest.split_once(['-', '.']).unwrap_or((rest, ""));
@@ -121,13 +121,13 @@ fn kill_pending(pid: u32) -> bool {
 }
 
 /// The marker a temp file of this process carries in its name: `<kind>-<pid>-<start>-`.
-pub fn marker(kind: &str) -> String {
+pub(crate) fn marker(kind: &str) -> String {
     format!("{kind}-{}-", Process::current().tag())
 }
 
 /// Removes the files of `dir` whose name holds `<kind>-<pid>-<start>-` (see [`marker`]) for a
 /// process that has ended; returns how many. A directory that cannot be read is skipped.
-pub fn sweep(dir: &Path, kind: &str) -> usize {
+pub(crate) fn sweep(dir: &Path, kind: &str) -> usize {
     let Ok(read) = std::fs::read_dir(dir) else { return 0 };
     let needle = format!("{kind}-");
     let mut removed = 0;
@@ -148,13 +148,13 @@ pub fn sweep(dir: &Path, kind: &str) -> usize {
 /// says the tree may hold that process's temps, so the next writer looks for them (see
 /// [`ended_writers`]) instead of every writer searching every time.
 #[derive(Debug)]
-pub struct WritingMark {
+pub(crate) struct WritingMark {
     path: std::path::PathBuf,
 }
 
 impl WritingMark {
     /// Sets this process's mark in `dir`.
-    pub fn set(dir: &Path) -> io::Result<WritingMark> {
+    pub(crate) fn set(dir: &Path) -> io::Result<WritingMark> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("writing-{}", Process::current().tag()));
         std::fs::write(&path, b"")?;
@@ -170,7 +170,7 @@ impl Drop for WritingMark {
 
 /// The marks in `dir` of writers that have ended: their process, and the mark's path (to
 /// remove once their temps are gone).
-pub fn ended_writers(dir: &Path) -> Vec<(Process, std::path::PathBuf)> {
+pub(crate) fn ended_writers(dir: &Path) -> Vec<(Process, std::path::PathBuf)> {
     let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
     read.flatten()
         .filter_map(|item| {
@@ -183,7 +183,7 @@ pub fn ended_writers(dir: &Path) -> Vec<(Process, std::path::PathBuf)> {
 
 /// If writers that ended left their [`WritingMark`] in `tmp`, removes their temp files of
 /// `kind` from `tmp` and from the files `elsewhere` lists (name, path), then their marks.
-pub fn remove_ended_writers_temps(
+pub(crate) fn remove_ended_writers_temps(
     tmp: &Path,
     kind: &str,
     elsewhere: impl FnOnce() -> Vec<(String, std::path::PathBuf)>,
@@ -206,7 +206,7 @@ pub fn remove_ended_writers_temps(
 }
 
 /// Whether `name` holds `<kind>-<tag of process>-`.
-pub fn made_by(name: &str, kind: &str, process: &Process) -> bool {
+pub(crate) fn made_by(name: &str, kind: &str, process: &Process) -> bool {
     name.contains(&format!("{kind}-{}-", process.tag()))
 }
 

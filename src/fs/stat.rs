@@ -53,7 +53,7 @@ impl FileStat {
 
 /// How far apart two writes must be for their timestamps to differ: twice the resolution
 /// of the coarse clock file systems use.
-pub fn racy_margin() -> Duration {
+pub(crate) fn racy_margin() -> Duration {
     static MARGIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *MARGIN.get_or_init(|| {
         let res = super::sys::coarse_clock_resolution().unwrap_or(Duration::from_millis(10));
@@ -66,13 +66,13 @@ pub fn racy_margin() -> Duration {
 /// every file whose mtime is in the same second as the index, which for data files means
 /// running the clean filter over gigabytes after every checkout. Stamping the file a second
 /// back keeps its stat entry trusted; a later edit still moves the mtime forward.
-pub fn before_this_second() -> SystemTime {
+pub(crate) fn before_this_second() -> SystemTime {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     UNIX_EPOCH + Duration::from_secs(now.as_secs()) - Duration::from_nanos(1)
 }
 
 /// Waits until files written up to now are settled (see [`FileStat::settled_at`]).
-pub fn wait_until_settled(latest_change_ns: i64) {
+pub(crate) fn wait_until_settled(latest_change_ns: i64) {
     let target = latest_change_ns + racy_margin().as_nanos() as i64;
     loop {
         let now =

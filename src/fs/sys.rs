@@ -16,21 +16,21 @@ use std::time::Duration;
 
 /// Makes `dest` share the blocks of `src` (a reflink, copy-on-write). `false` where the file
 /// system cannot, or the two are on different file systems; `dest` is then unchanged.
-pub fn reflink(dest: &File, src: &File) -> bool {
+pub(crate) fn reflink(dest: &File, src: &File) -> bool {
     // SAFETY: FICLONE reads two valid descriptors we own and fails cleanly when unsupported.
     unsafe { libc::ioctl(dest.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) == 0 }
 }
 
 /// Whether files in `dir` can share blocks with `dest` (an empty file, which stays empty):
 /// probed with an empty temp file in `dir`.
-pub fn reflinks_between(dir: &Path, dest: &File) -> bool {
+pub(crate) fn reflinks_between(dir: &Path, dest: &File) -> bool {
     let Ok(src) = tempfile::tempfile_in(dir) else { return false };
     reflink(dest, &src)
 }
 
 /// Exchanges the files at `a` and `b` atomically (`renameat2` RENAME_EXCHANGE): both paths
 /// exist throughout. An error where the file system does not support it.
-pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     let a = CString::new(a.as_os_str().as_bytes())?;
     let b = CString::new(b.as_os_str().as_bytes())?;
     // SAFETY: two NUL-terminated paths that live across the call.
@@ -47,7 +47,7 @@ pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
 }
 
 /// The resolution of the coarse clock file systems stamp times with.
-pub fn coarse_clock_resolution() -> Option<Duration> {
+pub(crate) fn coarse_clock_resolution() -> Option<Duration> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_getres writes into the timespec we pass and has no other effect.
     let rc = unsafe { libc::clock_getres(libc::CLOCK_REALTIME_COARSE, &mut ts) };
@@ -56,7 +56,7 @@ pub fn coarse_clock_resolution() -> Option<Duration> {
 
 /// Asks for a pipe capacity of `bytes` on `fd`; a descriptor that is not a pipe, or a size
 /// above the system's limit, leaves it as it was.
-pub fn grow_pipe(fd: impl AsFd, bytes: i32) {
+pub(crate) fn grow_pipe(fd: impl AsFd, bytes: i32) {
     // SAFETY: F_SETPIPE_SZ only changes a pipe's capacity; on a non-pipe it fails harmlessly.
     unsafe {
         libc::fcntl(fd.as_fd().as_raw_fd(), libc::F_SETPIPE_SZ, bytes);
@@ -65,7 +65,7 @@ pub fn grow_pipe(fd: impl AsFd, bytes: i32) {
 
 /// Lets SIGPIPE end the process quietly (the default), for output piped into `head`. Call
 /// before any thread exists.
-pub fn default_sigpipe() {
+pub(crate) fn default_sigpipe() {
     // SAFETY: resetting a signal disposition before any thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -80,7 +80,7 @@ static HELD: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 /// SIGINT, SIGTERM, SIGHUP or SIGQUIT and then end the process as the signal would, as git
 /// does with its own locks. Install before taking the lock, so that only the instant between
 /// creating it and naming it is uncovered.
-pub fn install_lock_removal() {
+pub(crate) fn install_lock_removal() {
     static HANDLERS: std::sync::Once = std::sync::Once::new();
     HANDLERS.call_once(|| {
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
@@ -102,7 +102,7 @@ pub fn install_lock_removal() {
 
 /// While the returned guard lives, a fatal signal removes `lock_path` (see
 /// [`install_lock_removal`]).
-pub fn remove_on_signal(lock_path: &Path) -> impl Drop {
+pub(crate) fn remove_on_signal(lock_path: &Path) -> impl Drop {
     if let Ok(c) = CString::new(lock_path.as_os_str().as_bytes()) {
         HELD.store(c.into_raw(), Ordering::SeqCst);
     }

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// Who may read the file once written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// As before (or `0666` less the umask for a new file): committed files.
     Shared,
     /// As before, less the group and other bits: a file that holds keys.
@@ -26,7 +26,7 @@ const KIND: &str = "text";
 
 /// The mode to give a file that replaces `path`: its current mode, or `None` for a new file
 /// (then the umask decides), narrowed to the owner for [`Access::Private`].
-pub fn mode_for(path: &Path, access: Access) -> io::Result<Option<u32>> {
+pub(crate) fn mode_for(path: &Path, access: Access) -> io::Result<Option<u32>> {
     let current = match fs::metadata(path) {
         Ok(m) => Some(m.permissions().mode() & 0o7777),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -41,7 +41,7 @@ pub fn mode_for(path: &Path, access: Access) -> io::Result<Option<u32>> {
 /// Replaces `path` with `text` (see the module's invariants); `tmp_dir` is the git
 /// directory's `data/tmp`. Where that is on another file system, the temp is made beside
 /// `path` as `.<name>.text-<pid>-<start>-<random>` instead.
-pub fn replace(path: &Path, text: &[u8], tmp_dir: &Path, access: Access) -> io::Result<()> {
+pub(crate) fn replace(path: &Path, text: &[u8], tmp_dir: &Path, access: Access) -> io::Result<()> {
     let mode = mode_for(path, access)?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();

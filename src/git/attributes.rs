@@ -12,10 +12,10 @@ use gix::bstr::{BStr, ByteSlice};
 use std::path::Path;
 
 /// The attributes git-data writes for a tracked pattern.
-pub const ATTRS: &str = "filter=data diff=data merge=data -text";
+pub(crate) const ATTRS: &str = "filter=data diff=data merge=data -text";
 
 /// The patterns tracked (`filter=data`) in a `.gitattributes` text.
-pub fn tracked_patterns(text: &str) -> Vec<String> {
+pub(crate) fn tracked_patterns(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let mut words = l.split_whitespace();
@@ -28,7 +28,7 @@ pub fn tracked_patterns(text: &str) -> Vec<String> {
 
 /// `text` with a tracking line (`PATTERN filter=data …`) for each pattern it does not track
 /// yet, in order, each once.
-pub fn with_patterns(text: &str, patterns: &[String]) -> String {
+pub(crate) fn with_patterns(text: &str, patterns: &[String]) -> String {
     let mut have = tracked_patterns(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
@@ -45,7 +45,7 @@ pub fn with_patterns(text: &str, patterns: &[String]) -> String {
 
 /// A pattern that matches exactly the file at the root-relative `path`, wherever a file of
 /// that name is (no anchoring: see [`anchored`] and [`rooted`]).
-pub fn escape(path: &BStr) -> String {
+pub(crate) fn escape(path: &BStr) -> String {
     let text = path.to_str_lossy();
     let mut out = String::with_capacity(text.len() + 8);
     for (i, c) in text.chars().enumerate() {
@@ -67,13 +67,13 @@ pub fn escape(path: &BStr) -> String {
 
 /// [`escape`], with a leading `/` for a file at the root, so that the pattern does not also
 /// match files of the same name in subdirectories (a pattern with a `/` is anchored already).
-pub fn anchored(path: &BStr) -> String {
+pub(crate) fn anchored(path: &BStr) -> String {
     let p = escape(path);
     if p.contains('/') { p } else { format!("/{p}") }
 }
 
 /// [`escape`] with a leading `/` whatever the path.
-pub fn rooted(path: &BStr) -> String {
+pub(crate) fn rooted(path: &BStr) -> String {
     format!("/{}", escape(path))
 }
 
@@ -82,7 +82,7 @@ pub fn rooted(path: &BStr) -> String {
 /// anchored there, `.` and `..` are resolved, and a leading `/` anchors at the root. A
 /// pattern that leaves the work tree, names the root itself or `.git`, or could not be one
 /// line of `.gitattributes` is refused.
-pub fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
+pub(crate) fn normalize(root: &Path, cwd: &Path, pattern: &str) -> Result<String> {
     let refuse =
         |why: &str, hint: &str| Err(hinted(format!("cannot track `{pattern}`: {why}"), hint));
     if pattern.is_empty() || pattern.contains(['\n', '\r', '\0']) {

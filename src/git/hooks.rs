@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The hooks git-data installs, with their shim text.
-pub const HOOKS: [(&str, &str); 6] = [
+pub(crate) const HOOKS: [(&str, &str); 6] = [
     ("pre-push", include_str!("../../hooks/pre-push")),
     ("pre-commit", include_str!("../../hooks/pre-commit")),
     ("post-checkout", include_str!("../../hooks/post-checkout")),
@@ -26,7 +26,7 @@ const CHAINED_SUFFIX: &str = "pre-git-data";
 
 /// What is currently in a hook slot.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     Empty,
     Current,
     Outdated,
@@ -35,7 +35,7 @@ pub enum Slot {
 
 /// One thing `install` or `uninstall` did, for the report.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Installed(String),
     Upgraded(String),
     Chained(String),
@@ -59,7 +59,7 @@ impl std::fmt::Display for Action {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum HookError {
+pub(crate) enum HookError {
     #[error("cannot install the {hook} hook: {} exists and so does {}", .path.display(), .chained.display())]
     CannotChain { hook: String, path: PathBuf, chained: PathBuf },
     #[error("hook I/O error on {}: {source}", .path.display())]
@@ -71,7 +71,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> HookError + '_ {
 }
 
 /// The state of one hook slot.
-pub fn slot(dir: &Path, name: &str, text: &str) -> Slot {
+pub(crate) fn slot(dir: &Path, name: &str, text: &str) -> Slot {
     match fs::read_to_string(dir.join(name)) {
         Err(_) => Slot::Empty,
         Ok(existing) if existing == text => Slot::Current,
@@ -95,7 +95,7 @@ fn write_hook(path: &Path, text: &str) -> Result<(), HookError> {
 
 /// Installs every hook into `dir`, chaining foreign hooks when `chain` is true (else they are
 /// left alone). Idempotent.
-pub fn install(dir: &Path, chain: bool) -> Result<Vec<Action>, HookError> {
+pub(crate) fn install(dir: &Path, chain: bool) -> Result<Vec<Action>, HookError> {
     let mut actions = Vec::new();
     for (name, text) in HOOKS {
         let path = dir.join(name);
@@ -125,7 +125,7 @@ pub fn install(dir: &Path, chain: bool) -> Result<Vec<Action>, HookError> {
 }
 
 /// Removes git-data's hooks from `dir` and restores chained user hooks.
-pub fn uninstall(dir: &Path) -> Result<Vec<Action>, HookError> {
+pub(crate) fn uninstall(dir: &Path) -> Result<Vec<Action>, HookError> {
     let mut actions = Vec::new();
     for (name, text) in HOOKS {
         let path = dir.join(name);
@@ -143,13 +143,18 @@ pub fn uninstall(dir: &Path) -> Result<Vec<Action>, HookError> {
 }
 
 /// Whether every hook is installed and current.
-pub fn all_current(dir: &Path) -> bool {
+pub(crate) fn all_current(dir: &Path) -> bool {
     HOOKS.iter().all(|(name, text)| slot(dir, name, text) == Slot::Current)
 }
 
 /// Runs the user's chained hook `name` if there is one, with `args` and `stdin`; returns its
 /// exit code (0 when there is none).
-pub fn run_chained(dir: &Path, name: &str, args: &[String], stdin: &[u8]) -> io::Result<i32> {
+pub(crate) fn run_chained(
+    dir: &Path,
+    name: &str,
+    args: &[String],
+    stdin: &[u8],
+) -> io::Result<i32> {
     let path = dir.join(format!("{name}.{CHAINED_SUFFIX}"));
     let executable =
         fs::metadata(&path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
@@ -165,7 +170,7 @@ pub fn run_chained(dir: &Path, name: &str, args: &[String], stdin: &[u8]) -> io:
 }
 
 /// The git config git-data sets, as (key, value).
-pub const FILTER_CONFIG: [(&str, &str); 6] = [
+pub(crate) const FILTER_CONFIG: [(&str, &str); 6] = [
     ("filter.data.process", "git-data filter-process"),
     ("filter.data.clean", "git-data clean -- %f"),
     ("filter.data.smudge", "git-data smudge -- %f"),

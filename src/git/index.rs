@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// One entry to refresh: its path, the blob id the entry must still have, the new stat.
-pub struct StatUpdate {
+pub(crate) struct StatUpdate {
     pub path: Vec<u8>,
     pub blob: Vec<u8>,
     pub stat: FileStat,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum IndexError {
+pub(crate) enum IndexError {
     #[error("the index at {} is locked by another git process (index.lock exists)", .0.display())]
     Locked(PathBuf),
     #[error("the index uses a split index; refresh it with git")]
@@ -38,7 +38,7 @@ pub enum IndexError {
 }
 
 /// Patches the entries of `updates` in the index at `index_path`; returns how many changed.
-pub fn refresh(
+pub(crate) fn refresh(
     index_path: &Path,
     hash_kind: gix::hash::Kind,
     updates: &[StatUpdate],

@@ -4,12 +4,12 @@
 //! Invariants: every git process we start ourselves is told not to call our filter back
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
-pub mod attributes;
-pub mod hooks;
-pub mod index;
-pub mod odb;
-pub mod scan;
-pub mod worktree;
+pub(crate) mod attributes;
+pub(crate) mod hooks;
+pub(crate) mod index;
+pub(crate) mod odb;
+pub(crate) mod scan;
+pub(crate) mod worktree;
 
 use crate::config::LocalSettings;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(Debug, thiserror::Error)]
-pub enum GitError {
+pub(crate) enum GitError {
     #[error("not in a git repository (or any parent directory): {0}")]
     NotARepository(String),
     #[error("this command needs a work tree, and the repository at {} is bare", .0.display())]
@@ -37,7 +37,7 @@ fn other(e: impl std::fmt::Display) -> GitError {
 
 /// An opened repository and the paths git-data uses in it.
 #[derive(Clone)]
-pub struct Repo {
+pub(crate) struct Repo {
     pub gix: gix::Repository,
     pub git_dir: PathBuf,
     pub common_dir: PathBuf,
@@ -48,7 +48,7 @@ pub struct Repo {
 
 impl Repo {
     /// Finds the repository from the current directory (honouring GIT_DIR and friends).
-    pub fn discover() -> Result<Repo, GitError> {
+    pub(crate) fn discover() -> Result<Repo, GitError> {
         let cwd = std::env::current_dir().map_err(other)?;
         let gix = gix::discover_with_environment_overrides(&cwd)
             .map_err(|e| GitError::NotARepository(e.to_string()))?;
@@ -64,37 +64,37 @@ impl Repo {
     }
 
     /// The work tree root, or an error for a bare repository.
-    pub fn work_tree(&self) -> Result<&Path, GitError> {
+    pub(crate) fn work_tree(&self) -> Result<&Path, GitError> {
         self.work_tree.as_deref().ok_or_else(|| GitError::Bare(self.git_dir.clone()))
     }
 
     /// `<common dir>/data`: the default cache root and the per-repository state.
-    pub fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.common_dir.join("data")
     }
 
     /// `<git dir>/data`: state that belongs to one work tree (pending journal, stat cache).
-    pub fn worktree_data_dir(&self) -> PathBuf {
+    pub(crate) fn worktree_data_dir(&self) -> PathBuf {
         self.git_dir.join("data")
     }
 
     /// `<git dir>/data/statcache.log`: (path, stat) → object id, for this work tree's files.
-    pub fn stat_cache_path(&self) -> PathBuf {
+    pub(crate) fn stat_cache_path(&self) -> PathBuf {
         self.worktree_data_dir().join("statcache.log")
     }
 
     /// `<git dir>/data/tmp`: temps of files written into this work tree, on its file system.
-    pub fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.worktree_data_dir().join("tmp")
     }
 
     /// Whether a rebase or `git am` is in progress (git keeps its state in these directories).
-    pub fn sequencer_running(&self) -> bool {
+    pub(crate) fn sequencer_running(&self) -> bool {
         ["rebase-merge", "rebase-apply"].iter().any(|d| self.git_dir.join(d).is_dir())
     }
 
     /// Where git runs hooks from (core.hooksPath or `<common dir>/hooks`).
-    pub fn hooks_dir(&self) -> PathBuf {
+    pub(crate) fn hooks_dir(&self) -> PathBuf {
         match self.config_string("core.hooksPath") {
             Some(p) => {
                 let p = crate::config::expand_home(&p);
@@ -109,12 +109,12 @@ impl Repo {
     }
 
     /// A string value of the repository's resolved git config.
-    pub fn config_string(&self, key: &str) -> Option<String> {
+    pub(crate) fn config_string(&self, key: &str) -> Option<String> {
         self.gix.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
     }
 
     /// The `data.*` settings of git config, overlaid with the environment.
-    pub fn local_settings(&self) -> LocalSettings {
+    pub(crate) fn local_settings(&self) -> LocalSettings {
         LocalSettings {
             cache_dir: self.config_string("data.cacheDir"),
             link_mode: self.config_string("data.linkMode"),
@@ -131,7 +131,7 @@ impl Repo {
 
     /// Access keys for the remote `name` kept in git config
     /// (`data.remote.NAME.accessKeyId`, `.secretAccessKey`, `.sessionToken`).
-    pub fn remote_keys(&self, name: &str) -> Option<crate::config::StaticKeys> {
+    pub(crate) fn remote_keys(&self, name: &str) -> Option<crate::config::StaticKeys> {
         let get = |k: &str| {
             self.config_string(&format!("data.remote.{name}.{k}")).filter(|v| !v.is_empty())
         };
@@ -144,7 +144,7 @@ impl Repo {
 
     /// Sets (`Some`) or removes (`None`) values in the repository's own `.git/config`, under
     /// git's lock protocol, without passing values on any command line (they may be secrets).
-    pub fn write_local_config(
+    pub(crate) fn write_local_config(
         &self,
         edits: &[(&str, &str, &str, Option<&str>)],
         access: crate::fs::textfile::Access,
@@ -192,7 +192,7 @@ impl Repo {
     }
 
     /// Resolves a revision to a commit id.
-    pub fn resolve_commit(&self, rev: &str) -> Result<gix::ObjectId, GitError> {
+    pub(crate) fn resolve_commit(&self, rev: &str) -> Result<gix::ObjectId, GitError> {
         let bad = |e: &dyn std::fmt::Display| GitError::BadRevision {
             rev: rev.into(),
             message: e.to_string(),
@@ -203,25 +203,25 @@ impl Repo {
     }
 
     /// The tree of a commit.
-    pub fn tree_of(&self, commit: gix::ObjectId) -> Result<gix::ObjectId, GitError> {
+    pub(crate) fn tree_of(&self, commit: gix::ObjectId) -> Result<gix::ObjectId, GitError> {
         let c = self.gix.find_commit(commit).map_err(|e| obj_err(commit, e))?;
         c.tree_id().map(|t| t.detach()).map_err(|e| obj_err(commit, e))
     }
 
     /// The id git gives to a blob with these bytes.
-    pub fn blob_id(&self, data: &[u8]) -> gix::ObjectId {
+    pub(crate) fn blob_id(&self, data: &[u8]) -> gix::ObjectId {
         gix::objs::compute_hash(self.hash_kind, gix::objs::Kind::Blob, data)
             .unwrap_or_else(|_| gix::ObjectId::null(self.hash_kind))
     }
 
     /// Reads the blob `id` as a pointer if it is small enough to be one and parses.
-    pub fn read_pointer(&self, id: gix::ObjectId) -> Result<Option<Pointer>, GitError> {
+    pub(crate) fn read_pointer(&self, id: gix::ObjectId) -> Result<Option<Pointer>, GitError> {
         Ok(self.check_pointer(id)?.ok().flatten())
     }
 
     /// Classifies the blob `id`: `Ok(Some)` a pointer, `Ok(None)` not a pointer, `Err` a
     /// blob that claims to be a pointer (it has the version line) but is malformed.
-    pub fn check_pointer(
+    pub(crate) fn check_pointer(
         &self,
         id: gix::ObjectId,
     ) -> Result<Result<Option<Pointer>, PointerError>, GitError> {
@@ -238,23 +238,17 @@ impl Repo {
     }
 
     /// The size of a blob.
-    pub fn blob_size(&self, id: gix::ObjectId) -> Result<u64, GitError> {
+    pub(crate) fn blob_size(&self, id: gix::ObjectId) -> Result<u64, GitError> {
         Ok(self.gix.find_header(id).map_err(|e| obj_err(id, e))?.size())
     }
 
     /// Whether the object exists locally.
-    pub fn has_object(&self, id: &gix::oid) -> bool {
+    pub(crate) fn has_object(&self, id: &gix::oid) -> bool {
         self.gix.has_object(id)
     }
 
-    /// The id a ref points to, if it exists.
-    pub fn ref_id(&self, name: &str) -> Option<gix::ObjectId> {
-        let mut r = self.gix.try_find_reference(name).ok()??;
-        r.peel_to_id().ok().map(|id| id.detach())
-    }
-
     /// Ids of every ref whose full name starts with `prefix` (e.g. `refs/remotes/origin/`).
-    pub fn refs_with_prefix(&self, prefix: &str) -> Vec<gix::ObjectId> {
+    pub(crate) fn refs_with_prefix(&self, prefix: &str) -> Vec<gix::ObjectId> {
         let Ok(platform) = self.gix.references() else { return Vec::new() };
         let Ok(iter) = platform.prefixed(prefix) else { return Vec::new() };
         iter.filter_map(Result::ok)
@@ -263,7 +257,7 @@ impl Repo {
     }
 
     /// Ids of every branch, tag and remote-tracking ref.
-    pub fn all_ref_tips(&self) -> Vec<gix::ObjectId> {
+    pub(crate) fn all_ref_tips(&self) -> Vec<gix::ObjectId> {
         let Ok(platform) = self.gix.references() else { return Vec::new() };
         let Ok(iter) = platform.all() else { return Vec::new() };
         iter.filter_map(Result::ok)
@@ -278,7 +272,7 @@ pub(crate) fn obj_err(id: impl std::fmt::Display, e: impl std::fmt::Display) -> 
 }
 
 /// A ref name as people write it (`main`, `v1.0`).
-pub fn short_ref(name: &str) -> &str {
+pub(crate) fn short_ref(name: &str) -> &str {
     ["refs/heads/", "refs/tags/", "refs/remotes/"]
         .iter()
         .find_map(|p| name.strip_prefix(p))
@@ -286,12 +280,12 @@ pub fn short_ref(name: &str) -> &str {
 }
 
 /// Converts a repository-relative path (bytes, `/`-separated) to a native path.
-pub fn rel_path(path: &BStr) -> PathBuf {
+pub(crate) fn rel_path(path: &BStr) -> PathBuf {
     PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path))
 }
 
 /// A `git` command that does not call back into our filter (the `-c` options come first).
-pub fn git_command() -> Command {
+pub(crate) fn git_command() -> Command {
     let mut cmd = Command::new("git");
     cmd.args(["-c", "filter.data.process=", "-c", "filter.data.required=false"])
         .env("LC_ALL", "C")
@@ -300,7 +294,7 @@ pub fn git_command() -> Command {
 }
 
 /// Runs git with `args`, returning stdout, or an error with git's stderr.
-pub fn run_git(cmd: &mut Command) -> Result<String, GitError> {
+pub(crate) fn run_git(cmd: &mut Command) -> Result<String, GitError> {
     let out = cmd.output().map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -311,7 +305,7 @@ pub fn run_git(cmd: &mut Command) -> Result<String, GitError> {
 
 /// Runs git feeding `input` to its stdin (from a thread, so a large output cannot deadlock),
 /// returning stdout, or an error with git's stderr.
-pub fn run_git_input(cmd: &mut Command, input: Vec<u8>) -> Result<String, GitError> {
+pub(crate) fn run_git_input(cmd: &mut Command, input: Vec<u8>) -> Result<String, GitError> {
     use std::io::Write;
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
@@ -332,7 +326,7 @@ pub fn run_git_input(cmd: &mut Command, input: Vec<u8>) -> Result<String, GitErr
 }
 
 /// The installed git's version string.
-pub fn git_version() -> String {
+pub(crate) fn git_version() -> String {
     run_git(git_command().arg("--version"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|e| format!("unknown ({e})"))

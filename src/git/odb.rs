@@ -14,13 +14,13 @@ use std::io::{self, BufWriter, Write};
 use std::process::Stdio;
 
 /// Below this many objects, loose objects are cheaper than a pack (git's default).
-pub const UNPACK_LIMIT: usize = 100;
+pub(crate) const UNPACK_LIMIT: usize = 100;
 
 /// The pack object type of a blob.
 const OBJ_BLOB: u8 = 3;
 
 /// Writes `blobs` (distinct contents) into the repository's object database.
-pub fn write_blobs(repo: &Repo, blobs: &[&[u8]]) -> Result<(), GitError> {
+pub(crate) fn write_blobs(repo: &Repo, blobs: &[&[u8]]) -> Result<(), GitError> {
     if blobs.len() < UNPACK_LIMIT || repo.hash_kind != gix::hash::Kind::Sha1 {
         for blob in blobs {
             repo.gix
@@ -64,7 +64,7 @@ fn index_pack(repo: &Repo, blobs: &[&[u8]]) -> Result<(), GitError> {
 }
 
 /// Writes a version 2 pack of whole (undeltified) blobs, with its SHA-1 trailer.
-pub fn write_pack(mut out: impl Write, blobs: &[&[u8]]) -> io::Result<()> {
+pub(crate) fn write_pack(mut out: impl Write, blobs: &[&[u8]]) -> io::Result<()> {
     let count = u32::try_from(blobs.len()).map_err(|_| io::Error::other("too many objects"))?;
     let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
     let mut put = |bytes: &[u8]| {

@@ -14,26 +14,25 @@ use std::collections::{HashMap, HashSet};
 
 /// A file found in a tree or a commit.
 #[derive(Clone, Debug)]
-pub struct Found {
+pub(crate) struct Found {
     pub path: BString,
     pub blob: ObjectId,
     pub size: u64,
     pub pointer: Option<Pointer>,
     /// Set when the blob claims to be a pointer but is malformed.
     pub malformed: Option<String>,
-    pub executable: bool,
     /// The commit that introduced it (commit scans), or the commit listed (tree scans).
     pub commit: ObjectId,
 }
 
 /// Which paths to keep: everything, or files at or below the given repository paths.
 #[derive(Clone, Debug, Default)]
-pub struct PathFilter {
+pub(crate) struct PathFilter {
     prefixes: Vec<BString>,
 }
 
 impl PathFilter {
-    pub fn new(paths: impl IntoIterator<Item = BString>) -> Self {
+    pub(crate) fn new(paths: impl IntoIterator<Item = BString>) -> Self {
         let prefixes = paths
             .into_iter()
             .map(|p| BString::from(p.trim_end_with(|c| c == '/')))
@@ -42,12 +41,12 @@ impl PathFilter {
         PathFilter { prefixes: if everything { Vec::new() } else { prefixes } }
     }
 
-    pub fn is_all(&self) -> bool {
+    pub(crate) fn is_all(&self) -> bool {
         self.prefixes.is_empty()
     }
 
     /// Whether the file at `path` is selected.
-    pub fn matches(&self, path: &[u8]) -> bool {
+    pub(crate) fn matches(&self, path: &[u8]) -> bool {
         self.is_all()
             || self.prefixes.iter().any(|p| {
                 path == p.as_slice() || (path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
@@ -55,7 +54,7 @@ impl PathFilter {
     }
 
     /// Whether anything below the directory `dir` can be selected.
-    pub fn may_contain(&self, dir: &[u8]) -> bool {
+    pub(crate) fn may_contain(&self, dir: &[u8]) -> bool {
         self.is_all()
             || self.prefixes.iter().any(|p| {
                 self.matches_dir(p, dir) || (p.starts_with(dir) && p.get(dir.len()) == Some(&b'/'))
@@ -73,14 +72,14 @@ type Class = (u64, Option<Pointer>, Option<String>);
 type Entries = Vec<(BString, gix::objs::tree::EntryMode, ObjectId)>;
 
 /// A scan over one repository, memoizing blob classifications.
-pub struct Scanner<'r> {
+pub(crate) struct Scanner<'r> {
     repo: &'r Repo,
     blobs: HashMap<ObjectId, Class>,
     visited: HashSet<ObjectId>,
 }
 
 impl<'r> Scanner<'r> {
-    pub fn new(repo: &'r Repo) -> Self {
+    pub(crate) fn new(repo: &'r Repo) -> Self {
         Scanner { repo, blobs: HashMap::new(), visited: HashSet::new() }
     }
 
@@ -113,7 +112,7 @@ impl<'r> Scanner<'r> {
     }
 
     /// Every regular file of `tree` selected by `filter`.
-    pub fn tree_files(
+    pub(crate) fn tree_files(
         &mut self,
         commit: ObjectId,
         tree: ObjectId,
@@ -134,15 +133,7 @@ impl<'r> Scanner<'r> {
                     }
                 } else if mode.is_blob() && filter.matches(&path) {
                     let (size, pointer, malformed) = self.classify(id)?;
-                    out.push(Found {
-                        path,
-                        blob: id,
-                        size,
-                        pointer,
-                        malformed,
-                        executable: mode.is_executable(),
-                        commit,
-                    });
+                    out.push(Found { path, blob: id, size, pointer, malformed, commit });
                 }
             }
         }
@@ -151,7 +142,7 @@ impl<'r> Scanner<'r> {
     }
 
     /// The files that commits reachable from `tips` but not from `hidden` introduce.
-    pub fn introduced(
+    pub(crate) fn introduced(
         &mut self,
         tips: &[ObjectId],
         hidden: &[ObjectId],
@@ -222,15 +213,7 @@ impl<'r> Scanner<'r> {
                 self.diff_tree(commit, id, sub, path, out)?;
             } else if mode.is_blob() {
                 let (size, pointer, malformed) = self.classify(id)?;
-                out.push(Found {
-                    path,
-                    blob: id,
-                    size,
-                    pointer,
-                    malformed,
-                    executable: mode.is_executable(),
-                    commit,
-                });
+                out.push(Found { path, blob: id, size, pointer, malformed, commit });
             }
         }
         Ok(())

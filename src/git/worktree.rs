@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// A stage-0 regular-file entry of the index.
 #[derive(Clone, Debug)]
-pub struct IndexEntry {
+pub(crate) struct IndexEntry {
     pub path: BString,
     pub id: ObjectId,
     pub executable: bool,
@@ -26,7 +26,10 @@ pub struct IndexEntry {
 
 /// The index entries selected by `filter` (stage 0, regular files, not skip-worktree), plus
 /// the index file's own mtime (for git's racy-clean rule).
-pub fn index_entries(repo: &Repo, filter: &PathFilter) -> Result<(Vec<IndexEntry>, i64), GitError> {
+pub(crate) fn index_entries(
+    repo: &Repo,
+    filter: &PathFilter,
+) -> Result<(Vec<IndexEntry>, i64), GitError> {
     let index = repo
         .gix
         .index_or_empty()
@@ -69,7 +72,7 @@ pub fn index_entries(repo: &Repo, filter: &PathFilter) -> Result<(Vec<IndexEntry
 
 /// Whether the index's stat for a file still matches the file on disk (git's own check:
 /// sizes and times as truncated to 32 bits, and not racily clean).
-pub fn stat_clean(entry: &FileStat, disk: &FileStat, index_mtime_ns: i64) -> bool {
+pub(crate) fn stat_clean(entry: &FileStat, disk: &FileStat, index_mtime_ns: i64) -> bool {
     let t32 =
         |ns: i64| ((ns.div_euclid(1_000_000_000) as u32), (ns.rem_euclid(1_000_000_000) as u32));
     entry.size == disk.size & 0xffff_ffff
@@ -80,7 +83,7 @@ pub fn stat_clean(entry: &FileStat, disk: &FileStat, index_mtime_ns: i64) -> boo
 }
 
 /// Reads a work-tree file if it is small enough to be a pointer.
-pub fn read_small(path: &Path) -> Option<Vec<u8>> {
+pub(crate) fn read_small(path: &Path) -> Option<Vec<u8>> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() || meta.len() as usize >= MAX_POINTER_SIZE {
         return None;
@@ -91,7 +94,7 @@ pub fn read_small(path: &Path) -> Option<Vec<u8>> {
 }
 
 /// The pointer a work-tree file holds, if its content is the pointer blob `expected`.
-pub fn pointer_file(repo: &Repo, path: &Path, expected: &ObjectId) -> Option<Pointer> {
+pub(crate) fn pointer_file(repo: &Repo, path: &Path, expected: &ObjectId) -> Option<Pointer> {
     let content = read_small(path)?;
     let pointer = Pointer::parse(&content).ok()?;
     (repo.blob_id(&content) == *expected).then_some(pointer)
@@ -99,13 +102,13 @@ pub fn pointer_file(repo: &Repo, path: &Path, expected: &ObjectId) -> Option<Poi
 
 /// For each entry, whether git attributes give it `filter=data` (work-tree .gitattributes
 /// first, then the index's).
-pub fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool>, GitError> {
+pub(crate) fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool>, GitError> {
     data_paths(repo, entries.iter().map(|e| e.path.as_bstr()))
 }
 
 /// For each repository path, whether git attributes give it `filter=data` (work-tree
 /// .gitattributes first, then the index's).
-pub fn data_paths<'a>(
+pub(crate) fn data_paths<'a>(
     repo: &Repo,
     paths: impl IntoIterator<Item = &'a gix::bstr::BStr>,
 ) -> Result<Vec<bool>, GitError> {
@@ -134,7 +137,7 @@ pub fn data_paths<'a>(
 /// data file: the index entry is that very pointer, or another pointer (an unstaged change,
 /// as `git stash pop` leaves). Writing the pointer's data there loses nothing: the data cleans
 /// back to the same pointer.
-pub fn pointer_files(
+pub(crate) fn pointer_files(
     repo: &Repo,
     filter: &PathFilter,
 ) -> Result<Vec<(BString, Pointer)>, GitError> {

@@ -158,7 +158,7 @@ fn git_refresh(root: &Path, updates: &[StatUpdate]) {
 /// Refreshes the index entries of data files whose content is right but whose recorded stat
 /// is stale — git would report them as modified without looking, because their size differs
 /// (a refresh that could not take the index lock leaves this). Content is checked first.
-pub fn repair_index(
+pub(crate) fn repair_index(
     ctx: &Local<'_>,
     filter: &crate::git::scan::PathFilter,
 ) -> anyhow::Result<usize> {

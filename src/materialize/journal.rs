@@ -18,7 +18,7 @@ use gix::bstr::BString;
 /// written or have failed; left for the next consumer if this fails or is killed before that.
 /// With `finish` false the entries stay after they are written, for the next consumer to
 /// check again (it records the stat of files found written).
-pub fn consume(ctx: &Local<'_>, found: pending::Found, finish: bool) -> Result<Outcome> {
+pub(crate) fn consume(ctx: &Local<'_>, found: pending::Found, finish: bool) -> Result<Outcome> {
     if found.entries.is_empty() {
         found.take()?.finish()?;
         return Ok(Outcome::default());
@@ -48,7 +48,7 @@ fn candidates(entries: &[pending::PendingFile]) -> Vec<Candidate> {
 
 /// The journal's entries when a user command writes every pointer file of the work tree
 /// (it finds them in the index itself): taken so that they are deleted once it is done.
-pub fn take_for(journal: &pending::Journal, filter: &PathFilter) -> Result<pending::Taken> {
+pub(crate) fn take_for(journal: &pending::Journal, filter: &PathFilter) -> Result<pending::Taken> {
     if !filter.is_all() {
         return Ok(pending::Taken::default());
     }

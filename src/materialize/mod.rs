@@ -10,10 +10,10 @@
 
 mod guard;
 mod index;
-pub mod journal;
+pub(crate) mod journal;
 mod write;
 
-pub use index::repair_index;
+pub(crate) use index::repair_index;
 
 use crate::config::LinkMode;
 use crate::fs::stat::FileStat;
@@ -31,14 +31,14 @@ use write::{Staged, Temps};
 
 /// A work-tree file that holds pointer text.
 #[derive(Clone, Debug)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub path: BString,
     pub pointer: Pointer,
 }
 
 /// What happened.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub written: usize,
     pub bytes: u64,
     /// Files left as pointers, with the reason and, where known, the fix.
@@ -51,7 +51,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.failed.is_empty()
     }
 }
@@ -63,7 +63,7 @@ struct Written {
 }
 
 /// Materialises `candidates`, fetching missing objects from the default remote when `fetch`.
-pub fn materialize(
+pub(crate) fn materialize(
     ctx: &Local<'_>,
     candidates: Vec<Candidate>,
     fetch: bool,
@@ -148,7 +148,7 @@ pub fn materialize(
 /// Marks the index entries of `candidates` that still hold their pointer so git looks at
 /// them (see `index::mark`): a consumer of the pending journal does this before it takes the
 /// entries, so that if it is killed after taking them, the next git command notices.
-pub fn mark(ctx: &Local<'_>, candidates: Vec<Candidate>) -> anyhow::Result<()> {
+pub(crate) fn mark(ctx: &Local<'_>, candidates: Vec<Candidate>) -> anyhow::Result<()> {
     let root = ctx.repo.work_tree()?.to_path_buf();
     let mut refused = Vec::new();
     let (view, admitted) =
@@ -235,7 +235,7 @@ fn finish_teed(
 }
 
 /// Downloads missing objects; returns, per oid that is still missing, why.
-pub fn fetch_missing(
+pub(crate) fn fetch_missing(
     ctx: &Local<'_>,
     missing: &[(BString, Pointer)],
     fetch: bool,

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AutotrackError {
+pub(crate) enum AutotrackError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error("cannot store {path} in the cache: {source}")]
@@ -34,7 +34,7 @@ pub enum AutotrackError {
 
 /// A staged file over the threshold that git would store whole.
 #[derive(Clone, Debug)]
-pub struct Oversized {
+pub(crate) struct Oversized {
     pub path: BString,
     pub blob: ObjectId,
     pub size: u64,
@@ -46,7 +46,7 @@ pub struct Oversized {
 /// The staged files larger than `threshold` whose blob is not a pointer and that the policy
 /// does not `allow`. With `only_new`, a file whose blob is the one HEAD has at the same path
 /// is left alone (it was committed before).
-pub fn oversized(
+pub(crate) fn oversized(
     repo: &Repo,
     policy: &Policy,
     threshold: u64,
@@ -125,7 +125,7 @@ fn store_blob(
 /// Stores each file's staged content in the cache and stages its pointer in its place; files
 /// not yet tracked get an exact-path line in `.gitattributes` (staged, and in the work tree).
 /// Returns the patterns added.
-pub fn convert(
+pub(crate) fn convert(
     repo: &Repo,
     store: &Store,
     files: &[Oversized],

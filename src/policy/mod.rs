@@ -9,9 +9,9 @@
 //! Patterns use gitattributes syntax: without a slash they match the file name at any depth,
 //! with one they match from the repository root; `dir/` means everything below `dir`.
 
-pub mod autotrack;
-pub mod report;
-pub mod wrong_size;
+pub(crate) mod autotrack;
+pub(crate) mod report;
+pub(crate) mod wrong_size;
 
 use crate::config::PolicySection;
 use crate::git::scan::Found;
@@ -21,13 +21,13 @@ use gix::glob::{Pattern, pattern::Case, wildmatch};
 use std::collections::HashMap;
 
 /// The limit that applies when `.gitdata.yaml` has no `policy.max-blob-size`.
-pub const DEFAULT_MAX_BLOB_SIZE: u64 = 5 << 20;
+pub(crate) const DEFAULT_MAX_BLOB_SIZE: u64 = 5 << 20;
 
 /// The environment variable that lets one push through despite the policy.
-pub const SKIP_ENV: &str = "GIT_DATA_SKIP_POLICY";
+pub(crate) const SKIP_ENV: &str = "GIT_DATA_SKIP_POLICY";
 
 #[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
+pub(crate) enum PolicyError {
     #[error(".gitdata.yaml: policy.{key}: `{pattern}` is not a usable pattern")]
     BadPattern { key: &'static str, pattern: String },
 }
@@ -67,7 +67,7 @@ impl Glob {
 
 /// The rule a blob breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// Larger than `max-blob-size`.
     TooLarge { limit: u64 },
     /// Matches an `always-track` pattern.
@@ -76,10 +76,9 @@ pub enum Rule {
 
 /// A blob that a commit adds against the policy.
 #[derive(Clone, Debug)]
-pub struct Violation {
+pub(crate) struct Violation {
     pub path: BString,
     pub size: u64,
-    pub blob: ObjectId,
     /// The commit that added it (the oldest one in the scanned range, if several did).
     pub commit: ObjectId,
     pub rule: Rule,
@@ -87,7 +86,7 @@ pub struct Violation {
 
 /// The resolved policy of a repository.
 #[derive(Clone, Debug)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// `None` when the size rule is switched off.
     pub max_blob_size: Option<u64>,
     /// From `track-above`: new files over this size are tracked at commit time.
@@ -98,7 +97,7 @@ pub struct Policy {
 
 impl Policy {
     /// The policy of a `policy:` section (an absent section gives the defaults).
-    pub fn from_section(section: &PolicySection) -> Result<Policy, PolicyError> {
+    pub(crate) fn from_section(section: &PolicySection) -> Result<Policy, PolicyError> {
         let globs = |key, list: &[String]| -> Result<Vec<Glob>, PolicyError> {
             list.iter().map(|p| Glob::new(key, p)).collect()
         };
@@ -114,17 +113,18 @@ impl Policy {
     }
 
     /// Whether any rule is on.
-    pub fn is_active(&self) -> bool {
+    #[cfg(test)]
+    fn is_active(&self) -> bool {
         self.max_blob_size.is_some() || !self.always_track.is_empty()
     }
 
     /// Whether `path` is exempt (`allow`).
-    pub fn is_allowed(&self, path: &BStr) -> bool {
+    pub(crate) fn is_allowed(&self, path: &BStr) -> bool {
         self.allow.iter().any(|g| g.matches(path))
     }
 
     /// The rule that a non-pointer blob of `size` bytes at `path` breaks, if any.
-    pub fn rule_for(&self, path: &BStr, size: u64) -> Option<Rule> {
+    pub(crate) fn rule_for(&self, path: &BStr, size: u64) -> Option<Rule> {
         if size == 0 || self.is_allowed(path) {
             return None;
         }
@@ -139,18 +139,12 @@ impl Policy {
 
     /// The violations among files found by a commit scan, one per (path, blob), attributed
     /// to the oldest commit of the scan that added it; sorted by path.
-    pub fn violations(&self, found: &[Found]) -> Vec<Violation> {
+    pub(crate) fn violations(&self, found: &[Found]) -> Vec<Violation> {
         let mut by_key: HashMap<(&BString, ObjectId), Violation> = HashMap::new();
         // scans list newer commits first: the last sighting is the oldest commit
         for f in found.iter().filter(|f| f.pointer.is_none() && f.malformed.is_none()) {
             if let Some(rule) = self.rule_for(f.path.as_bstr(), f.size) {
-                let v = Violation {
-                    path: f.path.clone(),
-                    size: f.size,
-                    blob: f.blob,
-                    commit: f.commit,
-                    rule,
-                };
+                let v = Violation { path: f.path.clone(), size: f.size, commit: f.commit, rule };
                 by_key.insert((&f.path, f.blob), v);
             }
         }
@@ -161,12 +155,12 @@ impl Policy {
 }
 
 /// Whether the environment asks to skip the policy for this command.
-pub fn skipped_by_env(value: Option<&str>) -> bool {
+pub(crate) fn skipped_by_env(value: Option<&str>) -> bool {
     value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
 }
 
 /// The policy `.gitdata.yaml` sets; a bad pattern is an error naming the fix.
-pub fn load(config: &crate::config::Config) -> anyhow::Result<Policy> {
+pub(crate) fn load(config: &crate::config::Config) -> anyhow::Result<Policy> {
     Policy::from_section(&config.file.policy).map_err(|e| {
         crate::hint::hinted(e.to_string(), "fix the pattern in .gitdata.yaml (see docs/policy.md)")
     })

@@ -13,7 +13,7 @@ use gix::bstr::ByteSlice;
 
 /// Who is reporting: the wording of the last steps differs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The pre-push hook: the push was refused.
     Push,
     /// `git data check`.
@@ -21,7 +21,7 @@ pub enum Origin {
 }
 
 /// The short id and subject line of a commit (`3f2a9c1d0e "Add data"`).
-pub fn describe_commit(repo: &Repo, id: ObjectId) -> String {
+pub(crate) fn describe_commit(repo: &Repo, id: ObjectId) -> String {
     let subject = repo
         .gix
         .find_commit(id)
@@ -36,7 +36,7 @@ pub fn describe_commit(repo: &Repo, id: ObjectId) -> String {
 }
 
 /// Quotes a word for POSIX shells (double quotes, with `\ " $ ``` escaped).
-pub fn shell_quote(word: &str) -> String {
+pub(crate) fn shell_quote(word: &str) -> String {
     let mut out = String::with_capacity(word.len() + 2);
     out.push('"');
     for c in word.chars() {
@@ -65,7 +65,12 @@ fn track_pattern(v: &Violation) -> String {
 }
 
 /// The full report for `violations` (not empty) found in commits of `branch`.
-pub fn format(repo: &Repo, violations: &[Violation], branch: &str, origin: Origin) -> String {
+pub(crate) fn format(
+    repo: &Repo,
+    violations: &[Violation],
+    branch: &str,
+    origin: Origin,
+) -> String {
     let n = violations.len();
     let files = if n == 1 { "1 file".to_string() } else { format!("{n} files") };
     let mut out = match origin {

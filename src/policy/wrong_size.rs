@@ -14,7 +14,7 @@ use crate::store::Store;
 use std::collections::HashSet;
 
 /// A pointer that says `said` bytes for an object of `actual` bytes.
-pub struct WrongSize<'a> {
+pub(crate) struct WrongSize<'a> {
     pub found: &'a Found,
     pub oid: Oid,
     pub said: u64,
@@ -23,7 +23,7 @@ pub struct WrongSize<'a> {
 
 /// The pointers among `found` whose size contradicts their cached object, each file version
 /// once.
-pub fn find<'a>(store: &Store, found: &'a [Found]) -> Vec<WrongSize<'a>> {
+pub(crate) fn find<'a>(store: &Store, found: &'a [Found]) -> Vec<WrongSize<'a>> {
     let mut seen = HashSet::new();
     found
         .iter()
@@ -42,7 +42,7 @@ pub fn find<'a>(store: &Store, found: &'a [Found]) -> Vec<WrongSize<'a>> {
 
 impl WrongSize<'_> {
     /// `path (commit …): its pointer says N bytes, but object … has M bytes`.
-    pub fn describe(&self, repo: &Repo) -> String {
+    pub(crate) fn describe(&self, repo: &Repo) -> String {
         format!(
             "{} (commit {}): its pointer says {} bytes, but object {} has {} bytes",
             self.found.path,
@@ -54,7 +54,7 @@ impl WrongSize<'_> {
     }
 
     /// How to mend the pointer: the data is intact in the cache.
-    pub fn hint(&self, store: &Store) -> String {
+    pub(crate) fn hint(&self, store: &Store) -> String {
         let path = self.found.path.to_string();
         format!(
             "the data is intact: write it back (`cat {} > {path}`), `git add {path}`, and amend the \
@@ -66,7 +66,7 @@ impl WrongSize<'_> {
 }
 
 /// The error that refuses a push of `wrong` pointers (at least one).
-pub fn refuse(repo: &Repo, store: &Store, wrong: &[WrongSize]) -> anyhow::Error {
+pub(crate) fn refuse(repo: &Repo, store: &Store, wrong: &[WrongSize]) -> anyhow::Error {
     let n = wrong.len();
     let mut message = format!(
         "{n} file{} of the pushed commits {} a pointer whose size contradicts its object; nothing was uploaded:",

@@ -7,7 +7,7 @@
 //! was hashed (any write or chmod changes the ctime). A corrupt object is moved to
 //! `<root>/quarantine/` and reported, never served.
 
-pub mod shards;
+pub(crate) mod shards;
 pub mod state;
 mod verified;
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// A file two levels below the walked directory.
 #[derive(Debug)]
-pub struct ShardEntry {
+pub(crate) struct ShardEntry {
     /// `ab/cd/<name>`.
     pub rel: String,
     pub path: PathBuf,
@@ -19,7 +19,7 @@ pub struct ShardEntry {
 }
 
 /// Every file at `dir/*/*/*`, unsorted.
-pub fn walk(dir: &Path) -> io::Result<Vec<ShardEntry>> {
+pub(crate) fn walk(dir: &Path) -> io::Result<Vec<ShardEntry>> {
     let mut out = Vec::new();
     for (a, a_name) in read_dir_or_empty(dir)? {
         for (b, b_name) in read_dir_or_empty(&a)? {
@@ -34,7 +34,7 @@ pub fn walk(dir: &Path) -> io::Result<Vec<ShardEntry>> {
 
 /// Removes the shard directories of `dir` that are empty; a shard something was written into
 /// meanwhile is not empty and stays.
-pub fn remove_empty(dir: &Path) -> io::Result<usize> {
+pub(crate) fn remove_empty(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for (a, _) in read_dir_or_empty(dir)? {
         for (b, _) in read_dir_or_empty(&a)? {

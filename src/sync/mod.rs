@@ -4,11 +4,11 @@
 //! Invariant: an object reaches the cache from a remote only after its bytes hashed to its
 //! id, and reaches a remote only from a verified cache object.
 
-pub mod push;
-pub mod remote;
-pub mod retry;
-pub mod transfer;
-pub mod verify;
+pub(crate) mod push;
+pub(crate) mod remote;
+pub(crate) mod retry;
+pub(crate) mod transfer;
+pub(crate) mod verify;
 
 use crate::config::Config;
 use crate::git::Repo;
@@ -20,7 +20,7 @@ use transfer::Transfer;
 
 /// The local side of a transfer: the repository, its resolved configuration and the cache.
 /// What domain code receives instead of the command line's context.
-pub struct Local<'a> {
+pub(crate) struct Local<'a> {
     pub repo: &'a Repo,
     pub config: &'a Config,
     pub store: &'a Arc<Store>,
@@ -30,7 +30,7 @@ pub struct Local<'a> {
 
 /// The remote `name` of `repo` (or its default one); a relative directory remote is resolved
 /// from the repository's root.
-pub fn open_remote(
+pub(crate) fn open_remote(
     config: &Config,
     repo: &Repo,
     name: Option<&str>,
@@ -40,12 +40,12 @@ pub fn open_remote(
 }
 
 /// The record of the objects known to be on `remote`.
-pub fn known(repo: &Repo, remote: &dyn Remote) -> KnownObjects {
+pub(crate) fn known(repo: &Repo, remote: &dyn Remote) -> KnownObjects {
     KnownObjects::load(&repo.data_dir().join("remotes"), remote.name(), &remote.location())
 }
 
 /// The transfer queue `config` asks for (its concurrency and retry settings).
-pub fn transfer(config: &Config) -> anyhow::Result<Transfer> {
+pub(crate) fn transfer(config: &Config) -> anyhow::Result<Transfer> {
     use anyhow::Context as _;
     let policy = retry::Policy { retries: config.retries, deadline: config.retry_deadline };
     Transfer::new(config.concurrency, policy).context("cannot start the transfer runtime")

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// What an upload did.
 #[derive(Default, Debug)]
-pub struct Uploaded {
+pub(crate) struct Uploaded {
     pub files: usize,
     pub bytes: u64,
     pub already: usize,
@@ -34,7 +34,7 @@ pub struct Uploaded {
 }
 
 /// Uploads the objects of the pointers in `found` to the remote `name` (or the default).
-pub fn upload(
+pub(crate) fn upload(
     ctx: &Local<'_>,
     name: Option<&str>,
     found: &[Found],
@@ -128,7 +128,7 @@ pub fn upload(
 }
 
 /// What a remote lacks.
-pub struct Lacking {
+pub(crate) struct Lacking {
     pub objects: Vec<(Oid, u64)>,
     /// The transfer queue that asked, for the uploads that follow.
     pub transfer: Transfer,
@@ -138,7 +138,7 @@ pub struct Lacking {
 /// or `None` when the record of objects known to be on it answered for all of them (it is
 /// always asked with `verify`). The objects the remote was found to hold are recorded, and
 /// records it contradicts are forgotten.
-pub fn lacking(
+pub(crate) fn lacking(
     remote: &Arc<dyn Remote>,
     known: &mut KnownObjects,
     config: &Config,

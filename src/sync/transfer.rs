@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 
 /// Why one object could not be transferred.
 #[derive(Debug, thiserror::Error)]
-pub enum TransferError {
+pub(crate) enum TransferError {
     #[error(transparent)]
     Remote(#[from] RemoteError),
     #[error(transparent)]
@@ -30,7 +30,7 @@ pub enum TransferError {
 }
 
 impl TransferError {
-    pub fn hint(&self) -> Option<&str> {
+    pub(crate) fn hint(&self) -> Option<&str> {
         match self {
             TransferError::Remote(e) => e.hint.as_deref(),
             TransferError::Store(e) => e.full_disk_hint(),
@@ -40,7 +40,7 @@ impl TransferError {
 
 /// The outcome of a batch: what succeeded and what failed, per object.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub done: Vec<Oid>,
     pub failed: Vec<(Oid, TransferError)>,
     pub bytes: u64,
@@ -49,14 +49,14 @@ pub struct Report {
 }
 
 /// The transfer engine.
-pub struct Transfer {
+pub(crate) struct Transfer {
     rt: tokio::runtime::Runtime,
     concurrency: usize,
     retry: Arc<Retry>,
 }
 
 impl Transfer {
-    pub fn new(concurrency: usize, policy: Policy) -> std::io::Result<Self> {
+    pub(crate) fn new(concurrency: usize, policy: Policy) -> std::io::Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(concurrency.clamp(2, 16))
             .enable_all()
@@ -66,12 +66,12 @@ impl Transfer {
     }
 
     /// Runs a future on the runtime.
-    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
 
     /// One remote call (`check`, `list`), retried by the command's retry layer.
-    pub fn call<T, F, Fut>(&self, op: F) -> Result<T, RemoteError>
+    pub(crate) fn call<T, F, Fut>(&self, op: F) -> Result<T, RemoteError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RemoteError>>,
@@ -80,13 +80,13 @@ impl Transfer {
     }
 
     /// The command's retry layer, for remote calls made inside [`Transfer::run`].
-    pub fn retry(&self) -> Arc<Retry> {
+    pub(crate) fn retry(&self) -> Arc<Retry> {
         self.retry.clone()
     }
 
     /// The objects of `objects` the remote does not have (or holds with another size):
     /// one batched check where the remote offers one, else one check per object in parallel.
-    pub fn missing(
+    pub(crate) fn missing(
         &self,
         remote: &Arc<dyn Remote>,
         objects: &[(Oid, u64)],
@@ -133,7 +133,7 @@ impl Transfer {
     }
 
     /// Uploads objects from the cache.
-    pub fn upload(
+    pub(crate) fn upload(
         &self,
         remote: &Arc<dyn Remote>,
         store: &Arc<Store>,
@@ -163,7 +163,7 @@ impl Transfer {
     }
 
     /// Downloads objects into the cache, verifying each against its oid.
-    pub fn download(
+    pub(crate) fn download(
         &self,
         remote: &Arc<dyn Remote>,
         store: &Arc<Store>,
@@ -176,7 +176,7 @@ impl Transfer {
     /// Like [`Transfer::download`], and each object that is downloaded also streams into its
     /// file in `tees` (empty files, such as a work-tree file's temp). The oids whose tee got
     /// the verified object are in [`Report::teed`]; any other tee holds nothing to trust.
-    pub fn download_teed(
+    pub(crate) fn download_teed(
         &self,
         remote: &Arc<dyn Remote>,
         store: &Arc<Store>,

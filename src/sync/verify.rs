@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// What the remote holds for one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Copy {
+pub(crate) enum Copy {
     /// Bytes that hash to the object's id, of the expected size.
     Intact,
     /// Nothing.
@@ -34,13 +34,13 @@ pub enum Copy {
 
 impl Copy {
     /// Whether a repair would replace this copy.
-    pub fn needs_repair(&self) -> bool {
+    pub(crate) fn needs_repair(&self) -> bool {
         matches!(self, Copy::Missing | Copy::Damaged(_))
     }
 }
 
 /// Hashes the remote's copy of every object (id, expected size); results in any order.
-pub fn check(
+pub(crate) fn check(
     transfer: &Transfer,
     remote: &Arc<dyn Remote>,
     objects: &[(Oid, u64)],
@@ -84,7 +84,7 @@ async fn check_one(
 
 /// Why one object could not be repaired.
 #[derive(Debug, thiserror::Error)]
-pub enum RepairError {
+pub(crate) enum RepairError {
     #[error("no good copy here: {0}")]
     NoGoodCopy(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -95,7 +95,7 @@ pub enum RepairError {
 
 /// Uploads the cache's verified copy of each object over the remote's, then checks the
 /// remote's new copy; results in any order.
-pub fn repair(
+pub(crate) fn repair(
     transfer: &Transfer,
     remote: &Arc<dyn Remote>,
     store: &Arc<Store>,

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
     home: PathBuf,
     path_var: OsString,
@@ -15,7 +15,7 @@ pub struct Env {
 
 /// The result of a command.
 #[derive(Debug)]
-pub struct Out {
+pub(crate) struct Out {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -31,14 +31,14 @@ impl Out {
     }
 
     /// Everything printed, for assertions on messages.
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
 
 impl Env {
     /// A fresh environment with an identity and `git data install --global` done.
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         let env = Env::bare();
         for (k, v) in [
             ("user.name", "Test User"),
@@ -54,7 +54,7 @@ impl Env {
     }
 
     /// An environment with an identity but without git-data installed.
-    pub fn bare() -> Env {
+    pub(crate) fn bare() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
@@ -76,16 +76,16 @@ impl Env {
         env
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
     /// A command with the hermetic environment.
-    pub fn command(&self, dir: &Path, program: &str) -> Command {
+    pub(crate) fn command(&self, dir: &Path, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(dir);
         for (k, _) in std::env::vars_os() {
@@ -109,7 +109,7 @@ impl Env {
     }
 
     /// Sets an environment variable for every later command.
-    pub fn set_env(&self, key: &str, value: &str) {
+    pub(crate) fn set_env(&self, key: &str, value: &str) {
         let mut extra = self.extra.lock().expect("env");
         extra.retain(|(k, _)| k != key);
         extra.push((key.to_string(), value.to_string()));
@@ -117,7 +117,7 @@ impl Env {
 
     /// Points the remote `storage` of `repo` at the test S3 server (under `prefix`), with the
     /// server's keys in the environment.
-    pub fn use_s3(&self, repo: &Path, server: &crate::s3server::S3Server, prefix: &str) {
+    pub(crate) fn use_s3(&self, repo: &Path, server: &crate::s3server::S3Server, prefix: &str) {
         use crate::s3server::{ACCESS_KEY, BUCKET, SECRET_KEY};
         let url = format!("s3://{BUCKET}/{prefix}");
         self.use_s3_at(repo, &server.endpoint, &url, ACCESS_KEY, SECRET_KEY);
@@ -125,7 +125,14 @@ impl Env {
 
     /// Points the remote `storage` of `repo` at `url` on the S3 server at `endpoint`, with
     /// its keys in the environment.
-    pub fn use_s3_at(&self, repo: &Path, endpoint: &str, url: &str, key: &str, secret: &str) {
+    pub(crate) fn use_s3_at(
+        &self,
+        repo: &Path,
+        endpoint: &str,
+        url: &str,
+        key: &str,
+        secret: &str,
+    ) {
         self.set_env("AWS_ACCESS_KEY_ID", key);
         self.set_env("AWS_SECRET_ACCESS_KEY", secret);
         self.set_env("AWS_EC2_METADATA_DISABLED", "true");
@@ -133,26 +140,26 @@ impl Env {
         self.data(repo, &[&args[..], &["--region", "us-east-1"]].concat());
     }
 
-    pub fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Out {
+    pub(crate) fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Out {
         Out::from(self.command(dir, program).args(args).output().expect("spawn"))
     }
 
     /// Runs git; panics with its output unless it succeeds.
-    pub fn git(&self, dir: &Path, args: &[&str]) -> Out {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> Out {
         let out = self.run(dir, "git", args);
         assert_eq!(out.code, 0, "git {args:?} failed in {}:\n{}", dir.display(), out.all());
         out
     }
 
     /// Runs `git data …`; panics with its output unless it succeeds.
-    pub fn data(&self, dir: &Path, args: &[&str]) -> Out {
+    pub(crate) fn data(&self, dir: &Path, args: &[&str]) -> Out {
         let mut full = vec!["data"];
         full.extend_from_slice(args);
         self.git(dir, &full)
     }
 
     /// Runs `git data …` expecting failure with exit code 1.
-    pub fn data_fails(&self, dir: &Path, args: &[&str]) -> Out {
+    pub(crate) fn data_fails(&self, dir: &Path, args: &[&str]) -> Out {
         let mut full = vec!["data"];
         full.extend_from_slice(args);
         let out = self.run(dir, "git", &full);
@@ -162,7 +169,7 @@ impl Env {
 
     /// Creates `name` (a work repository with an `origin` bare repository and a directory data
     /// remote `storage`), with git-data installed and `*.bin` and `data/` tracked.
-    pub fn project(&self, name: &str) -> PathBuf {
+    pub(crate) fn project(&self, name: &str) -> PathBuf {
         let repo = self.path(name);
         let origin = self.path(&format!("{name}-origin.git"));
         let store = self.path(&format!("{name}-store"));
@@ -177,7 +184,7 @@ impl Env {
     }
 
     /// Clones `<name>-origin.git` into `dest`.
-    pub fn clone_of(&self, name: &str, dest: &str) -> (PathBuf, Out) {
+    pub(crate) fn clone_of(&self, name: &str, dest: &str) -> (PathBuf, Out) {
         let origin = self.path(&format!("{name}-origin.git"));
         let out =
             self.run(self.root(), "git", &["clone", "-q", origin.to_str().expect("utf8"), dest]);
@@ -186,7 +193,7 @@ impl Env {
 }
 
 /// Deterministic incompressible bytes.
-pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
@@ -198,7 +205,7 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-pub fn write(path: &Path, data: &[u8]) {
+pub(crate) fn write(path: &Path, data: &[u8]) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("mkdir");
     }
@@ -206,27 +213,27 @@ pub fn write(path: &Path, data: &[u8]) {
     std::fs::write(path, data).expect("write");
 }
 
-pub fn read(path: &Path) -> Vec<u8> {
+pub(crate) fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// The SHA-256 of bytes, hex.
-pub fn sha256(data: &[u8]) -> String {
+pub(crate) fn sha256(data: &[u8]) -> String {
     git_data::oid::Oid::of_bytes(data).to_hex()
 }
 
 /// The pointer text for bytes.
-pub fn pointer_of(data: &[u8]) -> String {
+pub(crate) fn pointer_of(data: &[u8]) -> String {
     git_data::pointer::Pointer::new(git_data::oid::Oid::of_bytes(data), data.len() as u64).encode()
 }
 
 /// The path of an object in a store rooted at `root` (cache `.git/data` or a remote dir).
-pub fn object_path(root: &Path, data: &[u8]) -> PathBuf {
+pub(crate) fn object_path(root: &Path, data: &[u8]) -> PathBuf {
     git_data::oid::Oid::of_bytes(data).path_in(&root.join("objects"))
 }
 
 /// `git status --porcelain` is empty.
-pub fn assert_clean(env: &Env, repo: &Path) {
+pub(crate) fn assert_clean(env: &Env, repo: &Path) {
     let out = env.git(repo, &["status", "--porcelain"]);
     assert_eq!(out.stdout, "", "work tree not clean in {}", repo.display());
 }

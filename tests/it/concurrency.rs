@@ -9,13 +9,18 @@ use std::sync::Barrier;
 /// A project `name` with its attributes and remote committed and pushed, and `n` clones of it
 /// (`<name>-0`, …) with git-data's hooks installed; clones whose index is in `shared` use one
 /// cache (`data.cacheDir`) at `<name>-cache`.
-pub fn team(env: &Env, name: &str, n: usize, shared: impl Fn(usize) -> bool) -> Vec<PathBuf> {
+pub(crate) fn team(
+    env: &Env,
+    name: &str,
+    n: usize,
+    shared: impl Fn(usize) -> bool,
+) -> Vec<PathBuf> {
     team_on(env, name, n, shared, |_| {})
 }
 
 /// [`team`], with `setup` run in the project before its first commit (to point its remote
 /// elsewhere).
-pub fn team_on(
+pub(crate) fn team_on(
     env: &Env,
     name: &str,
     n: usize,
@@ -42,7 +47,7 @@ pub fn team_on(
 }
 
 /// Every file below `dir`, recursively.
-pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -54,7 +59,7 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The objects below `root/objects` whose bytes do not hash to their file name.
-pub fn misnamed_objects(root: &Path) -> Vec<String> {
+pub(crate) fn misnamed_objects(root: &Path) -> Vec<String> {
     files_below(&root.join("objects"))
         .into_iter()
         .filter(|p| sha256(&read(p)) != p.file_name().unwrap_or_default().to_string_lossy())
@@ -63,7 +68,7 @@ pub fn misnamed_objects(root: &Path) -> Vec<String> {
 }
 
 /// Runs `run(i)` for every `i` in `0..n` at the same moment (one thread each).
-pub fn at_once<T: Send>(n: usize, run: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(crate) fn at_once<T: Send>(n: usize, run: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let barrier = Barrier::new(n);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)

@@ -8,7 +8,7 @@ use std::path::Path;
 const MIB: usize = 1 << 20;
 
 /// Flips one byte of a (read-only) object file in place, keeping its size.
-pub fn corrupt(path: &Path) {
+pub(crate) fn corrupt(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut data = read(path);
     let mid = data.len() / 2;
@@ -432,10 +432,10 @@ fn a_held_index_lock_is_reported_and_nothing_is_written_until_it_goes() {
 }
 
 /// A tmpfs of a given size mounted for the test's lifetime (needs root; None otherwise).
-pub struct SmallDisk(pub std::path::PathBuf);
+pub(crate) struct SmallDisk(pub std::path::PathBuf);
 
 impl SmallDisk {
-    pub fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+    pub(crate) fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Runs a fixture script into `env`'s directory as `name`.
-pub fn fixture(env: &Env, script: &str, name: &str) -> PathBuf {
+pub(crate) fn fixture(env: &Env, script: &str, name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(script);
     let dest = env.path(name);
     let out = env.run(env.root(), "bash", &[path.to_str().unwrap(), dest.to_str().unwrap()]);
@@ -15,10 +15,10 @@ pub fn fixture(env: &Env, script: &str, name: &str) -> PathBuf {
 }
 
 /// Per commit subject: path → sha256 of the file's content (a pointer counts as its oid).
-pub type Contents = BTreeMap<String, BTreeMap<String, String>>;
+pub(crate) type Contents = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The logical content of every commit reachable from any ref (`.gitattributes` aside).
-pub fn contents(env: &Env, repo: &Path) -> Contents {
+pub(crate) fn contents(env: &Env, repo: &Path) -> Contents {
     let mut out = Contents::new();
     let revs = env.git(repo, &["rev-list", "--branches", "--tags"]).stdout;
     for rev in revs.lines() {
@@ -44,7 +44,7 @@ pub fn contents(env: &Env, repo: &Path) -> Contents {
 
 /// Checks out every commit of `expected` by subject and compares the work tree with it;
 /// `git status` must be clean each time.
-pub fn check_out_all(env: &Env, repo: &Path, expected: &Contents) {
+pub(crate) fn check_out_all(env: &Env, repo: &Path, expected: &Contents) {
     let branch = env.git(repo, &["rev-parse", "--abbrev-ref", "HEAD"]).stdout.trim().to_string();
     for (subject, files) in expected {
         let rev = env.git(repo, &["rev-list", "--all", "-1", "--fixed-strings", "--grep", subject]);
@@ -61,7 +61,7 @@ pub fn check_out_all(env: &Env, repo: &Path, expected: &Contents) {
 
 /// Gives `repo` a bare `<name>-origin.git` as `origin` and a directory data remote `storage`
 /// (`.gitdata.yaml` committed); returns the data remote's directory.
-pub fn add_remotes(env: &Env, repo: &Path, name: &str) -> PathBuf {
+pub(crate) fn add_remotes(env: &Env, repo: &Path, name: &str) -> PathBuf {
     let origin = env.path(&format!("{name}-origin.git"));
     let store = env.path(&format!("{name}-store"));
     std::fs::create_dir_all(&store).unwrap();

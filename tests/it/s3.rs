@@ -27,7 +27,7 @@ fn workflow_on_external_s3() {
 
 /// The independent S3 server of GIT_DATA_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY,
 /// when they are all set.
-pub fn external() -> Option<Remote<'static>> {
+pub(crate) fn external() -> Option<Remote<'static>> {
     let var =
         |k: &str| std::env::var(format!("GIT_DATA_TEST_S3_{k}")).ok().filter(|v| !v.is_empty());
     let (endpoint, bucket) = (var("ENDPOINT")?, var("BUCKET")?);

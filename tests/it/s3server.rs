@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub const ACCESS_KEY: &str = "GDTESTKEYID0123456789";
-pub const SECRET_KEY: &str = "gd-test-secret-NEVER-PRINT-9f8e7d6c5b4a";
-pub const BUCKET: &str = "bucket";
+pub(crate) const ACCESS_KEY: &str = "GDTESTKEYID0123456789";
+pub(crate) const SECRET_KEY: &str = "gd-test-secret-NEVER-PRINT-9f8e7d6c5b4a";
+pub(crate) const BUCKET: &str = "bucket";
 
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     counts: Mutex<HashMap<&'static str, usize>>,
     fail: Mutex<HashMap<&'static str, usize>>,
     /// Stop the server when this many UploadPart requests have arrived (0: never).
@@ -25,15 +25,15 @@ pub struct Faults {
 
 impl Faults {
     /// Answers 503 SlowDown to the next `n` requests of operation `op`.
-    pub fn fail_next(&self, op: &'static str, n: usize) {
+    pub(crate) fn fail_next(&self, op: &'static str, n: usize) {
         self.fail.lock().unwrap().insert(op, n);
     }
 
-    pub fn count(&self, op: &str) -> usize {
+    pub(crate) fn count(&self, op: &str) -> usize {
         self.counts.lock().unwrap().get(op).copied().unwrap_or(0)
     }
 
-    pub fn reset_counts(&self) {
+    pub(crate) fn reset_counts(&self) {
         self.counts.lock().unwrap().clear();
     }
 }
@@ -65,7 +65,7 @@ fn slow_down() -> http::Response<s3s::Body> {
     resp
 }
 
-pub struct S3Server {
+pub(crate) struct S3Server {
     pub endpoint: String,
     pub port: u16,
     /// s3s-fs keeps object `KEY` of the bucket at `root/bucket/KEY`.
@@ -77,7 +77,7 @@ pub struct S3Server {
 }
 
 impl S3Server {
-    pub fn start() -> S3Server {
+    pub(crate) fn start() -> S3Server {
         let dir = tempfile::tempdir().expect("s3 dir");
         let root = dir.path().to_path_buf();
         std::fs::create_dir_all(root.join(BUCKET)).expect("bucket dir");
@@ -155,7 +155,7 @@ impl S3Server {
     }
 
     /// Stops accepting and drops every open connection.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         if let Some(h) = self.accept.lock().unwrap().take() {
             h.abort();
             let _ = self.rt.block_on(h);
@@ -163,14 +163,14 @@ impl S3Server {
     }
 
     /// Waits until a stop triggered by a fault has happened.
-    pub fn wait_stopped(&self) {
+    pub(crate) fn wait_stopped(&self) {
         if let Some(h) = self.accept.lock().unwrap().take() {
             let _ = self.rt.block_on(h);
         }
     }
 
     /// Serves again on the same port.
-    pub fn restart(&self) {
+    pub(crate) fn restart(&self) {
         self.stop();
         self.faults.stop_after_parts.store(0, Ordering::SeqCst);
         let listener = self
@@ -181,7 +181,7 @@ impl S3Server {
     }
 
     /// Where the object with `key` (relative to the bucket) is stored.
-    pub fn object_file(&self, key: &str) -> PathBuf {
+    pub(crate) fn object_file(&self, key: &str) -> PathBuf {
         self.root.join(BUCKET).join(key)
     }
 }

@@ -5,7 +5,7 @@ use crate::common::*;
 const MIB: usize = 1 << 20;
 
 /// Where a workflow's data remote is.
-pub enum Remote<'a> {
+pub(crate) enum Remote<'a> {
     Directory,
     S3(&'a crate::s3server::S3Server),
     /// Another S3-compatible server (SeaweedFS in CI): endpoint, bucket, key, secret.
@@ -23,7 +23,7 @@ fn track_commit_tag_push_clone_and_switch_versions() {
 }
 
 /// The README workflow, against one kind of remote; `store` is where objects land on disk.
-pub fn workflow(remote: Remote) {
+pub(crate) fn workflow(remote: Remote) {
     let env = Env::new();
     let repo = env.project("proj");
     // where objects land on disk, when the test can look (not on an external server)

@@ -25,7 +25,7 @@ use gix::bstr::{BString, ByteSlice};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-pub fn run(ctx: &Context, args: &AddArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &AddArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
         bail!("git-data's filter is not set up for this repository: run `git data install` first");

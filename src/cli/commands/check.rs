@@ -87,7 +87,7 @@ fn current_branch(ctx: &Context) -> String {
     }
 }
 
-pub fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
     let label = args.range.clone().unwrap_or_else(|| "HEAD --not --remotes".to_string());
     let (tips, hidden) = match &args.range {
         Some(text) => match parse_range(ctx, text) {

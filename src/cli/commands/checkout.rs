@@ -10,7 +10,7 @@ use crate::git::worktree;
 use crate::materialize::{self, Candidate};
 use anyhow::Result;
 
-pub fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
     let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?

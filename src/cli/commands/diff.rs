@@ -45,7 +45,7 @@ fn pointers(
         .collect())
 }
 
-pub fn run(ctx: &Context, args: &DiffArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &DiffArgs) -> Result<i32> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let new_rev = args.new.as_deref().unwrap_or("HEAD");
     let mut scanner = Scanner::new(&ctx.repo);

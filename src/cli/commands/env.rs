@@ -12,7 +12,7 @@ fn reflink_supported(dir: &std::path::Path) -> bool {
     tempfile::tempfile_in(dir).is_ok_and(|dest| crate::fs::sys::reflinks_between(dir, &dest))
 }
 
-pub fn run(g: &GlobalArgs) -> Result<i32> {
+pub(crate) fn run(g: &GlobalArgs) -> Result<i32> {
     println!("git-data {}", env!("CARGO_PKG_VERSION"));
     println!("git: {}", git_version());
     // not git_command(): its `-c filter.data.process=` would hide the real value

@@ -83,12 +83,12 @@ fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
     Ok(report.done.len())
 }
 
-pub fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
+pub(crate) fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
     download(ctx, args)?;
     Ok(0)
 }
 
-pub fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
+pub(crate) fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
     let fetched = download(ctx, args);
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;

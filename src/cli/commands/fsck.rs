@@ -15,7 +15,7 @@ use crate::sync::verify::{self, Copy};
 use anyhow::Result;
 use std::collections::HashMap;
 
-pub fn run(ctx: &Context, args: &FsckArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &FsckArgs) -> Result<i32> {
     let mut bad = check_cache(ctx)?;
     let (label, pointers) = pointers(ctx, args)?;
     for f in pointers.iter().filter(|f| f.malformed.is_some()) {

@@ -63,7 +63,7 @@ struct Reachable {
     commits: usize,
 }
 
-pub fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
     let keep = reachable(ctx)?;
     if args.remote.is_some() && (keep.commits == 0 || ctx.repo.gix.is_shallow().unwrap_or(true)) {
         return Err(crate::hint::hinted(

@@ -10,7 +10,7 @@ fn scope(global: bool) -> &'static str {
     if global { "--global" } else { "--local" }
 }
 
-pub fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
+pub(crate) fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
     let repo = if args.global { Repo::discover().ok() } else { Some(Repo::discover()?) };
     for (key, value) in hooks::FILTER_CONFIG {
         run_git(git_command().args(["config", scope(args.global), "--replace-all", key, value]))
@@ -37,7 +37,7 @@ pub fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
     Ok(0)
 }
 
-pub fn uninstall(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
+pub(crate) fn uninstall(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
     let repo = if args.global { None } else { Some(Repo::discover()?) };
     for section in ["filter.data", "merge.data"] {
         // exits non-zero when the section is absent: that is already the goal

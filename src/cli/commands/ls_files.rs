@@ -7,7 +7,7 @@ use crate::git::scan::{PathFilter, Scanner};
 use crate::git::worktree;
 use anyhow::Result;
 
-pub fn run(ctx: &Context, args: &LsFilesArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &LsFilesArgs) -> Result<i32> {
     let rev = args.rev.as_deref().unwrap_or("HEAD");
     let commit = match ctx.repo.resolve_commit(rev) {
         Ok(c) => c,

@@ -2,29 +2,29 @@
 //! stdin) and calls the domain code. `run` is the one dispatch; a command never imports
 //! another (shared work lives in the domain folders, shared printing in `cli::ui`).
 
-pub mod add;
-pub mod check;
-pub mod checkout;
-pub mod diff;
-pub mod env;
-pub mod fetch;
-pub mod fsck;
-pub mod gc;
-pub mod git;
-pub mod install;
-pub mod ls_files;
-pub mod migrate;
-pub mod push;
-pub mod remote;
-pub mod status;
-pub mod track;
+pub(crate) mod add;
+pub(crate) mod check;
+pub(crate) mod checkout;
+pub(crate) mod diff;
+pub(crate) mod env;
+pub(crate) mod fetch;
+pub(crate) mod fsck;
+pub(crate) mod gc;
+pub(crate) mod git;
+pub(crate) mod install;
+pub(crate) mod ls_files;
+pub(crate) mod migrate;
+pub(crate) mod push;
+pub(crate) mod remote;
+pub(crate) mod status;
+pub(crate) mod track;
 
 use crate::cli::args::{Cli, Command, MigrateCommand};
 use crate::cli::context::Context;
 use anyhow::Result;
 
 /// Runs a parsed command line; returns the exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+pub(crate) fn run(cli: Cli) -> Result<i32> {
     let g = &cli.global;
     match cli.command {
         Command::Install(a) => install::install(g, &a),

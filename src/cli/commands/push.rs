@@ -8,7 +8,7 @@ use crate::git::scan::{Found, PathFilter, Scanner};
 use crate::sync;
 use anyhow::Result;
 
-pub fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
     let args = &push.transfer;
     let tips = ctx.tips(args)?;
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);

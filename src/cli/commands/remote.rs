@@ -13,7 +13,7 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-pub fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
     let path = ctx.config.file_path.clone();
     let mut file = FileConfig::load(&path)?;
     let base = ctx.work_tree()?.to_path_buf();

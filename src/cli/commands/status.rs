@@ -86,7 +86,7 @@ enum Disk {
     Known(Oid),
 }
 
-pub fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     // The pointer record loads while the index is read.

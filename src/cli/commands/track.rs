@@ -14,7 +14,7 @@ use crate::policy::{Policy, autotrack};
 use anyhow::{Context as _, Result};
 use gix::bstr::ByteSlice;
 
-pub fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
+pub(crate) fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     let path = root.join(".gitattributes");
     let text = match std::fs::read_to_string(&path) {
@@ -165,7 +165,7 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
     Ok(0)
 }
 
-pub fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
+pub(crate) fn untrack(ctx: &Context, args: &UntrackArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     let path = root.join(".gitattributes");
     let text = std::fs::read_to_string(&path).unwrap_or_default();

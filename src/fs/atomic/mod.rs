@@ -269,7 +269,7 @@ impl AtomicFile {
 }
 
 /// What the name of a temp file of an object starts with (`incoming-<pid>-<start>-`).
-pub const TEMP_KIND: &str = "incoming";
+pub(crate) const TEMP_KIND: &str = "incoming";
 
 /// A read-only temp file in `tmp_dir` (the mode applies to the name; the handle writes), the
 /// directory created only when it is missing.

@@ -13,14 +13,14 @@ use foldhash::{HashSet, HashSetExt};
 use std::path::Path;
 
 /// Objects known to be present on one remote.
-pub struct KnownObjects {
+pub(crate) struct KnownObjects {
     log: RecordLog,
     set: HashSet<Oid>,
 }
 
 impl KnownObjects {
     /// Loads the record for the remote `name` at `url` from `dir`.
-    pub fn load(dir: &Path, name: &str, url: &str) -> Self {
+    pub(crate) fn load(dir: &Path, name: &str, url: &str) -> Self {
         let safe: String = name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
@@ -38,32 +38,18 @@ impl KnownObjects {
         KnownObjects { log, set }
     }
 
-    pub fn contains(&self, oid: &Oid) -> bool {
+    pub(crate) fn contains(&self, oid: &Oid) -> bool {
         self.set.contains(oid)
     }
 
-    pub fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
-
     /// Records oids as present and persists them (best effort: it is only a cache).
-    pub fn add(&mut self, oids: impl IntoIterator<Item = Oid>) {
+    pub(crate) fn add(&mut self, oids: impl IntoIterator<Item = Oid>) {
         let new: Vec<Oid> = oids.into_iter().filter(|o| self.set.insert(*o)).collect();
         let _ = self.log.append(new.iter().map(|o| &o.as_bytes()[..]));
     }
 
-    /// Forgets everything (after the remote was garbage-collected or found lacking).
-    pub fn clear(&mut self) {
-        self.set.clear();
-        let _ = self.log.remove();
-    }
-
     /// Forgets specific objects (found missing on the remote).
-    pub fn forget(&mut self, oids: &[Oid]) {
+    pub(crate) fn forget(&mut self, oids: &[Oid]) {
         if oids.iter().any(|o| self.set.remove(o)) {
             let _ = self.log.rewrite(self.set.iter().map(|o| &o.as_bytes()[..]));
         }

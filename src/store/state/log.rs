@@ -15,13 +15,13 @@ const MAX_RECORD: usize = 1 << 20;
 
 /// A record log at a path (created on first append).
 #[derive(Clone, Debug)]
-pub struct RecordLog {
+pub(crate) struct RecordLog {
     path: PathBuf,
 }
 
 /// The records read from a log.
 #[derive(Default)]
-pub struct Records {
+pub(crate) struct Records {
     data: Vec<u8>,
     spans: Vec<(usize, usize)>,
     /// Bytes after the last valid record (a torn write or damage).
@@ -29,15 +29,16 @@ pub struct Records {
 }
 
 impl Records {
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         self.spans.iter().map(|&(a, b)| &self.data[a..b])
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 }
@@ -50,21 +51,17 @@ fn frame(payload: &[u8], out: &mut Vec<u8>) {
 
 /// Whether a log holding `records` records for `live` distinct keys is worth rewriting: once
 /// superseded records outnumber the live ones (with some slack for small logs).
-pub fn worth_compacting(records: usize, live: usize) -> bool {
+pub(crate) fn worth_compacting(records: usize, live: usize) -> bool {
     records > 2 * live + 1024
 }
 
 impl RecordLog {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> Self {
         RecordLog { path: path.into() }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Reads every valid record; a missing file reads as empty.
-    pub fn read(&self) -> io::Result<Records> {
+    pub(crate) fn read(&self) -> io::Result<Records> {
         let mut data = Vec::new();
         match File::open(&self.path) {
             Ok(mut f) => {
@@ -97,7 +94,10 @@ impl RecordLog {
     }
 
     /// Appends records with one write (creating the log if needed).
-    pub fn append<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+    pub(crate) fn append<'a>(
+        &self,
+        payloads: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
         let mut buf = Vec::new();
         for p in payloads {
             frame(p, &mut buf);
@@ -112,20 +112,23 @@ impl RecordLog {
 
     /// An append handle for many [`append_to`](Self::append_to) calls (creating the log if
     /// needed), so a long session opens the log once.
-    pub fn open_append(&self) -> io::Result<fs::File> {
+    pub(crate) fn open_append(&self) -> io::Result<fs::File> {
         self.create_if_missing()?;
         OpenOptions::new().append(true).open(&self.path)
     }
 
     /// Appends one record through a handle from [`open_append`](Self::open_append).
-    pub fn append_to(file: &mut fs::File, payload: &[u8]) -> io::Result<()> {
+    pub(crate) fn append_to(file: &mut fs::File, payload: &[u8]) -> io::Result<()> {
         let mut buf = Vec::with_capacity(payload.len() + 8);
         frame(payload, &mut buf);
         file.write_all(&buf)
     }
 
     /// Replaces the whole log atomically with `payloads`.
-    pub fn rewrite<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+    pub(crate) fn rewrite<'a>(
+        &self,
+        payloads: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
         let mut buf = MAGIC.to_vec();
         for p in payloads {
             frame(p, &mut buf);
@@ -138,7 +141,7 @@ impl RecordLog {
     }
 
     /// Deletes the log (a missing log is fine).
-    pub fn remove(&self) -> io::Result<()> {
+    pub(crate) fn remove(&self) -> io::Result<()> {
         match fs::remove_file(&self.path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -189,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = RecordLog::new(dir.path().join("x.log"));
         log.append([&b"good"[..], b"also good"]).unwrap();
-        let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&log.path).unwrap();
         f.write_all(&[9, 0, 0, 0, 1, 2, 3, 4, b'p']).unwrap();
         let r = log.read().unwrap();
         assert_eq!(r.len(), 2);
@@ -201,10 +204,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = RecordLog::new(dir.path().join("x.log"));
         log.append([&b"first"[..], b"second"]).unwrap();
-        let mut bytes = fs::read(log.path()).unwrap();
+        let mut bytes = fs::read(&log.path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        fs::write(log.path(), &bytes).unwrap();
+        fs::write(&log.path, &bytes).unwrap();
         let r = log.read().unwrap();
         assert_eq!(r.iter().collect::<Vec<_>>(), vec![&b"first"[..]]);
         assert!(r.damaged_tail);

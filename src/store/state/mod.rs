@@ -7,11 +7,11 @@
 //! - [`pointers`]: git blob id → pointer, so status need not read every pointer blob;
 //! - [`pending`]: files the smudge filter left as pointers for the hooks to materialise.
 
-pub mod known;
-pub mod log;
+pub(crate) mod known;
+pub(crate) mod log;
 pub mod pending;
-pub mod pointers;
-pub mod statcache;
+pub(crate) mod pointers;
+pub(crate) mod statcache;
 
 /// Little-endian field helpers for fixed-layout records.
 pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {

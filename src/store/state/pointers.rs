@@ -17,7 +17,7 @@ use std::sync::Mutex;
 const FIXED: usize = 32 + 8;
 
 /// Blob id → pointer, loaded once per command.
-pub struct PointerIds {
+pub(crate) struct PointerIds {
     log: RecordLog,
     map: HashMap<ObjectId, Pointer>,
     records: usize,
@@ -42,7 +42,7 @@ fn decode(rec: &[u8]) -> Option<(ObjectId, Pointer)> {
 
 impl PointerIds {
     /// Loads the record at `path` (missing or damaged reads as empty, or up to the damage).
-    pub fn load(path: &Path) -> Self {
+    pub(crate) fn load(path: &Path) -> Self {
         let log = RecordLog::new(path);
         let mut map = HashMap::default();
         let mut records = 0;
@@ -57,12 +57,12 @@ impl PointerIds {
     }
 
     /// The pointer blob `id` holds, if it was recorded.
-    pub fn get(&self, id: &ObjectId) -> Option<Pointer> {
+    pub(crate) fn get(&self, id: &ObjectId) -> Option<Pointer> {
         self.map.get(id).copied()
     }
 
     /// Notes a pointer read from git (kept until [`PointerIds::save`]; callable from workers).
-    pub fn note(&self, id: ObjectId, p: Pointer) {
+    pub(crate) fn note(&self, id: ObjectId, p: Pointer) {
         if let Ok(mut new) = self.new.lock() {
             new.push((id, p));
         }
@@ -70,7 +70,7 @@ impl PointerIds {
 
     /// Appends what was noted; rewrites the record with `live` alone when most records are
     /// for blobs no longer asked about (`live`: every id a full run looked up).
-    pub fn save(mut self, live: Option<&[ObjectId]>) -> std::io::Result<()> {
+    pub(crate) fn save(mut self, live: Option<&[ObjectId]>) -> std::io::Result<()> {
         let new = std::mem::take(self.new.get_mut().map_err(|_| std::io::ErrorKind::Other)?);
         for (id, p) in &new {
             self.map.insert(*id, *p);
@@ -90,7 +90,7 @@ impl PointerIds {
     }
 
     /// Records pointers just written to git (by `git data add`).
-    pub fn record(path: &Path, written: &[(ObjectId, Pointer)]) -> std::io::Result<()> {
+    pub(crate) fn record(path: &Path, written: &[(ObjectId, Pointer)]) -> std::io::Result<()> {
         let recs: Vec<Vec<u8>> = written.iter().map(|(id, p)| encode(id, p)).collect();
         RecordLog::new(path).append(recs.iter().map(Vec::as_slice))
     }

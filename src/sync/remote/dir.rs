@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub struct DirRemote {
+pub(crate) struct DirRemote {
     name: String,
     root: PathBuf,
     /// Set once this process has removed what killed pushes of this machine left in `tmp/`.
@@ -22,7 +22,7 @@ pub struct DirRemote {
 }
 
 impl DirRemote {
-    pub fn new(name: &str, root: PathBuf) -> Self {
+    pub(crate) fn new(name: &str, root: PathBuf) -> Self {
         DirRemote { name: name.to_string(), root, swept: std::sync::OnceLock::new() }
     }
 

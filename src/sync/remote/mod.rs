@@ -10,12 +10,12 @@
 //! crate::sync::retry's job, the one layer that does). Keys are an enum
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
-pub mod dir;
-pub mod multipart;
-pub mod s3;
-pub mod s3_error;
+pub(crate) mod dir;
+pub(crate) mod multipart;
+pub(crate) mod s3;
+pub(crate) mod s3_error;
 mod s3_list;
-pub mod url;
+pub(crate) mod url;
 
 use crate::config::{Config, RemoteEntry};
 use crate::fs::atomic::AtomicFile;
@@ -25,14 +25,14 @@ use async_trait::async_trait;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
-pub use url::{Location, UrlError, check_endpoint, parse_url, redact};
+pub(crate) use url::{Location, UrlError, check_endpoint, parse_url, redact};
 
 /// The one command that mends a remote: it hashes the remote's copies and uploads verified
 /// bytes from the cache over damaged or missing ones.
-pub const REPAIR_COMMAND: &str = "git data fsck --remote --repair";
+pub(crate) const REPAIR_COMMAND: &str = "git data fsck --remote --repair";
 
 /// The hint for an object the remote holds damaged (or lacks).
-pub fn repair_hint() -> String {
+pub(crate) fn repair_hint() -> String {
     format!(
         "in a clone that has this file's data, `{REPAIR_COMMAND}` (add `--all` for older \
          commits) uploads a good copy; then `git data pull` here"
@@ -41,14 +41,14 @@ pub fn repair_hint() -> String {
 
 /// What a remote stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Key {
+pub(crate) enum Key {
     /// A whole file, named by the SHA-256 of its bytes.
     Object(Oid),
 }
 
 impl Key {
     /// The key's path below the remote's root.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         match self {
             Key::Object(oid) => format!("objects/{}", oid.shard_path()),
         }
@@ -56,7 +56,7 @@ impl Key {
 
     /// The key of a path below `objects/` (`ab/cd/<oid>`); `None` for anything else (temps,
     /// foreign files, an oid under the wrong shard).
-    pub fn from_object_path(rest: &str) -> Option<Key> {
+    pub(crate) fn from_object_path(rest: &str) -> Option<Key> {
         let oid = Oid::from_hex(rest.get(6..)?).ok()?;
         (Key::Object(oid).path().get("objects/".len()..) == Some(rest)).then_some(Key::Object(oid))
     }
@@ -64,7 +64,7 @@ impl Key {
 
 /// An object a listing found on a remote.
 #[derive(Clone, Debug)]
-pub struct Listed {
+pub(crate) struct Listed {
     pub key: Key,
     pub size: u64,
     /// When it was stored, where the remote says.
@@ -73,7 +73,7 @@ pub struct Listed {
 
 /// Why a remote operation failed; the kind decides whether to retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The object is not on the remote.
     NotFound,
     /// The remote does not exist or cannot be used (missing directory or bucket).
@@ -96,7 +96,7 @@ pub enum ErrorKind {
 /// A remote failure, naming the remote and, where known, the fix.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("remote {remote}: {message}")]
-pub struct RemoteError {
+pub(crate) struct RemoteError {
     pub remote: String,
     pub kind: ErrorKind,
     pub message: String,
@@ -107,22 +107,22 @@ pub struct RemoteError {
 }
 
 impl RemoteError {
-    pub fn new(remote: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(remote: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
         RemoteError { remote: remote.to_string(), kind, message, hint: None, cause: None }
     }
 
-    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+    pub(crate) fn with_cause(mut self, cause: impl Into<String>) -> Self {
         self.cause = Some(cause.into());
         self
     }
 
     /// The cause shared by every object that fails this way (the message when unknown).
-    pub fn cause(&self) -> &str {
+    pub(crate) fn cause(&self) -> &str {
         self.cause.as_deref().unwrap_or(&self.message)
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -130,7 +130,7 @@ impl RemoteError {
 
 /// A place objects are pushed to and fetched from.
 #[async_trait]
-pub trait Remote: Send + Sync {
+pub(crate) trait Remote: Send + Sync {
     /// The remote's name in `.gitdata.yaml`.
     fn name(&self) -> &str;
     /// Where it points, for messages (never contains a secret).
@@ -183,7 +183,7 @@ pub trait Remote: Send + Sync {
 }
 
 /// Opens the remote `name` (or the default one) of a resolved configuration.
-pub fn open(
+pub(crate) fn open(
     config: &Config,
     name: Option<&str>,
     base: &Path,
@@ -219,7 +219,7 @@ pub fn open(
 }
 
 /// Opens a remote from its configuration entry.
-pub fn open_entry(
+pub(crate) fn open_entry(
     config: &Config,
     name: &str,
     entry: &RemoteEntry,

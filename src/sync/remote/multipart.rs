@@ -38,7 +38,7 @@ struct Part {
 }
 
 /// One object to upload in parts.
-pub struct Upload<'a> {
+pub(crate) struct Upload<'a> {
     pub remote: &'a S3Remote,
     pub client: &'a Client,
     pub region: &'a str,
@@ -90,7 +90,7 @@ impl Upload<'_> {
     }
 
     /// Uploads the object, resuming a recorded upload when there is one.
-    pub async fn run(&self, slots: &Arc<Semaphore>) -> Result<(), RemoteError> {
+    pub(crate) async fn run(&self, slots: &Arc<Semaphore>) -> Result<(), RemoteError> {
         let part_size = self.remote.s.part_size.max(self.size.div_ceil(10_000));
         for _ in 0..2 {
             let rec = match self.load() {

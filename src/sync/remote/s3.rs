@@ -27,7 +27,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 /// Everything needed to build the client, resolved from configuration.
 #[derive(Clone, Debug)]
-pub struct S3Settings {
+pub(crate) struct S3Settings {
     pub name: String,
     pub bucket: String,
     pub prefix: String,
@@ -45,20 +45,20 @@ pub struct S3Settings {
     pub state_dir: PathBuf,
 }
 
-pub struct S3Remote {
+pub(crate) struct S3Remote {
     pub s: S3Settings,
     client: OnceCell<(Client, String)>,
     parts: Arc<Semaphore>,
 }
 
 impl S3Remote {
-    pub fn new(s: S3Settings) -> Self {
+    pub(crate) fn new(s: S3Settings) -> Self {
         let parts = Arc::new(Semaphore::new(s.concurrency.max(1)));
         S3Remote { s, client: OnceCell::new(), parts }
     }
 
     /// The object key of `key` in the bucket.
-    pub fn object_key(&self, key: &Key) -> String {
+    pub(crate) fn object_key(&self, key: &Key) -> String {
         if self.s.prefix.is_empty() {
             key.path()
         } else {
@@ -75,7 +75,7 @@ impl S3Remote {
     }
 
     /// The client and the resolved region (built once).
-    pub async fn client(&self) -> Result<&(Client, String), RemoteError> {
+    pub(crate) async fn client(&self) -> Result<&(Client, String), RemoteError> {
         self.client.get_or_try_init(|| build_client(&self.s)).await
     }
 

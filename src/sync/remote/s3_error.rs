@@ -7,7 +7,7 @@ use super::{ErrorKind, RemoteError};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// What the error is about, for the message.
-pub struct Site<'a> {
+pub(crate) struct Site<'a> {
     pub remote: &'a str,
     pub bucket: &'a str,
     pub endpoint: &'a str,
@@ -15,7 +15,7 @@ pub struct Site<'a> {
 }
 
 /// Classifies an SDK error from operation `doing` (e.g. "upload objects/ab/cd/…").
-pub fn classify<E, R>(site: &Site, doing: &str, err: &SdkError<E, R>) -> RemoteError
+pub(crate) fn classify<E, R>(site: &Site, doing: &str, err: &SdkError<E, R>) -> RemoteError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + HttpStatus + 'static,
@@ -58,7 +58,7 @@ where
 }
 
 /// The error for a response with an HTTP status and an S3 error code.
-pub fn service(
+pub(crate) fn service(
     site: &Site,
     doing: &str,
     status: u16,
@@ -99,7 +99,7 @@ pub fn service(
 }
 
 /// The error for a remote with no credentials anywhere in the chain.
-pub fn no_credentials(remote: &str, bucket: &str) -> RemoteError {
+pub(crate) fn no_credentials(remote: &str, bucket: &str) -> RemoteError {
     RemoteError::new(remote, ErrorKind::Denied, format!("no credentials found for bucket `{bucket}`")).with_hint(
         "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or a profile for the remote (--profile), \
          or store keys in this clone with `git data remote set-credentials NAME`",
@@ -147,7 +147,7 @@ fn root_cause(err: &dyn std::error::Error) -> String {
 }
 
 /// Access to the HTTP status and headers of a raw response.
-pub trait HttpStatus {
+pub(crate) trait HttpStatus {
     fn status_code(&self) -> u16;
     fn header(&self, name: &str) -> Option<&str>;
 }

@@ -12,14 +12,14 @@ use std::path::{Component, Path, PathBuf};
 
 /// How a remote URL is interpreted.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     Directory(PathBuf),
     S3 { bucket: String, prefix: String },
 }
 
 /// Why a URL or endpoint is refused, and what to write instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UrlError {
+pub(crate) struct UrlError {
     pub message: String,
     pub hint: String,
 }
@@ -33,7 +33,7 @@ const CREDENTIALS_HINT: &str = "keys never go in the committed .gitdata.yaml: st
 
 /// Parses a remote URL: a path, `file:///path` or `s3://bucket/prefix`; a relative path is
 /// resolved against `base` (the work tree root).
-pub fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
+pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
     if url.is_empty() {
         return refuse(
             "the remote URL is empty".into(),
@@ -126,7 +126,7 @@ fn lexical(path: &Path) -> PathBuf {
 }
 
 /// Checks an S3 endpoint: an `http://` or `https://` URL without credentials.
-pub fn check_endpoint(endpoint: &str) -> Result<(), UrlError> {
+pub(crate) fn check_endpoint(endpoint: &str) -> Result<(), UrlError> {
     if has_credentials(endpoint) {
         return refuse(
             format!("the endpoint `{}` holds credentials", redact(endpoint)),
@@ -151,12 +151,12 @@ fn userinfo(url: &str) -> Option<(usize, usize)> {
 }
 
 /// Whether a URL carries `user[:secret]@`.
-pub fn has_credentials(url: &str) -> bool {
+pub(crate) fn has_credentials(url: &str) -> bool {
     userinfo(url).is_some()
 }
 
 /// The URL with any `user[:secret]` replaced by `***`, for printing.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match userinfo(url) {
         Some((start, end)) => format!("{}***{}", &url[..start], &url[end..]),
         None => url.to_string(),

@@ -19,17 +19,15 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use crate::config::retry::MAX_RETRIES;
-
 /// Retries left for an endpoint that refuses connections or whose name does not resolve: a
 /// server restarting is the only way such a failure passes, and it is worth a second only.
-pub const UNREACHABLE_RETRIES: u32 = 2;
+pub(crate) const UNREACHABLE_RETRIES: u32 = 2;
 const MIN_DELAY: Duration = Duration::from_millis(200);
 const MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// How many times, and for how long, a failing operation is tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Retries after the first attempt (0 to [`MAX_RETRIES`]).
     pub retries: u32,
     /// No wait starts that would end later than this after the first attempt started.
@@ -40,7 +38,7 @@ pub struct Policy {
 type Sink = Box<dyn Fn(&str) + Send + Sync>;
 
 /// The retry layer of one command: its policy and what it has reported.
-pub struct Retry {
+pub(crate) struct Retry {
     policy: Policy,
     /// (remote, cause) pairs already reported.
     reported: Mutex<HashSet<(String, String)>>,
@@ -50,17 +48,22 @@ pub struct Retry {
 }
 
 impl Retry {
-    pub fn new(policy: Policy) -> Self {
+    pub(crate) fn new(policy: Policy) -> Self {
         Retry { policy, reported: Default::default(), unreachable: Default::default(), sink: None }
     }
 
     /// A layer whose retry lines go to `sink` instead of stderr (for tests).
-    pub fn with_sink(policy: Policy, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_sink(policy: Policy, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
         Retry { sink: Some(Box::new(sink)), ..Retry::new(policy) }
     }
 
     /// Runs `op` until it succeeds, fails for good, or the policy says stop.
-    pub async fn run<T, F, Fut>(&self, progress: &Progress, mut op: F) -> Result<T, RemoteError>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        progress: &Progress,
+        mut op: F,
+    ) -> Result<T, RemoteError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RemoteError>>,
@@ -75,7 +78,7 @@ impl Retry {
     }
 
     /// The attempts of one operation, for loops that do more between tries than `run` does.
-    pub fn attempts<'a>(&'a self, progress: &'a Progress) -> Attempts<'a> {
+    pub(crate) fn attempts<'a>(&'a self, progress: &'a Progress) -> Attempts<'a> {
         let delays = ExponentialBuilder::default()
             .with_min_delay(MIN_DELAY)
             .with_max_delay(MAX_DELAY)
@@ -125,7 +128,7 @@ enum Decision {
 }
 
 /// The attempts of one operation.
-pub struct Attempts<'a> {
+pub(crate) struct Attempts<'a> {
     retry: &'a Retry,
     progress: &'a Progress,
     started: Instant,
@@ -137,7 +140,7 @@ pub struct Attempts<'a> {
 impl Attempts<'_> {
     /// After an attempt failed with `err`: waits and returns `Ok` when another attempt should
     /// follow, or returns the error to give up with.
-    pub async fn after(&mut self, mut err: RemoteError) -> Result<(), RemoteError> {
+    pub(crate) async fn after(&mut self, mut err: RemoteError) -> Result<(), RemoteError> {
         match self.decide(&err, self.started.elapsed()) {
             Decision::Retry(delay) => {
                 let line = format!(

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One broken invariant.
-pub struct Violation {
+pub(super) struct Violation {
     pub invariant: &'static str,
     pub detail: String,
 }
@@ -23,7 +23,7 @@ fn violation(invariant: &'static str, detail: impl Into<String>) -> Violation {
 }
 
 /// Every file under `dir` (none when it does not exist).
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
@@ -45,7 +45,7 @@ fn logical(blob: &[u8]) -> String {
 }
 
 /// What a work-tree file holds, in words.
-pub fn describe(path: &Path) -> String {
+pub(super) fn describe(path: &Path) -> String {
     match std::fs::read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "nothing (missing)".to_string(),
         Err(e) => format!("unreadable ({})", e.kind()),
@@ -97,7 +97,7 @@ fn skipped(path: &str) -> bool {
 }
 
 /// The logical content of `rev`'s tree (`.gitattributes` and `.gitdata.yaml` aside).
-pub fn tree_hashes(env: &Env, repo: &Path, rev: &str) -> Hashes {
+pub(super) fn tree_hashes(env: &Env, repo: &Path, rev: &str) -> Hashes {
     let out = env.run(repo, "git", &["ls-tree", "-r", "-z", rev]).stdout;
     let entries = out
         .split('\0')
@@ -209,7 +209,7 @@ fn objects(
 }
 
 /// The invariants once the command has run to the end; also returns leftover temp files.
-pub fn after_rerun(s: &Scenario) -> (Vec<Violation>, Vec<PathBuf>) {
+pub(super) fn after_rerun(s: &Scenario) -> (Vec<Violation>, Vec<PathBuf>) {
     let (env, repo, e) = (&s.env, &s.repo, &s.expect);
     let mut out = Vec::new();
     if !repo.join(".git").exists() {
@@ -300,7 +300,7 @@ fn history_invariants(s: &Scenario, history: &crate::migrate::Contents, out: &mu
 
 /// Right after the kill: a tracked file that differs from what the index says must be
 /// listed by `git status` or called "pointer only" by `git data status`.
-pub fn silent_after_kill(s: &Scenario) -> Vec<Violation> {
+pub(super) fn silent_after_kill(s: &Scenario) -> Vec<Violation> {
     let (env, repo) = (&s.env, &s.repo);
     if !repo.join(".git/index").exists() {
         return Vec::new();
@@ -328,7 +328,7 @@ pub fn silent_after_kill(s: &Scenario) -> Vec<Violation> {
 
 /// What a failure report shows of the state: the pending journal's files (what the hooks
 /// still have to write) and any leftover temp file's name.
-pub fn observe(s: &Scenario, temps: &[PathBuf]) -> String {
+pub(super) fn observe(s: &Scenario, temps: &[PathBuf]) -> String {
     let data = s.repo.join(".git/data");
     let journal: Vec<String> = std::fs::read_dir(data.join("pending"))
         .into_iter()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// How a run ended.
 #[derive(Debug, Default)]
-pub struct Run {
+pub(crate) struct Run {
     /// The exit code, or `None` when a signal ended the command's first process.
     pub code: Option<i32>,
     pub elapsed: Duration,
@@ -27,12 +27,12 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.code == Some(0) && !self.timed_out
     }
 
     /// One line: how it ended, and the end of what it printed on stderr.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let how = match self.code {
             Some(c) => format!("exit {c}"),
             None => "ended by a signal".to_string(),
@@ -50,7 +50,7 @@ impl Run {
     }
 }
 
-pub fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -63,7 +63,7 @@ fn signal_group(pgid: i32, signal: i32) {
 
 /// Whether a process of group `pgid` is alive (zombies do not count: nothing reaps the
 /// orphans of a killed group here but the machine's first process).
-pub fn group_alive(pgid: i32) -> bool {
+pub(crate) fn group_alive(pgid: i32) -> bool {
     let Ok(dir) = std::fs::read_dir("/proc") else { return false };
     dir.flatten().any(|e| {
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { return false };
@@ -79,7 +79,7 @@ pub fn group_alive(pgid: i32) -> bool {
 /// Runs `cmd` in a new process group. With `signal = Some((delay, sig))`, sends `sig` to the
 /// whole group `delay` after the start (if it is still running). Whatever happens, returns
 /// only once no process of the group is left (they get SIGKILL after `limit`).
-pub fn run(mut cmd: Command, signal: Option<(Duration, i32)>, limit: Duration) -> Run {
+pub(crate) fn run(mut cmd: Command, signal: Option<(Duration, i32)>, limit: Duration) -> Run {
     cmd.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn().expect("spawn");

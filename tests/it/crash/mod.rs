@@ -18,9 +18,9 @@
 //!   removes them once they are an hour old).
 
 mod check;
-pub mod group;
+pub(crate) mod group;
 mod rng;
-pub mod scenarios;
+pub(crate) mod scenarios;
 
 use group::ms;
 use scenarios::{Kind, Scenario};

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Path -> bytes of one revision's tracked files (`.gitattributes`, `.gitdata.yaml` aside).
-pub type Tree = BTreeMap<String, Vec<u8>>;
+pub(crate) type Tree = BTreeMap<String, Vec<u8>>;
 /// Path -> SHA-256 of the content (a data file's data, not its pointer).
-pub type Hashes = BTreeMap<String, String>;
+pub(crate) type Hashes = BTreeMap<String, String>;
 
 /// What a completed run leaves.
 #[derive(Default)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// The work tree and the index.
     pub files: Hashes,
     /// HEAD's tree, where it differs from the index (after an add).
@@ -32,7 +32,7 @@ pub struct Expect {
     pub done_refusal: Option<&'static str>,
 }
 
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub env: Env,
     /// Where the command runs.
     pub dir: PathBuf,
@@ -47,20 +47,20 @@ pub struct Scenario {
 
 impl Scenario {
     /// The command, ready to run.
-    pub fn command(&self) -> std::process::Command {
+    pub(crate) fn command(&self) -> std::process::Command {
         let mut cmd = self.env.command(&self.dir, "git");
         cmd.args(&self.args);
         cmd
     }
 
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         format!("git {}", self.args.join(" "))
     }
 }
 
 /// The commands the harness interrupts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     AddGit,
     AddData,
     Commit,
@@ -78,7 +78,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::AddGit => "add",
             Kind::AddData => "data-add",
@@ -98,7 +98,7 @@ impl Kind {
     }
 
     /// Builds the scenario, its content drawn from `seed`.
-    pub fn build(self, seed: u64) -> Scenario {
+    pub(crate) fn build(self, seed: u64) -> Scenario {
         let env = Env::new();
         let (v1, v2) = versions(seed);
         let repo = env.path("p");
@@ -208,7 +208,7 @@ fn args(a: &[&str]) -> Vec<String> {
 }
 
 /// Fast deterministic incompressible bytes (eight at a time).
-pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
@@ -240,7 +240,7 @@ fn versions(seed: u64) -> (Tree, Tree) {
     (v1, v2)
 }
 
-pub fn hashes(tree: &Tree) -> Hashes {
+pub(crate) fn hashes(tree: &Tree) -> Hashes {
     tree.iter().map(|(p, d)| (p.clone(), sha256(d))).collect()
 }
 

@@ -108,7 +108,7 @@ fn file_config() -> impl Strategy<Value = FileConfig> {
     let transfer =
         (
             proptest::option::of(1..512usize),
-            proptest::option::of(0..=git_data::sync::retry::MAX_RETRIES),
+            proptest::option::of(0..=git_data::config::retry::MAX_RETRIES),
             proptest::option::of("[0-9]{1,4}MiB"),
             proptest::option::of(deadline),
         )

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use std::path::Path;
 
 /// The seed files of `target`, by file name.
-pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz").join(target);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -83,7 +83,10 @@ fn apply(seed: &[u8], edits: &[Edit], tokens: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Seeds of `target` with up to eight random edits, some of them `tokens` inserted.
-pub fn mutated(target: &str, tokens: &'static [&'static [u8]]) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn mutated(
+    target: &str,
+    tokens: &'static [&'static [u8]],
+) -> impl Strategy<Value = Vec<u8>> {
     let seeds: Vec<Vec<u8>> = corpus(target).into_iter().map(|(_, d)| d).collect();
     let n = seeds.len();
     (0..n, proptest::collection::vec(edit(), 0..8))

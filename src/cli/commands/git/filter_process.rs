@@ -44,7 +44,7 @@ fn enlarge_pipes() {
     crate::fs::sys::grow_pipe(std::io::stdout(), 1 << 20);
 }
 
-pub fn process(g: &GlobalArgs) -> Result<i32> {
+pub(crate) fn process(g: &GlobalArgs) -> Result<i32> {
     let ctx = Context::open_lenient(g)?;
     auto_install_hooks(&ctx);
     enlarge_pipes();
@@ -81,7 +81,7 @@ fn finish_session(ctx: &Context, journal: &crate::store::state::pending::Journal
     Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }
 
-pub fn clean(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
+pub(crate) fn clean(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
     let ctx = Context::open_lenient(g)?;
     let mut filter = make_filter(&ctx);
     let result = filter::clean_stream(
@@ -95,7 +95,7 @@ pub fn clean(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
     Ok(0)
 }
 
-pub fn smudge(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
+pub(crate) fn smudge(g: &GlobalArgs, path: Option<&OsStr>) -> Result<i32> {
     let ctx = Context::open_lenient(g)?;
     auto_install_hooks(&ctx);
     let mut filter = make_filter(&ctx);

@@ -15,7 +15,7 @@ fn describe(data: &[u8]) -> String {
     }
 }
 
-pub fn run(base: &Path, ours: &Path, theirs: &Path, path: &str) -> Result<i32> {
+pub(crate) fn run(base: &Path, ours: &Path, theirs: &Path, path: &str) -> Result<i32> {
     let read = |p: &Path| std::fs::read(p).unwrap_or_default();
     let (o, a, b) = (read(base), read(ours), read(theirs));
     if a == b || o == b {

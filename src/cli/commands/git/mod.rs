@@ -13,14 +13,14 @@ use crate::git::hooks;
 use anyhow::Result;
 use std::io::Read;
 
-pub mod filter_process;
-pub mod merge_driver;
+pub(crate) mod filter_process;
+pub(crate) mod merge_driver;
 mod pending;
 mod pre_commit;
 mod pre_push;
 
 /// Runs the hook `name` (`git-data hook NAME ARGS…`); returns the exit code.
-pub fn run_hook(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
+pub(crate) fn run_hook(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
     let mut stdin = Vec::new();
     if matches!(name, "pre-push" | "reference-transaction") {
         std::io::stdin().read_to_end(&mut stdin)?;

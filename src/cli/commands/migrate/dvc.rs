@@ -32,7 +32,7 @@ struct Job {
     files: Vec<FileJob>,
 }
 
-pub fn run(ctx: &Context, args: &MigrateDvcArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &MigrateDvcArgs) -> Result<i32> {
     let root = ctx.work_tree()?.to_path_buf();
     preflight(ctx, &root)?;
     let quiet = ctx.global.quiet;

@@ -72,7 +72,7 @@ pub(super) fn append_lines(text: &[u8], lines: &[String]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-pub fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
     if args.no_rewrite {
         return no_rewrite(ctx, args);
     }

@@ -44,7 +44,7 @@ fn extension(path: &BString) -> String {
     }
 }
 
-pub fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
     let sel = Selection::from_args(args, ctx.work_tree()?)?;
     let scope = refs::resolve(&ctx.repo, args.everything, &args.refs, true)?;
     let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;

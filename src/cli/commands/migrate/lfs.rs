@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 /// The `.gitattributes` text with git-lfs's attributes replaced by git-data's, or `None`
 /// when it has none. Only whole `filter=lfs`, `diff=lfs`, `merge=lfs` words change.
-pub fn lfs_to_data(text: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn lfs_to_data(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() + 16);
     let mut changed = false;
     for line in text.lines_with_terminator() {
@@ -94,7 +94,7 @@ impl Transform for LfsTransform<'_> {
     }
 }
 
-pub fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
     if args.everything && !args.history {
         bail!("--everything only applies with --history (which refs to rewrite)");
     }

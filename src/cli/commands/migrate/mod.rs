@@ -21,10 +21,10 @@ use crate::cli::context::Context;
 use crate::hint::hinted;
 use anyhow::{Context as _, Result};
 
-pub use dvc::run as dvc;
-pub use import::run as import;
-pub use info::run as info;
-pub use lfs::run as lfs;
+pub(crate) use dvc::run as dvc;
+pub(crate) use import::run as import;
+pub(crate) use info::run as info;
+pub(crate) use lfs::run as lfs;
 
 /// A plain `git` in the work tree, with our filter active (unlike `git::git_command`): for
 /// the commands whose result depends on it (`status`, `add`, `commit`, index refresh).

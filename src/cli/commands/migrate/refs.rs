@@ -17,7 +17,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 /// The refs to rewrite and the commits they lead to.
-pub struct Scope {
+pub(super) struct Scope {
     /// Full ref name → current value (a commit or a tag object).
     pub refs: BTreeMap<String, ObjectId>,
     /// The commits the refs peel to.
@@ -32,7 +32,7 @@ pub struct Scope {
 }
 
 /// Every local branch and tag: full name → value.
-pub fn local_refs() -> Result<BTreeMap<String, ObjectId>> {
+pub(super) fn local_refs() -> Result<BTreeMap<String, ObjectId>> {
     let out = run_git(git_command().args([
         "for-each-ref",
         "--format=%(objectname) %(refname)",
@@ -55,7 +55,7 @@ fn peel(repo: &Repo, id: ObjectId) -> Option<ObjectId> {
 /// The current branch (default), every local branch and tag (`everything`), or `names`
 /// (`^REF` among them leaves REF's history alone). Unless `everything`, with `skip_pushed`,
 /// commits on remote-tracking refs are left alone too, as git-lfs users expect.
-pub fn resolve(
+pub(super) fn resolve(
     repo: &Repo,
     everything: bool,
     names: &[String],
@@ -129,7 +129,7 @@ pub fn resolve(
 
 impl Scope {
     /// A note for summaries when commits already on a remote were left out of the scope.
-    pub fn pushed_note(&self) -> Option<&'static str> {
+    pub(super) fn pushed_note(&self) -> Option<&'static str> {
         (self.skips_pushed && !self.hidden.is_empty()).then_some(
             "commits already on a remote (refs/remotes/) are left alone; --everything includes them",
         )
@@ -137,7 +137,7 @@ impl Scope {
 }
 
 /// One ref that moves.
-pub struct Move {
+pub(super) struct Move {
     pub name: String,
     pub old: ObjectId,
     pub new: ObjectId,
@@ -146,7 +146,7 @@ pub struct Move {
 /// The refs that move: every local branch or tag that points into the rewritten history
 /// (the scope's refs, and others whose commits were rewritten with it: left behind, they
 /// would keep the old blobs alive and pushable).
-pub fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>> {
+pub(super) fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>> {
     let mut out = Vec::new();
     for (name, old) in local_refs()? {
         let new = rw.target(old)?;
@@ -158,7 +158,7 @@ pub fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>> {
 }
 
 /// A UTC timestamp `YYYYMMDDTHHMMSSZ` for backup names.
-pub fn utc_stamp(secs: u64) -> String {
+pub(super) fn utc_stamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // days since 1970-01-01 to a proleptic Gregorian date (eras of 400 years)
@@ -176,7 +176,7 @@ pub fn utc_stamp(secs: u64) -> String {
 
 /// Moves `moves` (and a detached HEAD) in one transaction, keeping backups; returns the
 /// backup prefix.
-pub fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Result<String> {
+pub(super) fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -226,7 +226,7 @@ pub fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Result<Strin
 /// After HEAD moved from `old` to `new` (same files, some now pointers): writes changed
 /// `.gitattributes` files, reads the new tree into the index keeping stat data where blobs
 /// are unchanged, and refreshes the rest through the filter. Returns paths still not clean.
-pub fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<String>> {
+pub(super) fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<String>> {
     let root = repo.work_tree()?.to_path_buf();
     let changed = run_git(git_command().args([
         "diff-tree",
@@ -267,7 +267,7 @@ pub fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<St
 /// The record of a migration whose refs are about to move: HEAD before and after. Written
 /// before the refs move and removed once the work tree is updated, so a migration killed in
 /// between is finished by the next one (see [`SyncRecord::resume`]).
-pub struct SyncRecord {
+pub(super) struct SyncRecord {
     path: std::path::PathBuf,
 }
 
@@ -276,7 +276,7 @@ impl SyncRecord {
         repo.worktree_data_dir().join("migrate-sync")
     }
 
-    pub fn write(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<SyncRecord> {
+    pub(super) fn write(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<SyncRecord> {
         let path = Self::path(repo);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -286,14 +286,14 @@ impl SyncRecord {
         Ok(SyncRecord { path })
     }
 
-    pub fn remove(self) {
+    pub(super) fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
 
     /// Finishes a migration that was killed after it moved the refs and before it updated
     /// the index and work tree (HEAD is where the record says it would be): the update is
     /// done now. A record whose refs never moved, or that HEAD has since left, is dropped.
-    pub fn resume(repo: &Repo) -> Result<()> {
+    pub(super) fn resume(repo: &Repo) -> Result<()> {
         let path = Self::path(repo);
         let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
         let ids: Vec<ObjectId> =

@@ -20,7 +20,7 @@ use gix::glob::{Pattern, pattern::Case, wildmatch};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The selection flags, parsed.
-pub struct Selection {
+pub(super) struct Selection {
     pub above: Option<u64>,
     /// (normalized text, compiled) of `--include` and `--exclude`.
     pub include: Vec<(String, Pattern)>,
@@ -29,7 +29,7 @@ pub struct Selection {
 
 impl Selection {
     /// Parses the flags; patterns given from a subdirectory are anchored there, like `track`.
-    pub fn from_args(args: &MigrateSelectArgs, root: &std::path::Path) -> Result<Selection> {
+    pub(super) fn from_args(args: &MigrateSelectArgs, root: &std::path::Path) -> Result<Selection> {
         let above = match &args.above {
             Some(text) => Some(crate::config::parse_size(text).with_context(|| {
                 format!("--above {text:?} is not a size; write it like 5MiB, 500KB or 1048576")
@@ -51,12 +51,12 @@ impl Selection {
     }
 
     /// Whether anything selects files (import needs `--above` or `--include`).
-    pub fn is_set(&self) -> bool {
+    pub(super) fn is_set(&self) -> bool {
         self.above.is_some() || !self.include.is_empty()
     }
 
     /// Whether the path passes `--include` / `--exclude` (size aside).
-    pub fn path_matches(&self, path: &BStr) -> bool {
+    pub(super) fn path_matches(&self, path: &BStr) -> bool {
         let hit = |list: &[(String, Pattern)]| list.iter().any(|(_, p)| pattern_matches(p, path));
         let name = path.rsplit_str("/").next().unwrap_or_default();
         name != b".gitattributes"
@@ -67,7 +67,7 @@ impl Selection {
     /// The lines `import` appends to the root `.gitattributes`: the include patterns (and
     /// exclude lines that undo them) when selecting by pattern only, else one anchored line
     /// per selected path (attributes cannot express a size).
-    pub fn attribute_lines(&self, selected: &HashSet<BString>) -> Vec<String> {
+    pub(super) fn attribute_lines(&self, selected: &HashSet<BString>) -> Vec<String> {
         if self.above.is_none() {
             let mut lines: Vec<String> =
                 self.include.iter().map(|(t, _)| format!("{t} {ATTRS}")).collect();
@@ -86,7 +86,7 @@ impl Selection {
 }
 
 /// Matches a root-relative gitattributes pattern against a repository path, as git does.
-pub fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
+pub(super) fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
     let base = path.rfind_byte(b'/').map(|p| p + 1);
     pattern.matches_repo_relative_path(
         path,
@@ -99,7 +99,7 @@ pub fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
 
 /// One version of a file found in history.
 #[derive(Clone, Copy, Debug)]
-pub struct Version {
+pub(super) struct Version {
     pub blob: ObjectId,
     pub size: u64,
     pub pointer: bool,
@@ -107,7 +107,7 @@ pub struct Version {
 
 /// What the survey found in the commits of the scope.
 #[derive(Default)]
-pub struct Survey {
+pub(super) struct Survey {
     /// Every file path with its distinct versions.
     pub files: BTreeMap<BString, Vec<Version>>,
     /// Directories (other than the root) whose `.gitattributes` sets a `filter`.
@@ -117,7 +117,7 @@ pub struct Survey {
 impl Survey {
     /// Walks the trees of `commits` (each distinct tree at a path once), reading only object
     /// headers, plus the content of blobs small enough to be pointers when `pointers`.
-    pub fn walk(repo: &Repo, commits: &[ObjectId], pointers: bool) -> Result<Survey> {
+    pub(super) fn walk(repo: &Repo, commits: &[ObjectId], pointers: bool) -> Result<Survey> {
         let mut survey = Survey::default();
         let mut seen_trees: HashSet<(BString, ObjectId)> = HashSet::new();
         let mut seen_files: HashSet<(BString, ObjectId)> = HashSet::new();
@@ -162,7 +162,7 @@ impl Survey {
     }
 
     /// The paths `import` converts, and the blobs to convert (non-empty, not pointers).
-    pub fn select(&self, sel: &Selection) -> (HashSet<BString>, HashSet<ObjectId>) {
+    pub(super) fn select(&self, sel: &Selection) -> (HashSet<BString>, HashSet<ObjectId>) {
         let mut paths = HashSet::new();
         let mut blobs = HashSet::new();
         for (path, versions) in &self.files {
@@ -181,7 +181,10 @@ impl Survey {
     }
 
     /// Selected paths that a subdirectory `.gitattributes` could take away from git-data.
-    pub fn shadowed<'a>(&'a self, paths: &'a HashSet<BString>) -> Vec<(&'a BString, &'a BString)> {
+    pub(super) fn shadowed<'a>(
+        &'a self,
+        paths: &'a HashSet<BString>,
+    ) -> Vec<(&'a BString, &'a BString)> {
         let mut out = Vec::new();
         for dir in self.attr_dirs.keys() {
             let mut hits: Vec<&BString> = paths
@@ -198,7 +201,7 @@ impl Survey {
 }
 
 /// `dir/name`, or `name` at the root.
-pub fn join(dir: &BStr, name: &BStr) -> BString {
+pub(super) fn join(dir: &BStr, name: &BStr) -> BString {
     let mut path = BString::from(dir.to_vec());
     if !path.is_empty() {
         path.push(b'/');

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// A converted file: repository path and object.
-pub struct Converted {
+pub(super) struct Converted {
     pub path: String,
     pub oid: Oid,
     pub size: u64,
@@ -30,7 +30,7 @@ pub struct Converted {
 }
 
 /// What the commit consists of.
-pub struct Change<'a> {
+pub(super) struct Change<'a> {
     pub files: &'a [Converted],
     /// `.gitattributes` patterns for the converted outputs (`path` or `dir/**`).
     pub patterns: Vec<String>,
@@ -41,7 +41,7 @@ pub struct Change<'a> {
 }
 
 /// A `git` that runs our filter (git add must clean) and takes paths literally.
-pub fn git(root: &Path) -> Command {
+pub(super) fn git(root: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.current_dir(root)
         .env("LC_ALL", "C")
@@ -51,7 +51,7 @@ pub fn git(root: &Path) -> Command {
 }
 
 /// Runs `cmd` with `input` on stdin; stdout, or an error with git's stderr.
-pub fn run(cmd: &mut Command, input: &[u8]) -> Result<String> {
+pub(super) fn run(cmd: &mut Command, input: &[u8]) -> Result<String> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -78,7 +78,7 @@ fn nul_list<'a>(paths: impl IntoIterator<Item = &'a String>) -> Vec<u8> {
 }
 
 /// Makes the commit; returns its id. See the module doc for what happens on failure.
-pub fn commit(repo: &Repo, root: &Path, store: &Store, change: &Change) -> Result<String> {
+pub(super) fn commit(repo: &Repo, root: &Path, store: &Store, change: &Change) -> Result<String> {
     for f in change.files.iter().filter(|f| f.rewrite) {
         write_file(store, &f.oid, f.size, &root.join(&f.path))
             .with_context(|| format!("cannot write {}", f.path))?;
@@ -197,7 +197,7 @@ fn check_staged(repo: &Repo, root: &Path, files: &[Converted]) -> Result<()> {
 }
 
 /// `.gitattributes` text with a line for each pattern not already there.
-pub fn add_patterns(text: &str, patterns: &[String]) -> String {
+pub(super) fn add_patterns(text: &str, patterns: &[String]) -> String {
     let existing = crate::git::attributes::tracked_patterns(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
@@ -213,7 +213,7 @@ pub fn add_patterns(text: &str, patterns: &[String]) -> String {
 
 /// The gitattributes pattern for a repository path (see [`crate::git::attributes::anchored`]);
 /// directories get `/**`.
-pub fn pattern_for(path: &str, dir: bool) -> String {
+pub(super) fn pattern_for(path: &str, dir: bool) -> String {
     let mut p = crate::git::attributes::anchored(gix::bstr::BStr::new(path));
     if dir {
         p.push_str("/**");
@@ -222,7 +222,7 @@ pub fn pattern_for(path: &str, dir: bool) -> String {
 }
 
 /// `.gitignore` text without DVC's lines for `entries` (`/name`, possibly backslash-escaped).
-pub fn remove_entries(text: &str, entries: &[String]) -> String {
+pub(super) fn remove_entries(text: &str, entries: &[String]) -> String {
     let unescape = |l: &str| {
         let mut out = String::new();
         let mut chars = l.trim_end().chars();

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 /// One file to convert.
 #[derive(Clone, Debug)]
-pub struct FileJob {
+pub(super) struct FileJob {
     /// Repository-relative path.
     pub path: String,
     pub md5: String,
@@ -32,7 +32,7 @@ pub struct FileJob {
 }
 
 /// What was found for one output.
-pub enum Resolved {
+pub(super) enum Resolved {
     Ready(Vec<FileJob>),
     /// Data is missing: what is missing.
     Missing(String),
@@ -42,7 +42,11 @@ pub enum Resolved {
 
 /// Resolves one output against the work tree at `root` and `sources`. Errors are fatal: a
 /// corrupt or unreadable directory listing.
-pub fn resolve(root: &Path, sources: &Sources, out: &Output) -> Result<Resolved, ObjectError> {
+pub(super) fn resolve(
+    root: &Path,
+    sources: &Sources,
+    out: &Output,
+) -> Result<Resolved, ObjectError> {
     if !out.dir {
         return Ok(match file(root, sources, &out.path, &out.md5, out.size, out.legacy)? {
             Ok(job) => Resolved::Ready(vec![job]),
@@ -154,7 +158,7 @@ fn walk(dir: &Path, prefix: &str, each: &mut dyn FnMut(&str)) -> io::Result<()> 
 }
 
 /// Whether `dvc` can be run (it is on PATH).
-pub fn dvc_on_path() -> bool {
+pub(super) fn dvc_on_path() -> bool {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("dvc").is_file()))
         .unwrap_or(false)
@@ -163,7 +167,7 @@ pub fn dvc_on_path() -> bool {
 /// Makes the data of `targets` (.dvc files) available from DVC remote `name`: with `dvc` on
 /// PATH, `dvc fetch` fills DVC's cache with the user's own DVC credentials; otherwise a
 /// local-directory remote is added to `sources` and read directly.
-pub fn fetch(
+pub(super) fn fetch(
     root: &Path,
     config: &DvcConfig,
     name: &str,
