@@ -49,7 +49,7 @@ pub(crate) fn refresh(
     }
     let lock_path = index_path.with_extension("lock");
     // git removes its own locks on a fatal signal; a lock left behind blocks every later git
-    // command (a rerun then finishes the work, see `hook::consume`)
+    // command (a rerun then finishes the work, see `materialize::journal::consume`)
     sys::install_lock_removal();
     let lock = acquire(&lock_path, wait)?;
     let held = sys::remove_on_signal(&lock_path);
