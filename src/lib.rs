@@ -11,6 +11,7 @@ pub(crate) mod fs;
 pub(crate) mod git;
 pub(crate) mod hint;
 pub(crate) mod materialize;
+pub(crate) mod migrate;
 pub mod oid;
 pub mod pointer;
 pub(crate) mod policy;

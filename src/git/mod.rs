@@ -5,17 +5,22 @@
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
 pub(crate) mod attributes;
+mod command;
 pub(crate) mod hooks;
 pub(crate) mod index;
 pub(crate) mod odb;
 pub(crate) mod scan;
 pub(crate) mod worktree;
 
+pub(crate) use command::{
+    IndexInfo, git_command, git_version, git_with_filter, run_git, run_git_input, update_index,
+    user_git,
+};
+
 use crate::config::LocalSettings;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use gix::bstr::{BStr, ByteSlice};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {
@@ -282,52 +287,4 @@ pub(crate) fn short_ref(name: &str) -> &str {
 /// Converts a repository-relative path (bytes, `/`-separated) to a native path.
 pub(crate) fn rel_path(path: &BStr) -> PathBuf {
     PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path))
-}
-
-/// A `git` command that does not call back into our filter (the `-c` options come first).
-pub(crate) fn git_command() -> Command {
-    let mut cmd = Command::new("git");
-    cmd.args(["-c", "filter.data.process=", "-c", "filter.data.required=false"])
-        .env("LC_ALL", "C")
-        .env("GIT_TERMINAL_PROMPT", "0");
-    cmd
-}
-
-/// Runs git with `args`, returning stdout, or an error with git's stderr.
-pub(crate) fn run_git(cmd: &mut Command) -> Result<String, GitError> {
-    let out = cmd.output().map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(GitError::Other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
-    }
-}
-
-/// Runs git feeding `input` to its stdin (from a thread, so a large output cannot deadlock),
-/// returning stdout, or an error with git's stderr.
-pub(crate) fn run_git_input(cmd: &mut Command, input: Vec<u8>) -> Result<String, GitError> {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
-    let mut stdin = child.stdin.take();
-    let writer = std::thread::spawn(move || stdin.as_mut().map(|s| s.write_all(&input)));
-    let out =
-        child.wait_with_output().map_err(|e| GitError::Other(format!("cannot run git: {e}")))?;
-    let _ = writer.join();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(GitError::Other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
-    }
-}
-
-/// The installed git's version string.
-pub(crate) fn git_version() -> String {
-    run_git(git_command().arg("--version"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|e| format!("unknown ({e})"))
 }

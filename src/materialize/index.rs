@@ -11,6 +11,7 @@ use super::Written;
 use super::guard::IndexView;
 use crate::fs::stat::{self, FileStat};
 use crate::git::index::{self, IndexError, StatUpdate};
+use crate::git::{IndexInfo, git_with_filter};
 use crate::store::state::statcache::StatCache;
 use crate::sync::Local;
 use gix::bstr::BString;
@@ -127,31 +128,15 @@ fn apply(ctx: &Local<'_>, root: &Path, updates: &[StatUpdate], refresh: bool) ->
 /// change as a content change without looking, so the entries' stat data is reset first
 /// (`--index-info` with the same blob), which makes git compare content through the filter.
 fn git_refresh(root: &Path, updates: &[StatUpdate]) {
-    use std::io::Write;
-    let mut info = Vec::new();
+    let mut info = IndexInfo::default();
     for u in updates {
-        let mode = if u.stat.mode & 0o111 != 0 { "100755" } else { "100644" };
-        let hex: String = u.blob.iter().map(|b| format!("{b:02x}")).collect();
-        info.extend_from_slice(format!("{mode} {hex}\t").as_bytes());
-        info.extend_from_slice(&u.path);
-        info.push(b'\n');
+        if let Ok(id) = gix::ObjectId::try_from(u.blob.as_slice()) {
+            info.set(&u.path, &id, u.stat.mode & 0o111 != 0);
+        }
     }
-    let reset = std::process::Command::new("git")
-        .args(["update-index", "--index-info"])
-        .current_dir(root)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(&info)?;
-            }
-            child.wait()
-        });
-    if reset.is_ok() {
-        let _ = std::process::Command::new("git")
-            .args(["update-index", "-q", "--refresh"])
-            .current_dir(root)
-            .output();
+    if crate::git::update_index(root, info).is_ok() {
+        // through the filter: git compares the content it can no longer trust by stat
+        let _ = git_with_filter(root).args(["update-index", "-q", "--refresh"]).output();
     }
 }
 

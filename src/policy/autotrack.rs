@@ -10,6 +10,7 @@
 //! work-tree size is over the threshold (or unknown) have their object header looked up.
 
 use super::Policy;
+use crate::git::IndexInfo;
 use crate::git::attributes;
 use crate::git::scan::PathFilter;
 use crate::git::worktree::{self, IndexEntry};
@@ -18,7 +19,6 @@ use crate::pointer::Pointer;
 use crate::store::{Store, StoreError};
 use gix::ObjectId;
 use gix::bstr::{BString, ByteSlice};
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -131,7 +131,7 @@ pub(crate) fn convert(
     files: &[Oversized],
 ) -> Result<Vec<String>, AutotrackError> {
     let root = repo.work_tree()?.to_path_buf();
-    let mut info = Vec::new();
+    let mut info = IndexInfo::default();
     for f in files {
         let path = f.path.to_str_lossy();
         let pointer = store_blob(&root, store, &path, f.blob)?;
@@ -139,10 +139,7 @@ pub(crate) fn convert(
             .gix
             .write_blob(pointer.encode())
             .map_err(|e| GitError::Other(format!("cannot write the pointer of {path}: {e}")))?;
-        let mode = if f.executable { "100755" } else { "100644" };
-        info.extend_from_slice(format!("{mode} {blob}\t").as_bytes());
-        info.extend_from_slice(&f.path);
-        info.push(0);
+        info.set(&f.path, &blob.detach(), f.executable);
     }
     let patterns: Vec<String> = files
         .iter()
@@ -158,14 +155,13 @@ pub(crate) fn convert(
             .gix
             .write_blob(attributes::with_patterns(&staged, &patterns))
             .map_err(|e| GitError::Other(format!("cannot write .gitattributes: {e}")))?;
-        info.extend_from_slice(format!("100644 {blob}\t.gitattributes").as_bytes());
-        info.push(0);
+        info.set(b".gitattributes", &blob.detach(), false);
         worktree_text = Some(attributes::with_patterns(&on_disk, &patterns));
     }
     if info.is_empty() {
         return Ok(patterns);
     }
-    update_index(&root, &info)?;
+    crate::git::update_index(&root, info)?;
     if let Some(text) = worktree_text {
         let shared = crate::fs::textfile::Access::Shared;
         crate::fs::textfile::replace(&attributes, text.as_bytes(), &repo.tmp_dir(), shared)
@@ -184,35 +180,6 @@ fn staged_attributes(repo: &Repo) -> Result<Option<String>, GitError> {
     let Some(e) = entries.first() else { return Ok(None) };
     let blob = repo.gix.find_blob(e.id).map_err(|err| crate::git::obj_err(e.id, err))?;
     Ok(Some(blob.data.to_str_lossy().into_owned()))
-}
-
-/// Applies `git update-index -z --index-info` records (to the index git named, if any).
-fn update_index(root: &Path, info: &[u8]) -> Result<(), AutotrackError> {
-    let mut child = git_command()
-        .current_dir(root)
-        .args(["update-index", "-z", "--index-info"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| AutotrackError::Io {
-            what: "cannot run git update-index".into(),
-            source,
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(info).map_err(|source| AutotrackError::Io {
-            what: "cannot write to git update-index".into(),
-            source,
-        })?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|source| AutotrackError::Io { what: "git update-index failed".into(), source })?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(GitError::Other(format!("git update-index failed: {msg}")).into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

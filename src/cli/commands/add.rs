@@ -14,6 +14,7 @@ use crate::cli::args::AddArgs;
 use crate::cli::context::Context;
 use crate::filter::ingest::{self, Ingested, Source};
 use crate::fs::stat;
+use crate::git::IndexInfo;
 use crate::git::index::{self, IndexError, StatUpdate};
 use crate::git::worktree::{self, IndexEntry};
 use crate::git::{GitError, git_command, rel_path};
@@ -113,7 +114,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
         entries.iter().map(|e| (e.path.as_slice(), e)).collect();
     // git's boolean spellings (false, no, off, 0) all turn the executable bit off
     let filemode = repo.gix.config_snapshot().boolean("core.fileMode").unwrap_or(true);
-    let mut info = Vec::new();
+    let mut info = IndexInfo::default();
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut seen = HashSet::new();
     let mut written = Vec::new();
@@ -129,10 +130,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
             continue;
         }
         if !same_entry {
-            let mode = if executable { "100755" } else { "100644" };
-            info.extend_from_slice(format!("{mode} {id}\t").as_bytes());
-            info.extend_from_slice(&a.path);
-            info.push(0);
+            info.set(&a.path, &id, executable);
             if seen.insert(id) && entry.is_none_or(|e| e.id != id) {
                 blobs.push(&a.blob);
                 if let Some((oid, size)) = a.data {
@@ -154,8 +152,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
     crate::git::odb::write_blobs(repo, &blobs)?;
     let _ = PointerIds::record(&ctx.pointer_ids_path(), &written); // only a cache
     if !info.is_empty() {
-        crate::git::run_git_input(git_command().args(["update-index", "-z", "--index-info"]), info)
-            .map_err(|e| GitError::Other(format!("git update-index failed: {e}")))?;
+        crate::git::update_index(repo.work_tree()?, info)?;
     }
     let latest = added.iter().map(|a| a.stat.ctime_ns.max(a.stat.mtime_ns)).max().unwrap_or(0);
     stat::wait_until_settled(latest);
@@ -179,7 +176,7 @@ fn remember(mut cache: crate::store::state::statcache::StatCache, added: &[Inges
 
 /// Runs `git add` on the same paths (with the filter) for what is not a data file.
 fn git_add(args: &AddArgs) -> Result<i32> {
-    let mut cmd = std::process::Command::new("git");
+    let mut cmd = crate::git::user_git();
     cmd.arg("add");
     if args.force {
         cmd.arg("--force");

@@ -17,8 +17,7 @@ pub(crate) fn run(g: &GlobalArgs) -> Result<i32> {
     println!("git: {}", git_version());
     // not git_command(): its `-c filter.data.process=` would hide the real value
     let filter =
-        run_git(std::process::Command::new("git").args(["config", "--get", "filter.data.process"]))
-            .ok();
+        run_git(crate::git::user_git().args(["config", "--get", "filter.data.process"])).ok();
     println!(
         "filter: {}",
         match filter {

@@ -8,21 +8,16 @@
 //! ([`apply`]). Pipelines (`dvc.yaml`), imports and anything without its data stay with
 //! DVC and are reported with the reason. DVC's own configuration is never deleted.
 
-mod apply;
-mod meta;
-mod objects;
-mod resolve;
-
 use crate::cli::args::MigrateDvcArgs;
 use crate::cli::context::Context;
 use crate::cli::ui::say;
 use crate::git::{git_command, run_git};
+use crate::migrate::dvc::apply::{self, Change, Converted};
+use crate::migrate::dvc::meta::{self, DvcConfig, Output, Plan};
+use crate::migrate::dvc::objects::{self, ObjectError, Sources};
+use crate::migrate::dvc::resolve::{self, FileJob, Resolved};
 use crate::units::human;
 use anyhow::{Context as _, Result};
-use apply::{Change, Converted};
-use meta::{DvcConfig, Output, Plan};
-use objects::{ObjectError, Sources};
-use resolve::{FileJob, Resolved};
 use std::path::Path;
 
 /// One `.dvc` file being converted.

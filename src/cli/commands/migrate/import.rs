@@ -2,16 +2,16 @@
 //! (blobs moved into the cache, the attribute lines appended to the root `.gitattributes` of
 //! every rewritten commit, refs moved with backups), or with `--no-rewrite` make one commit.
 
-use super::blobs::{self, Moved};
-use super::refs::{self, Move};
-use super::rewrite::{self, Rewriter, Transform};
-use super::select::{Selection, Survey};
 use super::{git_with_filter, plural, preflight};
 use crate::cli::args::MigrateImportArgs;
 use crate::cli::context::Context;
 use crate::git::scan::PathFilter;
 use crate::git::{Repo, obj_err};
 use crate::hint::hinted;
+use crate::migrate::blobs::{self, Moved};
+use crate::migrate::refs::{self, Move};
+use crate::migrate::rewrite::{self, Rewriter, Transform};
+use crate::migrate::select::{Selection, Survey};
 use crate::units::human;
 use anyhow::{Context as _, Result, bail};
 use gix::ObjectId;
@@ -77,7 +77,12 @@ pub(crate) fn run(ctx: &Context, args: &MigrateImportArgs) -> Result<i32> {
         return no_rewrite(ctx, args);
     }
     let started = Instant::now();
-    let sel = Selection::from_args(&args.select, ctx.work_tree()?)?;
+    let sel = Selection::parse(
+        args.select.above.as_deref(),
+        &args.select.include,
+        &args.select.exclude,
+        ctx.work_tree()?,
+    )?;
     if !sel.is_set() {
         return Err(hinted(
             "nothing is selected: `migrate import` needs --above SIZE or --include PATTERNS",

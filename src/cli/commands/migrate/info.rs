@@ -3,11 +3,11 @@
 //! (object headers, and the content of blobs small enough to be pointers); changes nothing.
 
 use super::plural;
-use super::refs;
-use super::rewrite;
-use super::select::{Selection, Survey, Version};
 use crate::cli::args::MigrateSelectArgs;
 use crate::cli::context::Context;
+use crate::migrate::refs;
+use crate::migrate::rewrite;
+use crate::migrate::select::{Selection, Survey, Version};
 use crate::units::human;
 use anyhow::Result;
 use gix::ObjectId;
@@ -45,7 +45,8 @@ fn extension(path: &BString) -> String {
 }
 
 pub(crate) fn run(ctx: &Context, args: &MigrateSelectArgs) -> Result<i32> {
-    let sel = Selection::from_args(args, ctx.work_tree()?)?;
+    let sel =
+        Selection::parse(args.above.as_deref(), &args.include, &args.exclude, ctx.work_tree()?)?;
     let scope = refs::resolve(&ctx.repo, args.everything, &args.refs, true)?;
     let commits = rewrite::list_commits(&scope.tips, &scope.hidden)?;
     let survey = Survey::walk(&ctx.repo, &commits, true)?;

@@ -8,15 +8,15 @@
 //! hooks with ours; then rewrite the `filter=lfs` attribute lines, in one new commit or (with
 //! `--history`) in every commit. Running it again is harmless: each step skips what is done.
 
-use super::lfs_objects::{self, Taken};
-use super::refs;
-use super::rewrite::{self, Rewriter, Transform};
-use super::select::Survey;
 use super::{git_with_filter, plural, preflight};
 use crate::cli::args::MigrateLfsArgs;
 use crate::cli::context::Context;
 use crate::git::{Repo, git_command, obj_err, run_git};
 use crate::hint::hinted;
+use crate::migrate::lfs_objects::{self, Taken};
+use crate::migrate::refs;
+use crate::migrate::rewrite::{self, Rewriter, Transform};
+use crate::migrate::select::Survey;
 use crate::pointer::Pointer;
 use crate::units::human;
 use anyhow::{Context as _, Result, bail};
@@ -101,7 +101,7 @@ pub(crate) fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
     ctx.work_tree()?;
     let installed = ctx.repo.config_string("filter.data.process").is_some_and(|v| !v.is_empty());
     set_filter_config(ctx, "filter.data.", "merge.data.", !installed)?;
-    super::refs::SyncRecord::resume(&ctx.repo)?;
+    crate::migrate::refs::SyncRecord::resume(&ctx.repo)?;
     preflight(ctx, false)?;
     // every commit: old pointers anywhere in history need their objects
     let scope = refs::resolve(&ctx.repo, args.everything, &[], false)?;

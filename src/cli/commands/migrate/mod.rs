@@ -1,21 +1,15 @@
 //! `git data migrate`: move files out of git history and adopt git-lfs and DVC repositories.
 //!
 //! `import` rewrites history (or makes one commit with `--no-rewrite`), `info` reports what
-//! `import` would move, `lfs` switches a git-lfs repository over. The engine is shared:
-//! `select` surveys history and decides what moves, `blobs` streams blobs into the cache,
-//! `rewrite` rewrites commits, trees and tags, `refs` moves refs with backups. Every command
-//! that changes history checks first that git-data is installed and the work tree is clean,
-//! so nothing is half-done by a precondition found late.
+//! `import` would move, `lfs` switches a git-lfs repository over, `dvc` adopts a DVC
+//! repository. The engine is in [`crate::migrate`]. Every command that changes history checks
+//! first that git-data is installed and the work tree is clean, so nothing is half-done by a
+//! precondition found late.
 
-mod blobs;
 mod dvc;
 mod import;
 mod info;
 mod lfs;
-mod lfs_objects;
-mod refs;
-mod rewrite;
-mod select;
 
 use crate::cli::context::Context;
 use crate::hint::hinted;
@@ -29,9 +23,7 @@ pub(crate) use lfs::run as lfs;
 /// A plain `git` in the work tree, with our filter active (unlike `git::git_command`): for
 /// the commands whose result depends on it (`status`, `add`, `commit`, index refresh).
 pub(crate) fn git_with_filter(ctx: &Context) -> Result<std::process::Command> {
-    let mut cmd = std::process::Command::new("git");
-    cmd.current_dir(ctx.work_tree()?).env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0");
-    Ok(cmd)
+    Ok(crate::git::git_with_filter(ctx.work_tree()?))
 }
 
 /// Refuses to start unless the filter is configured (when `filter`) and no tracked file

@@ -8,7 +8,7 @@
 //! refreshed through the filter so that `git status` is clean.
 
 use super::rewrite::{Rewriter, Transform};
-use crate::git::{Repo, git_command, run_git};
+use crate::git::{Repo, git_command, git_with_filter, run_git};
 use crate::hint::hinted;
 use anyhow::{Context as _, Result, bail};
 use gix::ObjectId;
@@ -17,7 +17,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 /// The refs to rewrite and the commits they lead to.
-pub(super) struct Scope {
+pub(crate) struct Scope {
     /// Full ref name → current value (a commit or a tag object).
     pub refs: BTreeMap<String, ObjectId>,
     /// The commits the refs peel to.
@@ -32,7 +32,7 @@ pub(super) struct Scope {
 }
 
 /// Every local branch and tag: full name → value.
-pub(super) fn local_refs() -> Result<BTreeMap<String, ObjectId>> {
+pub(crate) fn local_refs() -> Result<BTreeMap<String, ObjectId>> {
     let out = run_git(git_command().args([
         "for-each-ref",
         "--format=%(objectname) %(refname)",
@@ -55,7 +55,7 @@ fn peel(repo: &Repo, id: ObjectId) -> Option<ObjectId> {
 /// The current branch (default), every local branch and tag (`everything`), or `names`
 /// (`^REF` among them leaves REF's history alone). Unless `everything`, with `skip_pushed`,
 /// commits on remote-tracking refs are left alone too, as git-lfs users expect.
-pub(super) fn resolve(
+pub(crate) fn resolve(
     repo: &Repo,
     everything: bool,
     names: &[String],
@@ -129,7 +129,7 @@ pub(super) fn resolve(
 
 impl Scope {
     /// A note for summaries when commits already on a remote were left out of the scope.
-    pub(super) fn pushed_note(&self) -> Option<&'static str> {
+    pub(crate) fn pushed_note(&self) -> Option<&'static str> {
         (self.skips_pushed && !self.hidden.is_empty()).then_some(
             "commits already on a remote (refs/remotes/) are left alone; --everything includes them",
         )
@@ -137,7 +137,7 @@ impl Scope {
 }
 
 /// One ref that moves.
-pub(super) struct Move {
+pub(crate) struct Move {
     pub name: String,
     pub old: ObjectId,
     pub new: ObjectId,
@@ -146,7 +146,7 @@ pub(super) struct Move {
 /// The refs that move: every local branch or tag that points into the rewritten history
 /// (the scope's refs, and others whose commits were rewritten with it: left behind, they
 /// would keep the old blobs alive and pushable).
-pub(super) fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>> {
+pub(crate) fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>> {
     let mut out = Vec::new();
     for (name, old) in local_refs()? {
         let new = rw.target(old)?;
@@ -158,7 +158,7 @@ pub(super) fn moves<T: Transform>(rw: &mut Rewriter<'_, T>) -> Result<Vec<Move>>
 }
 
 /// A UTC timestamp `YYYYMMDDTHHMMSSZ` for backup names.
-pub(super) fn utc_stamp(secs: u64) -> String {
+pub(crate) fn utc_stamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // days since 1970-01-01 to a proleptic Gregorian date (eras of 400 years)
@@ -176,7 +176,7 @@ pub(super) fn utc_stamp(secs: u64) -> String {
 
 /// Moves `moves` (and a detached HEAD) in one transaction, keeping backups; returns the
 /// backup prefix.
-pub(super) fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Result<String> {
+pub(crate) fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -226,7 +226,7 @@ pub(super) fn apply(moves: &[Move], head: Option<(ObjectId, ObjectId)>) -> Resul
 /// After HEAD moved from `old` to `new` (same files, some now pointers): writes changed
 /// `.gitattributes` files, reads the new tree into the index keeping stat data where blobs
 /// are unchanged, and refreshes the rest through the filter. Returns paths still not clean.
-pub(super) fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<String>> {
+pub(crate) fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<Vec<String>> {
     let root = repo.work_tree()?.to_path_buf();
     let changed = run_git(git_command().args([
         "diff-tree",
@@ -250,15 +250,9 @@ pub(super) fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result
             .with_context(|| format!("cannot write {path}"))?;
     }
     // through the real filter: changed entries are cleaned once and get their stat data
-    let _ = std::process::Command::new("git")
-        .args(["update-index", "-q", "--refresh"])
-        .env("LC_ALL", "C")
-        .current_dir(&root)
-        .output();
-    let status = std::process::Command::new("git")
+    let _ = git_with_filter(&root).args(["update-index", "-q", "--refresh"]).output();
+    let status = git_with_filter(&root)
         .args(["status", "--porcelain", "--untracked-files=no"])
-        .env("LC_ALL", "C")
-        .current_dir(&root)
         .output()
         .context("cannot run git status")?;
     Ok(String::from_utf8_lossy(&status.stdout).lines().map(str::to_string).collect())
@@ -267,7 +261,7 @@ pub(super) fn sync_worktree(repo: &Repo, old: ObjectId, new: ObjectId) -> Result
 /// The record of a migration whose refs are about to move: HEAD before and after. Written
 /// before the refs move and removed once the work tree is updated, so a migration killed in
 /// between is finished by the next one (see [`SyncRecord::resume`]).
-pub(super) struct SyncRecord {
+pub(crate) struct SyncRecord {
     path: std::path::PathBuf,
 }
 
@@ -276,7 +270,7 @@ impl SyncRecord {
         repo.worktree_data_dir().join("migrate-sync")
     }
 
-    pub(super) fn write(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<SyncRecord> {
+    pub(crate) fn write(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<SyncRecord> {
         let path = Self::path(repo);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -286,14 +280,14 @@ impl SyncRecord {
         Ok(SyncRecord { path })
     }
 
-    pub(super) fn remove(self) {
+    pub(crate) fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
 
     /// Finishes a migration that was killed after it moved the refs and before it updated
     /// the index and work tree (HEAD is where the record says it would be): the update is
     /// done now. A record whose refs never moved, or that HEAD has since left, is dropped.
-    pub(super) fn resume(repo: &Repo) -> Result<()> {
+    pub(crate) fn resume(repo: &Repo) -> Result<()> {
         let path = Self::path(repo);
         let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
         let ids: Vec<ObjectId> =

@@ -16,7 +16,7 @@ use gix::objs::tree::{Entry, EntryKind, EntryMode};
 use std::collections::HashMap;
 
 /// What a rewrite does to the blobs of a tree.
-pub(super) trait Transform {
+pub(crate) trait Transform {
     /// The new id of the blob at `path` (return `id` to keep it). Never called for the root
     /// `.gitattributes`.
     fn blob(&mut self, path: &BStr, id: ObjectId) -> Result<ObjectId>;
@@ -45,14 +45,14 @@ impl gix::objs::WriteTo for Raw<'_> {
 
 /// Counts of what the rewrite did.
 #[derive(Default, Debug)]
-pub(super) struct Counts {
+pub(crate) struct Counts {
     pub commits: usize,
     pub trees: usize,
     pub signatures_dropped: usize,
 }
 
 /// One rewrite over one repository.
-pub(super) struct Rewriter<'r, T> {
+pub(crate) struct Rewriter<'r, T> {
     repo: &'r Repo,
     pub transform: T,
     roots: HashMap<ObjectId, ObjectId>,
@@ -64,7 +64,7 @@ pub(super) struct Rewriter<'r, T> {
 }
 
 impl<'r, T: Transform> Rewriter<'r, T> {
-    pub(super) fn new(repo: &'r Repo, transform: T) -> Self {
+    pub(crate) fn new(repo: &'r Repo, transform: T) -> Self {
         Rewriter {
             repo,
             transform,
@@ -84,7 +84,7 @@ impl<'r, T: Transform> Rewriter<'r, T> {
     }
 
     /// Rewrites `commits`, which must be in an order where parents come first.
-    pub(super) fn rewrite_commits(&mut self, commits: &[ObjectId]) -> Result<()> {
+    pub(crate) fn rewrite_commits(&mut self, commits: &[ObjectId]) -> Result<()> {
         for &id in commits {
             let new = self.commit(id)?;
             self.commits.insert(id, new);
@@ -121,7 +121,7 @@ impl<'r, T: Transform> Rewriter<'r, T> {
     }
 
     /// Rewrites a root tree (memoized by id).
-    pub(super) fn root(&mut self, tree: ObjectId) -> Result<ObjectId> {
+    pub(crate) fn root(&mut self, tree: ObjectId) -> Result<ObjectId> {
         if let Some(new) = self.roots.get(&tree) {
             return Ok(*new);
         }
@@ -188,7 +188,7 @@ impl<'r, T: Transform> Rewriter<'r, T> {
     }
 
     /// The new id of a tag object, or of whatever a ref points to (a commit, a tag, other).
-    pub(super) fn target(&mut self, id: ObjectId) -> Result<ObjectId> {
+    pub(crate) fn target(&mut self, id: ObjectId) -> Result<ObjectId> {
         if let Some(new) = self.commits.get(&id).or_else(|| self.tags.get(&id)) {
             return Ok(*new);
         }
@@ -249,7 +249,7 @@ fn parse_id(hex: &[u8], within: ObjectId) -> Result<ObjectId, GitError> {
 
 /// The commits reachable from `tips` but not from `hidden`, parents before children
 /// (`git rev-list`; the ids go through stdin, so any number of refs fits).
-pub(super) fn list_commits(tips: &[ObjectId], hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
+pub(crate) fn list_commits(tips: &[ObjectId], hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
     if tips.is_empty() {
         return Ok(Vec::new());
     }

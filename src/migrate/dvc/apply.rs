@@ -8,21 +8,20 @@
 //! are reset to HEAD, so the repository is as before (data files we wrote stay: they hold
 //! exactly what DVC recorded, and DVC's `.gitignore` hides them again).
 
-use crate::git::Repo;
 use crate::git::attributes::ATTRS;
+use crate::git::{Repo, git_with_filter, run_git_input};
 use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::store::Store;
 use anyhow::{Context as _, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// A converted file: repository path and object.
-pub(super) struct Converted {
+pub(crate) struct Converted {
     pub path: String,
     pub oid: Oid,
     pub size: u64,
@@ -30,7 +29,7 @@ pub(super) struct Converted {
 }
 
 /// What the commit consists of.
-pub(super) struct Change<'a> {
+pub(crate) struct Change<'a> {
     pub files: &'a [Converted],
     /// `.gitattributes` patterns for the converted outputs (`path` or `dir/**`).
     pub patterns: Vec<String>,
@@ -41,31 +40,15 @@ pub(super) struct Change<'a> {
 }
 
 /// A `git` that runs our filter (git add must clean) and takes paths literally.
-pub(super) fn git(root: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(root)
-        .env("LC_ALL", "C")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_LITERAL_PATHSPECS", "1");
+fn git(root: &Path) -> Command {
+    let mut cmd = git_with_filter(root);
+    cmd.env("GIT_LITERAL_PATHSPECS", "1");
     cmd
 }
 
 /// Runs `cmd` with `input` on stdin; stdout, or an error with git's stderr.
-pub(super) fn run(cmd: &mut Command, input: &[u8]) -> Result<String> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run git")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input).context("cannot talk to git")?;
-    }
-    let out = child.wait_with_output().context("cannot run git")?;
-    if !out.status.success() {
-        anyhow::bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+fn run(cmd: &mut Command, input: &[u8]) -> Result<String> {
+    Ok(run_git_input(cmd, input.to_vec())?)
 }
 
 fn nul_list<'a>(paths: impl IntoIterator<Item = &'a String>) -> Vec<u8> {
@@ -78,7 +61,7 @@ fn nul_list<'a>(paths: impl IntoIterator<Item = &'a String>) -> Vec<u8> {
 }
 
 /// Makes the commit; returns its id. See the module doc for what happens on failure.
-pub(super) fn commit(repo: &Repo, root: &Path, store: &Store, change: &Change) -> Result<String> {
+pub(crate) fn commit(repo: &Repo, root: &Path, store: &Store, change: &Change) -> Result<String> {
     for f in change.files.iter().filter(|f| f.rewrite) {
         write_file(store, &f.oid, f.size, &root.join(&f.path))
             .with_context(|| format!("cannot write {}", f.path))?;
@@ -197,7 +180,7 @@ fn check_staged(repo: &Repo, root: &Path, files: &[Converted]) -> Result<()> {
 }
 
 /// `.gitattributes` text with a line for each pattern not already there.
-pub(super) fn add_patterns(text: &str, patterns: &[String]) -> String {
+pub(crate) fn add_patterns(text: &str, patterns: &[String]) -> String {
     let existing = crate::git::attributes::tracked_patterns(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
@@ -213,7 +196,7 @@ pub(super) fn add_patterns(text: &str, patterns: &[String]) -> String {
 
 /// The gitattributes pattern for a repository path (see [`crate::git::attributes::anchored`]);
 /// directories get `/**`.
-pub(super) fn pattern_for(path: &str, dir: bool) -> String {
+pub(crate) fn pattern_for(path: &str, dir: bool) -> String {
     let mut p = crate::git::attributes::anchored(gix::bstr::BStr::new(path));
     if dir {
         p.push_str("/**");
@@ -222,7 +205,7 @@ pub(super) fn pattern_for(path: &str, dir: bool) -> String {
 }
 
 /// `.gitignore` text without DVC's lines for `entries` (`/name`, possibly backslash-escaped).
-pub(super) fn remove_entries(text: &str, entries: &[String]) -> String {
+pub(crate) fn remove_entries(text: &str, entries: &[String]) -> String {
     let unescape = |l: &str| {
         let mut out = String::new();
         let mut chars = l.trim_end().chars();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// One output of a `.dvc` file that git-data can take over.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Output {
+pub(crate) struct Output {
     /// Repository-relative path of the file or directory.
     pub path: String,
     /// The md5 DVC recorded (for a directory, of its `.dir` listing, without the suffix).
@@ -26,7 +26,7 @@ pub(super) struct Output {
 
 /// What to do with one `.dvc` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Plan {
+pub(crate) enum Plan {
     Convert(Vec<Output>),
     /// Stays with DVC, for this reason.
     Keep(String),
@@ -51,7 +51,7 @@ struct RawOut {
 }
 
 /// Reads the text of the `.dvc` file at repository path `rel`.
-pub(super) fn plan_dvc_file(rel: &str, text: &str) -> Plan {
+pub(crate) fn plan_dvc_file(rel: &str, text: &str) -> Plan {
     let raw: RawFile = match serde_yaml::from_str(text) {
         Ok(r) => r,
         Err(e) => return Plan::Keep(format!("cannot be read as a .dvc file: {e}")),
@@ -142,14 +142,14 @@ fn join(base: &str, rel: &str) -> Option<String> {
 
 /// A pipeline stage of a `dvc.yaml`, for the report.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Stage {
+pub(crate) struct Stage {
     pub file: String,
     pub name: String,
     pub outs: Vec<String>,
 }
 
 /// The stages of the `dvc.yaml` at repository path `rel` (unreadable files give none).
-pub(super) fn stages(rel: &str, text: &str) -> Vec<Stage> {
+pub(crate) fn stages(rel: &str, text: &str) -> Vec<Stage> {
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else { return Vec::new() };
     let Some(map) = doc.get("stages").and_then(|s| s.as_mapping()) else { return Vec::new() };
     let base = parent(rel);
@@ -175,14 +175,14 @@ pub(super) fn stages(rel: &str, text: &str) -> Vec<Stage> {
 
 /// `.dvc/config` overlaid with `.dvc/config.local`, as (section, key, value) triples.
 #[derive(Debug, Default)]
-pub(super) struct DvcConfig {
+pub(crate) struct DvcConfig {
     dir: PathBuf,
     entries: Vec<(String, String, String)>,
 }
 
 impl DvcConfig {
     /// Reads the configuration of the DVC project at `root` (missing files read as empty).
-    pub(super) fn load(root: &Path) -> DvcConfig {
+    pub(crate) fn load(root: &Path) -> DvcConfig {
         let dir = root.join(".dvc");
         let mut entries = Vec::new();
         for name in ["config", "config.local"] {
@@ -204,7 +204,7 @@ impl DvcConfig {
     }
 
     /// The DVC cache directory (`cache.dir`, default `.dvc/cache`).
-    pub(super) fn cache_dir(&self) -> PathBuf {
+    pub(crate) fn cache_dir(&self) -> PathBuf {
         match self.get("cache", "dir") {
             Some(d) => self.path(d),
             None => self.dir.join("cache"),
@@ -212,7 +212,7 @@ impl DvcConfig {
     }
 
     /// The names of the remotes defined in the project's config.
-    pub(super) fn remotes(&self) -> Vec<String> {
+    pub(crate) fn remotes(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .entries
             .iter()
@@ -223,7 +223,7 @@ impl DvcConfig {
     }
 
     /// The URL of remote `name`: `Ok(path)` for a local directory, `Err(url)` otherwise.
-    pub(super) fn remote_url(&self, name: &str) -> Option<Result<PathBuf, String>> {
+    pub(crate) fn remote_url(&self, name: &str) -> Option<Result<PathBuf, String>> {
         let url = self.get(&format!("remote \"{name}\""), "url")?;
         Some(match url.split_once("://") {
             Some(("file", path)) => Ok(self.path(path)),
@@ -233,12 +233,12 @@ impl DvcConfig {
     }
 
     /// A setting of remote `name` (never a secret: callers ask for `endpointurl`, `region`).
-    pub(super) fn remote_setting(&self, name: &str, key: &str) -> Option<&str> {
+    pub(crate) fn remote_setting(&self, name: &str, key: &str) -> Option<&str> {
         self.get(&format!("remote \"{name}\""), key)
     }
 
     /// The default remote (`core.remote`).
-    pub(super) fn default_remote(&self) -> Option<&str> {
+    pub(crate) fn default_remote(&self) -> Option<&str> {
         self.get("core", "remote")
     }
 }

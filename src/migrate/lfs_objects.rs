@@ -17,14 +17,14 @@ use std::path::{Path, PathBuf};
 
 /// How one object was taken over.
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
-pub(super) enum Taken {
+pub(crate) enum Taken {
     Already,
     Linked,
     Copied,
 }
 
 /// git-lfs's object directory of this clone (`lfs.storage`, else `<git dir>/lfs`).
-pub(super) fn lfs_objects_dir(repo: &Repo) -> PathBuf {
+pub(crate) fn lfs_objects_dir(repo: &Repo) -> PathBuf {
     let base = match repo.config_string("lfs.storage") {
         Some(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
         Some(p) => repo.common_dir.join(p),
@@ -34,7 +34,7 @@ pub(super) fn lfs_objects_dir(repo: &Repo) -> PathBuf {
 }
 
 /// Every `<dir>/ab/cd/<oid>` file whose name is a valid object id in its right shard.
-pub(super) fn list(dir: &Path) -> Vec<(Oid, PathBuf)> {
+pub(crate) fn list(dir: &Path) -> Vec<(Oid, PathBuf)> {
     let mut out = Vec::new();
     let read = |p: &Path| fs::read_dir(p).into_iter().flatten().flatten().map(|e| e.path());
     for a in read(dir) {
@@ -60,7 +60,7 @@ pub(super) fn list(dir: &Path) -> Vec<(Oid, PathBuf)> {
 /// Takes `src` into the cache as `oid` through the store's checked commit: by a hard link
 /// if possible, else a copy. A file whose bytes do not hash to `oid` is refused, and nothing
 /// of it stays in the cache.
-pub(super) fn take(store: &Store, oid: &Oid, src: &Path) -> Result<Taken, String> {
+pub(crate) fn take(store: &Store, oid: &Oid, src: &Path) -> Result<Taken, String> {
     let size = fs::metadata(src).map_err(|e| format!("cannot read {}: {e}", src.display()))?.len();
     if store.contains(oid, size) {
         return Ok(Taken::Already);
@@ -82,7 +82,7 @@ pub(super) fn take(store: &Store, oid: &Oid, src: &Path) -> Result<Taken, String
 
 /// Whether a hook script is exactly git-lfs's shim for `name` (a shebang, the check that
 /// git-lfs is installed, and `git lfs NAME "$@"`).
-pub(super) fn is_lfs_shim(text: &str, name: &str) -> bool {
+pub(crate) fn is_lfs_shim(text: &str, name: &str) -> bool {
     let call = format!("git lfs {name} \"$@\"");
     let mut calls = false;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -96,12 +96,12 @@ pub(super) fn is_lfs_shim(text: &str, name: &str) -> bool {
 }
 
 /// The hooks git-lfs installs.
-pub(super) const LFS_HOOKS: [&str; 4] = ["pre-push", "post-checkout", "post-commit", "post-merge"];
+pub(crate) const LFS_HOOKS: [&str; 4] = ["pre-push", "post-checkout", "post-commit", "post-merge"];
 
 /// Removes git-lfs's own hook shims (also those an earlier `git data install` chained as
 /// `NAME.pre-git-data`); returns what was removed, and hooks that call git-lfs among other
 /// things (left alone).
-pub(super) fn remove_lfs_hooks(dir: &Path) -> (Vec<String>, Vec<String>) {
+pub(crate) fn remove_lfs_hooks(dir: &Path) -> (Vec<String>, Vec<String>) {
     let mut removed = Vec::new();
     let mut mixed = Vec::new();
     for name in LFS_HOOKS {

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 /// One file to convert.
 #[derive(Clone, Debug)]
-pub(super) struct FileJob {
+pub(crate) struct FileJob {
     /// Repository-relative path.
     pub path: String,
     pub md5: String,
@@ -32,7 +32,7 @@ pub(super) struct FileJob {
 }
 
 /// What was found for one output.
-pub(super) enum Resolved {
+pub(crate) enum Resolved {
     Ready(Vec<FileJob>),
     /// Data is missing: what is missing.
     Missing(String),
@@ -42,7 +42,7 @@ pub(super) enum Resolved {
 
 /// Resolves one output against the work tree at `root` and `sources`. Errors are fatal: a
 /// corrupt or unreadable directory listing.
-pub(super) fn resolve(
+pub(crate) fn resolve(
     root: &Path,
     sources: &Sources,
     out: &Output,
@@ -158,7 +158,7 @@ fn walk(dir: &Path, prefix: &str, each: &mut dyn FnMut(&str)) -> io::Result<()> 
 }
 
 /// Whether `dvc` can be run (it is on PATH).
-pub(super) fn dvc_on_path() -> bool {
+pub(crate) fn dvc_on_path() -> bool {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("dvc").is_file()))
         .unwrap_or(false)
@@ -167,7 +167,7 @@ pub(super) fn dvc_on_path() -> bool {
 /// Makes the data of `targets` (.dvc files) available from DVC remote `name`: with `dvc` on
 /// PATH, `dvc fetch` fills DVC's cache with the user's own DVC credentials; otherwise a
 /// local-directory remote is added to `sources` and read directly.
-pub(super) fn fetch(
+pub(crate) fn fetch(
     root: &Path,
     config: &DvcConfig,
     name: &str,

@@ -19,14 +19,14 @@ use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::sync::Mutex;
 
 /// A `git cat-file --batch` process.
-pub(super) struct CatFile {
+pub(crate) struct CatFile {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
 }
 
 impl CatFile {
-    pub(super) fn start() -> Result<CatFile> {
+    pub(crate) fn start() -> Result<CatFile> {
         let mut child = git_command()
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
@@ -39,7 +39,7 @@ impl CatFile {
     }
 
     /// Streams blob `id` to `each`, which must read it to the end; returns its size.
-    pub(super) fn blob<T>(
+    pub(crate) fn blob<T>(
         &mut self,
         id: ObjectId,
         each: impl FnOnce(&mut dyn Read) -> Result<T>,
@@ -71,10 +71,10 @@ impl Drop for CatFile {
 }
 
 /// What became of the blobs: blob id → (pointer, pointer blob id).
-pub(super) type Moved = HashMap<ObjectId, (Pointer, ObjectId)>;
+pub(crate) type Moved = HashMap<ObjectId, (Pointer, ObjectId)>;
 
 /// Streams every blob of `blobs` (id, size) into `store`, then writes their pointer blobs.
-pub(super) fn move_into_cache(
+pub(crate) fn move_into_cache(
     repo: &Repo,
     store: &Store,
     mut blobs: Vec<(ObjectId, u64)>,
@@ -127,7 +127,7 @@ pub(super) fn move_into_cache(
 }
 
 /// Distinct objects and bytes of what was moved.
-pub(super) fn totals(moved: &Moved) -> (usize, u64) {
+pub(crate) fn totals(moved: &Moved) -> (usize, u64) {
     let distinct: HashMap<Oid, u64> = moved.values().map(|(p, _)| (p.oid, p.size)).collect();
     (distinct.len(), distinct.values().sum())
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Why an object could not be taken from DVC.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum ObjectError {
+pub(crate) enum ObjectError {
     #[error(
         "{} does not match its md5: DVC recorded {expected}, the content hashes to {actual}",
         .path.display()
@@ -33,22 +33,22 @@ pub(super) enum ObjectError {
 
 /// Directories laid out like a DVC cache: the cache itself, then local remotes.
 #[derive(Debug, Default)]
-pub(super) struct Sources {
+pub(crate) struct Sources {
     roots: Vec<PathBuf>,
 }
 
 impl Sources {
-    pub(super) fn new(roots: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(roots: Vec<PathBuf>) -> Self {
         Sources { roots }
     }
 
-    pub(super) fn add(&mut self, root: PathBuf) {
+    pub(crate) fn add(&mut self, root: PathBuf) {
         self.roots.push(root);
     }
 
     /// The object for `md5` (with `.dir` for a listing): DVC 3's `files/md5/ab/cdef…` and
     /// DVC 2's `ab/cdef…`, the record's own layout first, in every root.
-    pub(super) fn find(&self, md5: &str, dir: bool, legacy: bool) -> Option<PathBuf> {
+    pub(crate) fn find(&self, md5: &str, dir: bool, legacy: bool) -> Option<PathBuf> {
         let name = format!("{}{}", &md5[2..], if dir { ".dir" } else { "" });
         let v3 = Path::new("files").join("md5").join(&md5[..2]).join(&name);
         let v2 = Path::new(&md5[..2]).join(&name);
@@ -62,7 +62,7 @@ impl Sources {
 
 /// One file of a directory output, from its `.dir` listing.
 #[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
-pub(super) struct Entry {
+pub(crate) struct Entry {
     pub md5: String,
     pub relpath: String,
 }
@@ -124,7 +124,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Streams the file at `src` into `store`, checking it against DVC's md5 (and size when
 /// known); returns the git-data oid and size.
-pub(super) fn import(
+pub(crate) fn import(
     store: &Store,
     src: &Path,
     md5: &str,
@@ -159,7 +159,7 @@ pub(super) fn import(
 }
 
 /// Reads and checks a `.dir` listing (JSON: a list of `{md5, relpath}`).
-pub(super) fn read_listing(src: &Path, md5: &str, legacy: bool) -> Result<Vec<Entry>, ObjectError> {
+pub(crate) fn read_listing(src: &Path, md5: &str, legacy: bool) -> Result<Vec<Entry>, ObjectError> {
     let bytes =
         std::fs::read(src).map_err(|source| ObjectError::Io { path: src.to_path_buf(), source })?;
     let mut check = Md5Check::new(legacy);

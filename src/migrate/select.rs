@@ -8,7 +8,6 @@
 //! selects by gitattributes pattern; `--exclude` always wins. `.gitattributes` files and
 //! blobs that are already pointers are never converted.
 
-use crate::cli::args::MigrateSelectArgs;
 use crate::git::attributes::ATTRS;
 use crate::git::attributes::normalize;
 use crate::git::{Repo, obj_err};
@@ -20,7 +19,7 @@ use gix::glob::{Pattern, pattern::Case, wildmatch};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The selection flags, parsed.
-pub(super) struct Selection {
+pub(crate) struct Selection {
     pub above: Option<u64>,
     /// (normalized text, compiled) of `--include` and `--exclude`.
     pub include: Vec<(String, Pattern)>,
@@ -28,16 +27,22 @@ pub(super) struct Selection {
 }
 
 impl Selection {
-    /// Parses the flags; patterns given from a subdirectory are anchored there, like `track`.
-    pub(super) fn from_args(args: &MigrateSelectArgs, root: &std::path::Path) -> Result<Selection> {
-        let above = match &args.above {
+    /// Parses `--above`, `--include` and `--exclude`; patterns given from a subdirectory are
+    /// anchored there, like `track`.
+    pub(crate) fn parse(
+        above: Option<&str>,
+        include: &[String],
+        exclude: &[String],
+        root: &std::path::Path,
+    ) -> Result<Selection> {
+        let above = match above {
             Some(text) => Some(crate::config::parse_size(text).with_context(|| {
                 format!("--above {text:?} is not a size; write it like 5MiB, 500KB or 1048576")
             })?),
             None => None,
         };
         let cwd = std::env::current_dir()?;
-        let compile = |raw: &Vec<String>| -> Result<Vec<(String, Pattern)>> {
+        let compile = |raw: &[String]| -> Result<Vec<(String, Pattern)>> {
             let mut out = Vec::new();
             for p in raw.iter().filter(|p| !p.trim().is_empty()) {
                 let text = normalize(root, &cwd, p.trim())?;
@@ -47,16 +52,16 @@ impl Selection {
             }
             Ok(out)
         };
-        Ok(Selection { above, include: compile(&args.include)?, exclude: compile(&args.exclude)? })
+        Ok(Selection { above, include: compile(include)?, exclude: compile(exclude)? })
     }
 
     /// Whether anything selects files (import needs `--above` or `--include`).
-    pub(super) fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.above.is_some() || !self.include.is_empty()
     }
 
     /// Whether the path passes `--include` / `--exclude` (size aside).
-    pub(super) fn path_matches(&self, path: &BStr) -> bool {
+    pub(crate) fn path_matches(&self, path: &BStr) -> bool {
         let hit = |list: &[(String, Pattern)]| list.iter().any(|(_, p)| pattern_matches(p, path));
         let name = path.rsplit_str("/").next().unwrap_or_default();
         name != b".gitattributes"
@@ -67,7 +72,7 @@ impl Selection {
     /// The lines `import` appends to the root `.gitattributes`: the include patterns (and
     /// exclude lines that undo them) when selecting by pattern only, else one anchored line
     /// per selected path (attributes cannot express a size).
-    pub(super) fn attribute_lines(&self, selected: &HashSet<BString>) -> Vec<String> {
+    pub(crate) fn attribute_lines(&self, selected: &HashSet<BString>) -> Vec<String> {
         if self.above.is_none() {
             let mut lines: Vec<String> =
                 self.include.iter().map(|(t, _)| format!("{t} {ATTRS}")).collect();
@@ -86,7 +91,7 @@ impl Selection {
 }
 
 /// Matches a root-relative gitattributes pattern against a repository path, as git does.
-pub(super) fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
+pub(crate) fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
     let base = path.rfind_byte(b'/').map(|p| p + 1);
     pattern.matches_repo_relative_path(
         path,
@@ -99,7 +104,7 @@ pub(super) fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
 
 /// One version of a file found in history.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Version {
+pub(crate) struct Version {
     pub blob: ObjectId,
     pub size: u64,
     pub pointer: bool,
@@ -107,7 +112,7 @@ pub(super) struct Version {
 
 /// What the survey found in the commits of the scope.
 #[derive(Default)]
-pub(super) struct Survey {
+pub(crate) struct Survey {
     /// Every file path with its distinct versions.
     pub files: BTreeMap<BString, Vec<Version>>,
     /// Directories (other than the root) whose `.gitattributes` sets a `filter`.
@@ -117,7 +122,7 @@ pub(super) struct Survey {
 impl Survey {
     /// Walks the trees of `commits` (each distinct tree at a path once), reading only object
     /// headers, plus the content of blobs small enough to be pointers when `pointers`.
-    pub(super) fn walk(repo: &Repo, commits: &[ObjectId], pointers: bool) -> Result<Survey> {
+    pub(crate) fn walk(repo: &Repo, commits: &[ObjectId], pointers: bool) -> Result<Survey> {
         let mut survey = Survey::default();
         let mut seen_trees: HashSet<(BString, ObjectId)> = HashSet::new();
         let mut seen_files: HashSet<(BString, ObjectId)> = HashSet::new();
@@ -162,7 +167,7 @@ impl Survey {
     }
 
     /// The paths `import` converts, and the blobs to convert (non-empty, not pointers).
-    pub(super) fn select(&self, sel: &Selection) -> (HashSet<BString>, HashSet<ObjectId>) {
+    pub(crate) fn select(&self, sel: &Selection) -> (HashSet<BString>, HashSet<ObjectId>) {
         let mut paths = HashSet::new();
         let mut blobs = HashSet::new();
         for (path, versions) in &self.files {
@@ -181,7 +186,7 @@ impl Survey {
     }
 
     /// Selected paths that a subdirectory `.gitattributes` could take away from git-data.
-    pub(super) fn shadowed<'a>(
+    pub(crate) fn shadowed<'a>(
         &'a self,
         paths: &'a HashSet<BString>,
     ) -> Vec<(&'a BString, &'a BString)> {
@@ -201,7 +206,7 @@ impl Survey {
 }
 
 /// `dir/name`, or `name` at the root.
-pub(super) fn join(dir: &BStr, name: &BStr) -> BString {
+pub(crate) fn join(dir: &BStr, name: &BStr) -> BString {
     let mut path = BString::from(dir.to_vec());
     if !path.is_empty() {
         path.push(b'/');
