@@ -13,6 +13,7 @@ pub(crate) mod hint;
 pub(crate) mod materialize;
 pub(crate) mod migrate;
 pub mod oid;
+pub(crate) mod par;
 pub mod pointer;
 pub(crate) mod policy;
 pub(crate) mod progress;

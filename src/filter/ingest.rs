@@ -19,8 +19,6 @@ use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 /// Files up to this size are read into memory in one go (one read, one write); larger ones
@@ -79,31 +77,13 @@ pub(crate) fn ingest(
     threads: usize,
     progress: &Progress,
 ) -> Vec<Outcome> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(sources.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, sources.len().max(1)) {
-            scope.spawn(|| {
-                let mut buf = Vec::new();
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(source) = sources.get(i) else { break };
-                    let result = one(store, cache, source, &mut buf);
-                    if let Ok(Some(done)) = &result {
-                        progress.inc(done.stat.size);
-                    }
-                    mine.push((i, result));
-                }
-                if let Ok(mut all) = results.lock() {
-                    all.append(&mut mine);
-                }
-            });
+    crate::par::map(sources, threads, Vec::new, |buf, source| {
+        let result = one(store, cache, source, buf);
+        if let Ok(Some(done)) = &result {
+            progress.inc(done.stat.size);
         }
-    });
-    let mut all = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    all.sort_unstable_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+        result
+    })
 }
 
 fn one(store: &Store, cache: &StatCache, source: &Source, buf: &mut Vec<u8>) -> Outcome {

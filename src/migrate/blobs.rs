@@ -16,7 +16,6 @@ use gix::ObjectId;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
-use std::sync::Mutex;
 
 /// A `git cat-file --batch` process.
 pub(crate) struct CatFile {
@@ -83,39 +82,20 @@ pub(crate) fn move_into_cache(
     blobs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let total = blobs.iter().map(|b| b.1).sum();
     let bar = Progress::bytes(progress, "moving into the cache:", total, blobs.len());
-    let queue = Mutex::new(blobs.into_iter());
-    let found: Mutex<Vec<(ObjectId, Pointer)>> = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
-    std::thread::scope(|s| -> Result<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Result<()> {
-                    let mut cat = CatFile::start()?;
-                    loop {
-                        let next = queue.lock().ok().and_then(|mut q| q.next());
-                        let Some((id, size)) = next else { return Ok(()) };
-                        let (oid, len) = cat.blob(id, |r| {
-                            let reader = CountingReader { inner: r, progress: &bar };
-                            Ok(store.insert_reader(reader)?)
-                        })?;
-                        if len != size {
-                            bail!("blob {id}: read {len} bytes, expected {size}");
-                        }
-                        if let Ok(mut f) = found.lock() {
-                            f.push((id, Pointer::new(oid, len)));
-                        }
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| anyhow::anyhow!("a worker moving blobs panicked"))??;
+    let workers = crate::par::workers(blobs.len(), 4);
+    let found = crate::par::try_map(&blobs, workers, CatFile::start, |cat, &(id, size)| {
+        let (oid, len) = cat.blob(id, |r| {
+            let reader = CountingReader { inner: r, progress: &bar };
+            Ok(store.insert_reader(reader)?)
+        })?;
+        if len != size {
+            bail!("blob {id}: read {len} bytes, expected {size}");
         }
-        Ok(())
+        Ok((id, Pointer::new(oid, len)))
     })?;
     bar.finish();
     let mut moved = Moved::new();
-    for (id, pointer) in found.into_inner().unwrap_or_default() {
+    for (id, pointer) in found {
         let blob = repo
             .gix
             .write_blob(pointer.encode())

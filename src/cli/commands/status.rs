@@ -23,8 +23,7 @@ use gix::bstr::{BStr, ByteSlice};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 #[derive(Serialize, Default, Clone)]
 struct FileState<'a> {
@@ -160,8 +159,9 @@ impl Look<'_> {
         repo: &Repo,
         entries: &'e [IndexEntry],
     ) -> Result<Vec<(FileState<'e>, Option<ToHash>)>> {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let workers = (entries.len() / 1000).clamp(1, cores);
+        // not `par::map`: a repository handle is not shared between threads, so each worker
+        // gets its own clone, moved in
+        let workers = crate::par::workers(entries.len() / 1000, usize::MAX);
         if workers == 1 {
             return self.run(repo, entries);
         }
@@ -249,25 +249,14 @@ impl Look<'_> {
 
 /// Hashes the files of `items`; returns (position in `items`, oid).
 fn hash_parallel(items: &[(usize, PathBuf, Pointer, FileStat)]) -> Vec<(usize, Option<Oid>)> {
-    let next = AtomicUsize::new(0);
-    let out = Mutex::new(Vec::with_capacity(items.len()));
-    let workers =
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(items.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let j = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((_, path, _, _)) = items.get(j) else { break };
-                    let oid = hash_file(path).ok().map(|(o, _)| o);
-                    if let Ok(mut v) = out.lock() {
-                        v.push((j, oid));
-                    }
-                }
-            });
-        }
-    });
-    out.into_inner().unwrap_or_default()
+    let workers = crate::par::workers(items.len(), usize::MAX);
+    let oids = crate::par::map(
+        items,
+        workers,
+        || (),
+        |_, (_, path, _, _)| hash_file(path).ok().map(|(o, _)| o),
+    );
+    oids.into_iter().enumerate().collect()
 }
 
 fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], remote: Option<(String, String)>) {
