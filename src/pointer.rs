@@ -112,6 +112,38 @@ impl fmt::Display for Pointer {
     }
 }
 
+/// What the clean filter gives git for a file, whichever way it was cleaned (git's filter,
+/// `git data add`, automatic tracking): the pointer of bytes now in the cache, or the file
+/// itself when it is empty or already a pointer (so cleaning twice changes nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleaned {
+    Stored(Pointer),
+    Kept(Vec<u8>),
+}
+
+impl Cleaned {
+    /// Whether a file whose whole content is `content` passes through the clean filter as is.
+    pub fn keeps(content: &[u8]) -> bool {
+        content.is_empty() || Pointer::parse(content).is_ok()
+    }
+
+    /// The blob git stores.
+    pub fn blob(&self) -> Vec<u8> {
+        match self {
+            Cleaned::Stored(p) => p.encode().into_bytes(),
+            Cleaned::Kept(content) => content.clone(),
+        }
+    }
+
+    /// The data put in the cache, when there is some.
+    pub fn stored(&self) -> Option<Pointer> {
+        match self {
+            Cleaned::Stored(p) => Some(*p),
+            Cleaned::Kept(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,7 @@
 
 use crate::fs::dropbehind::{self, DropBehind};
 use crate::fs::stat::FileStat;
-use crate::oid::Oid;
-use crate::pointer::{MAX_POINTER_SIZE, Pointer};
+use crate::pointer::{Cleaned, Pointer};
 use crate::progress::Progress;
 use crate::store::state::statcache::StatCache;
 use crate::store::{Store, StoreError};
@@ -35,10 +34,8 @@ pub(crate) struct Source {
 /// What the index entry of an added file must hold.
 pub(crate) struct Ingested {
     pub path: BString,
-    /// The blob to stage: the pointer text (or the file itself when empty or a pointer).
-    pub blob: Vec<u8>,
-    /// The stored data's oid and size (`None` when the file itself is staged).
-    pub data: Option<(Oid, u64)>,
+    /// What git stores for it.
+    pub cleaned: Cleaned,
     /// The file's stat, taken before it was read and unchanged after.
     pub stat: FileStat,
     /// Whether the file was settled when its stat was taken (see [`FileStat::settled_at`]).
@@ -97,10 +94,9 @@ fn one(store: &Store, cache: &StatCache, source: &Source, buf: &mut Vec<u8>) -> 
         Err(e) => return Err(io_err(e)),
     };
     let before = FileStat::from_metadata(&meta);
-    let done = |blob: Vec<u8>, data| Ingested {
+    let done = |cleaned| Ingested {
         path: source.path.clone(),
-        blob,
-        data,
+        cleaned,
         stat: before,
         settled: before.settled_at(observed),
         executable: meta.permissions().mode() & 0o111 != 0,
@@ -108,38 +104,39 @@ fn one(store: &Store, cache: &StatCache, source: &Source, buf: &mut Vec<u8>) -> 
     if let Some(oid) = cache.lookup(&source.path, &before)
         && store.contains(&oid, before.size)
     {
-        let pointer = Pointer::new(oid, before.size);
-        return Ok(Some(done(pointer.encode().into_bytes(), Some((oid, before.size)))));
+        return Ok(Some(done(Cleaned::Stored(Pointer::new(oid, before.size)))));
     }
     let store_err = |source| IngestError::Store { path: path(), source };
     let file = fs::File::open(&source.abs).map_err(io_err)?;
-    let (blob, data) = if before.size <= WHOLE_FILE_MAX {
+    let cleaned = if before.size <= WHOLE_FILE_MAX {
         buf.clear();
         (&file).take(WHOLE_FILE_MAX + 1).read_to_end(buf).map_err(io_err)?;
         dropbehind::forget(&file, 0, 0);
-        if buf.is_empty() {
-            (Vec::new(), None)
-        } else if buf.len() < MAX_POINTER_SIZE && Pointer::parse(buf).is_ok() {
-            (buf.clone(), None)
+        if Cleaned::keeps(buf) {
+            Cleaned::Kept(buf.clone())
         } else {
             let (oid, size) = store.insert_bytes(buf).map_err(store_err)?;
-            (Pointer::new(oid, size).encode().into_bytes(), Some((oid, size)))
+            Cleaned::Stored(Pointer::new(oid, size))
         }
     } else {
         let (oid, size) = store.insert_reader(DropBehind::new(file)).map_err(store_err)?;
-        (Pointer::new(oid, size).encode().into_bytes(), Some((oid, size)))
+        Cleaned::Stored(Pointer::new(oid, size))
     };
     let after = fs::symlink_metadata(&source.abs).map_err(io_err)?;
-    let read = data.map_or(blob.len() as u64, |(_, size)| size);
+    let read = match &cleaned {
+        Cleaned::Stored(p) => p.size,
+        Cleaned::Kept(content) => content.len() as u64,
+    };
     if !FileStat::from_metadata(&after).same_content_stat(&before) || read != before.size {
         return Err(IngestError::Changed { path: path() });
     }
-    Ok(Some(done(blob, data)))
+    Ok(Some(done(cleaned)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oid::Oid;
 
     fn sources(root: &std::path::Path, names: &[&str]) -> Vec<Source> {
         names.iter().map(|n| Source { path: BString::from(*n), abs: root.join(n) }).collect()
@@ -161,14 +158,15 @@ mod tests {
         let out: Vec<_> = out.into_iter().map(|r| r.unwrap()).collect();
         let big_oid = Oid::of_bytes(&big);
         assert_eq!(
-            out[0].as_ref().unwrap().blob,
+            out[0].as_ref().unwrap().cleaned.blob(),
             Pointer::new(big_oid, big.len() as u64).encode().into_bytes()
         );
         assert_eq!(fs::read(store.object_path(&big_oid)).unwrap(), big);
-        assert_eq!(out[1].as_ref().unwrap().data, Some((Oid::of_bytes(b"hello"), 5)));
-        assert!(out[2].as_ref().unwrap().blob.is_empty());
-        assert_eq!(out[3].as_ref().unwrap().blob, pointer.as_bytes());
-        assert!(out[3].as_ref().unwrap().data.is_none());
+        let hello = Pointer::new(Oid::of_bytes(b"hello"), 5);
+        assert_eq!(out[1].as_ref().unwrap().cleaned, Cleaned::Stored(hello));
+        assert_eq!(out[2].as_ref().unwrap().cleaned, Cleaned::Kept(Vec::new()));
+        assert_eq!(out[3].as_ref().unwrap().cleaned.blob(), pointer.as_bytes());
+        assert!(out[3].as_ref().unwrap().cleaned.stored().is_none());
         assert!(out[4].is_none());
     }
 }

@@ -19,7 +19,7 @@ pub(crate) mod readahead;
 use crate::fs::atomic::AtomicFile;
 use crate::fs::stat::FileStat;
 use crate::oid::{Hasher, Oid};
-use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
+use crate::pointer::{Cleaned, MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::store::state::pending::{Journal, PendingFile};
 use crate::store::state::statcache::StatCache;
 use crate::store::{Store, StoreError};
@@ -125,14 +125,14 @@ pub struct Filter<'a> {
 }
 
 impl Filter<'_> {
-    /// Cleans content arriving on `input` for the file at `path`; returns the pointer text.
-    pub fn clean(&mut self, path: &BStr, input: &mut dyn Chunks) -> Result<Vec<u8>, FilterError> {
+    /// Cleans content arriving on `input` for the file at `path`.
+    pub fn clean(&mut self, path: &BStr, input: &mut dyn Chunks) -> Result<Cleaned, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
         // read-ahead guesses from names it can split; others are simply not read ahead
         let ahead = path.to_str().ok().and_then(|p| self.readahead.as_mut()?.request(p));
         let (head, ended) = peek(input, MAX_POINTER_SIZE).map_err(io_err)?;
-        if ended && (head.is_empty() || Pointer::parse(&head).is_ok()) {
-            return Ok(head);
+        if ended && Cleaned::keeps(&head) {
+            return Ok(Cleaned::Kept(head));
         }
         let stat = self.stat_of(path);
         if let (Some((before, _)), Some(cache)) = (&stat, &self.stat_cache)
@@ -151,7 +151,7 @@ impl Filter<'_> {
             if actual != oid {
                 return Err(FilterError::Changed { path: path.to_string() });
             }
-            return Ok(Pointer::new(oid, size).encode().into_bytes());
+            return Ok(Cleaned::Stored(Pointer::new(oid, size)));
         }
         // The read-ahead stored it a moment ago: compare instead of storing again.
         if let Some(found) = ahead {
@@ -182,7 +182,7 @@ impl Filter<'_> {
         streamed.map_err(io_err)?;
         let (oid, size) = self.store.commit(file, None).map_err(store_err)?;
         self.remember(path, stat, oid, size);
-        Ok(Pointer::new(oid, size).encode().into_bytes())
+        Ok(Cleaned::Stored(Pointer::new(oid, size)))
     }
 
     /// Cleans content the read-ahead already stored: compares what git sends with the bytes
@@ -195,7 +195,7 @@ impl Filter<'_> {
         head: &[u8],
         input: &mut dyn Chunks,
         ahead: &readahead::Ahead,
-    ) -> Result<Vec<u8>, FilterError> {
+    ) -> Result<Cleaned, FilterError> {
         let io_err = |source| FilterError::Io { path: path.to_string(), source };
         let store_err = |source| FilterError::Store { path: path.to_string(), source };
         let expected = &ahead.bytes;
@@ -234,13 +234,13 @@ impl Filter<'_> {
                 if let Some(cache) = self.stat_cache.as_mut() {
                     cache.insert(path.as_bytes(), &ahead.stat, ahead.oid);
                 }
-                return Ok(Pointer::new(ahead.oid, ahead.stat.size).encode().into_bytes());
+                return Ok(Cleaned::Stored(Pointer::new(ahead.oid, ahead.stat.size)));
             }
             // git sent a prefix of what was read ahead
             None => self.store.insert_bytes(&expected[..same]),
         }
         .map_err(store_err)?;
-        Ok(Pointer::new(oid, size).encode().into_bytes())
+        Ok(Cleaned::Stored(Pointer::new(oid, size)))
     }
 
     /// Smudges content arriving on `input` for the file at `path`; `can_delay` when git
@@ -357,7 +357,7 @@ pub fn clean_stream(
     input: impl Read,
     mut out: impl Write,
 ) -> Result<(), FilterError> {
-    let bytes = filter.clean(path, &mut ReadChunks::new(input))?;
+    let bytes = filter.clean(path, &mut ReadChunks::new(input))?.blob();
     out.write_all(&bytes).map_err(|source| FilterError::Io { path: path.to_string(), source })
 }
 

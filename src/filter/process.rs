@@ -87,7 +87,7 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, filter: &mut Filter) -> io:
         let can_delay = get("can-delay") == Some(b"1".as_slice());
         let mut content = PacketContent { reader: &mut reader, done: false };
         let result = match command.as_str() {
-            "clean" => filter.clean(path, &mut content).map(Smudged::Bytes),
+            "clean" => filter.clean(path, &mut content).map(|c| Smudged::Bytes(c.blob())),
             "smudge" if filter.is_ready(path) => filter.deliver(path),
             "smudge" => filter.smudge(path, &mut content, can_delay),
             other => {

@@ -364,7 +364,7 @@ mod tests {
         };
         let mut clean = |i: usize, sent: &[u8]| {
             let path = format!("d/f{i:02}.bin");
-            filter.clean(path.as_str().into(), &mut ReadChunks::new(sent)).unwrap()
+            filter.clean(path.as_str().into(), &mut ReadChunks::new(sent)).unwrap().blob()
         };
         for i in 0..2 {
             assert_eq!(

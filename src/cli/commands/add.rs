@@ -18,7 +18,6 @@ use crate::git::IndexInfo;
 use crate::git::index::{self, IndexError, StatUpdate};
 use crate::git::worktree::{self, IndexEntry};
 use crate::git::{GitError, git_command, rel_path};
-use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::store::state::pointers::PointerIds;
 use anyhow::{Result, bail};
@@ -115,13 +114,14 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
     // git's boolean spellings (false, no, off, 0) all turn the executable bit off
     let filemode = repo.gix.config_snapshot().boolean("core.fileMode").unwrap_or(true);
     let mut info = IndexInfo::default();
-    let mut blobs: Vec<&[u8]> = Vec::new();
+    let mut blobs: Vec<Vec<u8>> = Vec::new();
     let mut seen = HashSet::new();
     let mut written = Vec::new();
     let mut updates = Vec::new();
     let (mut staged, mut bytes) = (0, 0);
     for a in added {
-        let id = repo.blob_id(&a.blob);
+        let blob = a.cleaned.blob();
+        let id = repo.blob_id(&blob);
         let entry = by_path.get(a.path.as_slice());
         let executable = if filemode { a.executable } else { entry.is_some_and(|e| e.executable) };
         let same_entry = entry.is_some_and(|e| e.id == id && e.executable == executable);
@@ -132,13 +132,13 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
         if !same_entry {
             info.set(&a.path, &id, executable);
             if seen.insert(id) && entry.is_none_or(|e| e.id != id) {
-                blobs.push(&a.blob);
-                if let Some((oid, size)) = a.data {
-                    written.push((id, Pointer::new(oid, size)));
+                if let Some(pointer) = a.cleaned.stored() {
+                    written.push((id, pointer));
                 }
+                blobs.push(blob);
             }
             staged += 1;
-            bytes += a.data.map_or(0, |(_, size)| size);
+            bytes += a.cleaned.stored().map_or(0, |p| p.size);
         }
         updates.push(StatUpdate {
             path: a.path.to_vec(),
@@ -149,7 +149,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
     if updates.is_empty() {
         return Ok((0, 0));
     }
-    crate::git::odb::write_blobs(repo, &blobs)?;
+    crate::git::odb::write_blobs(repo, &blobs.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
     let _ = PointerIds::record(&ctx.pointer_ids_path(), &written); // only a cache
     if !info.is_empty() {
         crate::git::update_index(repo.work_tree()?, info)?;
@@ -167,8 +167,8 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
 /// Records the added files in the stat cache, so the next add or status need not hash them.
 fn remember(mut cache: crate::store::state::statcache::StatCache, added: &[Ingested]) {
     for a in added.iter().filter(|a| a.settled) {
-        if let Some((oid, _)) = a.data {
-            cache.insert(a.path.as_slice(), &a.stat, oid);
+        if let Some(p) = a.cleaned.stored() {
+            cache.insert(a.path.as_slice(), &a.stat, p.oid);
         }
     }
     let _ = cache.save();
