@@ -59,8 +59,11 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
     if n > 20 {
         eprintln!("  ... and {} more", n - 20);
     }
-    eprintln!(
-        "hint: fix the cause above, then run `{retry}`; `git data status` lists files that are still pointers"
-    );
+    match &outcome.hint {
+        Some(h) => eprintln!("hint: {h}; then run `{retry}`"),
+        None => eprintln!(
+            "hint: fix the cause above, then run `{retry}`; `git data status` lists files that are still pointers"
+        ),
+    }
     1
 }

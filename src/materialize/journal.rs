@@ -25,7 +25,7 @@ pub(crate) fn consume(ctx: &Local<'_>, found: pending::Found, finish: bool) -> R
     }
     super::mark(ctx, candidates(&found.entries))?;
     let taken = found.take()?;
-    let outcome = super::materialize(ctx, candidates(&taken.entries), true)?;
+    let outcome = super::materialize(ctx, candidates(&taken.entries), super::Fetch::From(None))?;
     if !outcome.index_locked && !outcome.not_pointers.is_empty() {
         // written by a run that could not record their stat: git would call them modified
         let written = crate::git::scan::PathFilter::new(outcome.not_pointers.clone());

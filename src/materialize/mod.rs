@@ -21,6 +21,8 @@ use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
+use crate::sync::fetch::Source;
+use crate::sync::remote::RemoteError;
 use crate::sync::{self, Local};
 use gix::bstr::{BString, ByteSlice};
 use std::collections::{HashMap, HashSet};
@@ -28,6 +30,15 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use write::{Staged, Temps};
+
+/// Where missing objects come from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fetch<'a> {
+    /// Nowhere: a file whose object is not cached is reported (`git data checkout`).
+    Never,
+    /// The remote of that name, or the default one.
+    From(Option<&'a str>),
+}
 
 /// A work-tree file that holds pointer text.
 #[derive(Clone, Debug)]
@@ -45,6 +56,9 @@ pub(crate) struct Outcome {
     pub failed: Vec<(BString, String)>,
     /// The index could not be updated (another git process held its lock).
     pub index_locked: bool,
+    /// The fix for the failures, when they share one known cause (a full cache disk, wrong
+    /// credentials).
+    pub hint: Option<String>,
     /// Candidates whose file no longer held its pointer: written already (by a run that
     /// may have been killed, or stopped by a locked index, before it recorded their stat).
     pub not_pointers: Vec<BString>,
@@ -62,11 +76,12 @@ struct Written {
     stat: FileStat,
 }
 
-/// Materialises `candidates`, fetching missing objects from the default remote when `fetch`.
+/// Materialises `candidates`, fetching missing objects as `fetch` says; a large object that
+/// is downloaded streams into its first file as it arrives.
 pub(crate) fn materialize(
     ctx: &Local<'_>,
     candidates: Vec<Candidate>,
-    fetch: bool,
+    fetch: Fetch<'_>,
 ) -> anyhow::Result<Outcome> {
     let root = ctx.repo.work_tree()?.to_path_buf();
     let mut outcome = Outcome::default();
@@ -97,13 +112,18 @@ pub(crate) fn materialize(
     let mut unavailable = HashMap::new();
     let mut early = Vec::new();
     if !missing.is_empty() {
-        let staged = if fetch { stage(ctx, &temps, &root, &missing) } else { HashMap::new() };
+        let staged = match fetch {
+            Fetch::From(_) => stage(ctx, &temps, &root, &missing),
+            Fetch::Never => HashMap::new(),
+        };
         let tees = staged
             .iter()
             .filter_map(|(oid, (_, _, s))| s.file().try_clone().ok().map(|f| (*oid, f)))
             .collect();
         let teed;
-        (unavailable, teed) = fetch_missing_teed(ctx, &missing, fetch, tees);
+        let hint;
+        (unavailable, teed, hint) = fetch_missing_teed(ctx, &missing, fetch, tees);
+        outcome.hint = hint;
         early = finish_teed(staged, &teed, &mut outcome);
     }
     // files their download wrote are done (or failed) already
@@ -125,7 +145,7 @@ pub(crate) fn materialize(
         // corrupt objects were quarantined: download good copies and write those files again
         let again: Vec<(BString, Pointer)> =
             corrupt.iter().map(|c| (c.path.clone(), c.pointer)).collect();
-        let still = fetch_missing(ctx, &again, fetch);
+        let still = fetch_missing_teed(ctx, &again, fetch, HashMap::new()).0;
         let (retry, lost): (Vec<Candidate>, Vec<Candidate>) =
             corrupt.into_iter().partition(|c| !still.contains_key(&c.pointer.oid));
         for c in lost {
@@ -234,63 +254,53 @@ fn finish_teed(
     written
 }
 
-/// Downloads missing objects; returns, per oid that is still missing, why.
+/// Downloads missing objects from the default remote; returns, per oid that is still
+/// missing, why.
 pub(crate) fn fetch_missing(
     ctx: &Local<'_>,
     missing: &[(BString, Pointer)],
-    fetch: bool,
 ) -> HashMap<Oid, String> {
-    fetch_missing_teed(ctx, missing, fetch, HashMap::new()).0
+    fetch_missing_teed(ctx, missing, Fetch::From(None), HashMap::new()).0
 }
 
-/// [`fetch_missing`], each object in `tees` streaming into its file too; also returns the
-/// oids whose file got the verified object.
+/// Downloads missing objects, each object in `tees` streaming into its file too; returns,
+/// per oid still missing, why; the oids whose file got the verified object; and the fix
+/// when the failures have a known one.
 fn fetch_missing_teed(
     ctx: &Local<'_>,
     missing: &[(BString, Pointer)],
-    fetch: bool,
+    fetch: Fetch<'_>,
     tees: HashMap<Oid, std::fs::File>,
-) -> (HashMap<Oid, String>, HashSet<Oid>) {
-    let mut out = HashMap::new();
-    let fail_all = |why: String, out: &mut HashMap<_, _>| {
-        for (_, p) in missing {
-            out.insert(p.oid, why.clone());
+) -> (HashMap<Oid, String>, HashSet<Oid>, Option<String>) {
+    let fail_all = |why: String| missing.iter().map(|(_, p)| (p.oid, why.clone())).collect();
+    let name = match fetch {
+        Fetch::From(name) => name,
+        Fetch::Never => {
+            let why = "not in the local cache; run `git data pull` to download it";
+            return (fail_all(why.into()), HashSet::new(), None);
         }
     };
-    if !fetch {
-        fail_all("not in the local cache; run `git data pull` to download it".into(), &mut out);
-        return (out, HashSet::new());
-    }
-    let remote = match sync::open_remote(ctx.config, ctx.repo, None) {
-        Ok(r) => r,
+    let source = match Source::open(ctx, name) {
+        Ok(s) => s,
         Err(e) => {
-            let hint = e.hint.clone().map(|h| format!(" ({h})")).unwrap_or_default();
-            fail_all(
-                format!("not in the local cache and cannot be downloaded: {e}{hint}"),
-                &mut out,
-            );
-            return (out, HashSet::new());
-        }
-    };
-    let transfer = match sync::transfer(ctx.config) {
-        Ok(t) => t,
-        Err(e) => {
-            fail_all(format!("{e:#}"), &mut out);
-            return (out, HashSet::new());
+            let hint = e.chain().find_map(|c| c.downcast_ref::<RemoteError>()?.hint.clone());
+            let also = hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+            let why = format!("not in the local cache and cannot be downloaded: {e:#}{also}");
+            return (fail_all(why), HashSet::new(), hint);
         }
     };
     let objects: Vec<_> = missing.iter().map(|(_, p)| (p.oid, p.size)).collect();
-    let total = crate::progress::total_of(objects.iter().map(|o| o.1));
-    let progress = Progress::bytes(ctx.progress, "Downloading", total, objects.len());
-    let report = transfer.download_teed(&remote, ctx.store, &objects, tees, &progress);
-    progress.finish();
-    let mut known = sync::known(ctx.repo, &*remote);
-    known.add(report.done.iter().copied());
-    for (oid, err) in report.failed {
-        let hint = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
-        out.insert(oid, format!("{err}{hint}"));
-    }
-    (out, report.teed)
+    let report = source.download(ctx, &objects, tees);
+    let hint = report.failed.iter().find_map(|(_, e)| e.hint().map(str::to_string));
+    let why = report
+        .failed
+        .into_iter()
+        .map(|(oid, err)| {
+            let also = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
+            (oid, format!("{err}{also}"))
+        })
+        .collect();
+    (why, report.teed, hint)
 }
 
 /// The objects known to be on the default remote. In hard-link mode only these are linked

@@ -4,6 +4,7 @@
 //! Invariant: an object reaches the cache from a remote only after its bytes hashed to its
 //! id, and reaches a remote only from a verified cache object.
 
+pub(crate) mod fetch;
 pub(crate) mod push;
 pub(crate) mod remote;
 pub(crate) mod retry;

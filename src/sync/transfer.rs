@@ -162,20 +162,10 @@ impl Transfer {
         collect(results, Report::default())
     }
 
-    /// Downloads objects into the cache, verifying each against its oid.
-    pub(crate) fn download(
-        &self,
-        remote: &Arc<dyn Remote>,
-        store: &Arc<Store>,
-        objects: &[(Oid, u64)],
-        progress: &Progress,
-    ) -> Report {
-        self.download_teed(remote, store, objects, HashMap::new(), progress)
-    }
-
-    /// Like [`Transfer::download`], and each object that is downloaded also streams into its
-    /// file in `tees` (empty files, such as a work-tree file's temp). The oids whose tee got
-    /// the verified object are in [`Report::teed`]; any other tee holds nothing to trust.
+    /// Downloads objects into the cache, verifying each against its oid; each object that is
+    /// downloaded also streams into its file in `tees` (empty files, such as a work-tree
+    /// file's temp). The oids whose tee got the verified object are in [`Report::teed`]; any
+    /// other tee holds nothing to trust.
     pub(crate) fn download_teed(
         &self,
         remote: &Arc<dyn Remote>,

@@ -120,3 +120,35 @@ fn switching_between_cached_versions_of_a_large_file_copies_it_whole() {
         assert_clean(&env, &repo);
     }
 }
+
+#[test]
+fn pull_writes_the_work_tree_from_the_named_remote_and_fetches_other_revisions() {
+    let env = Env::new();
+    let repo = env.project("pn");
+    let v1 = bytes(930, 9 * MIB + 17); // large: streamed into its file as it downloads
+    let v2 = bytes(931, 9 * MIB + 29);
+    write(&repo.join("model.bin"), &v1);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["tag", "v1"]);
+    write(&repo.join("model.bin"), &v2);
+    env.git(&repo, &["commit", "-q", "-am", "v2"]);
+    env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
+
+    // a machine without git-data: the clone holds pointers
+    let plain = Env::bare();
+    let dest = plain.path("pn-clone");
+    let origin = env.path("pn-origin.git");
+    plain.git(plain.root(), &["clone", "-q", origin.to_str().unwrap(), dest.to_str().unwrap()]);
+    assert_eq!(read(&dest.join("model.bin")), pointer_of(&v2).as_bytes());
+    plain.data(&dest, &["install"]);
+    let out = plain.data(&dest, &["pull", "storage", "--rev", "v1", "--rev", "HEAD"]);
+    assert_eq!(read(&dest.join("model.bin")), v2, "{}", out.all());
+    let cache = dest.join(".git/data");
+    assert_eq!(read(&object_path(&cache, &v2)), v2);
+    assert_eq!(read(&object_path(&cache, &v1)), v1, "--rev v1 is fetched too: {}", out.all());
+    assert!(out.stderr.contains("downloaded 1 file"), "v2 is not downloaded twice: {}", out.all());
+    assert_clean(&plain, &dest);
+    let again = plain.data(&dest, &["pull", "--rev", "v1"]);
+    assert!(!again.stderr.contains("downloaded"), "{}", again.all());
+}

@@ -7,7 +7,7 @@ use crate::cli::args::CheckoutArgs;
 use crate::cli::context::Context;
 use crate::git::scan::PathFilter;
 use crate::git::worktree;
-use crate::materialize::{self, Candidate};
+use crate::materialize::{self, Candidate, Fetch};
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
@@ -17,7 +17,7 @@ pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
-    let outcome = materialize::materialize(&ctx.local(), candidates, false)?;
+    let outcome = materialize::materialize(&ctx.local(), candidates, Fetch::Never)?;
     if !outcome.index_locked {
         // a locked index left files unwritten: their entries stay for the rerun
         journal.finish()?;

@@ -3,12 +3,15 @@
 
 use crate::cli::args::TransferArgs;
 use crate::cli::context::Context;
+use crate::cli::ui;
 use crate::git::scan::{Found, PathFilter, Scanner};
 use crate::git::worktree;
 use crate::hint::hinted;
-use crate::materialize::{self, Candidate};
-use crate::progress::Progress;
+use crate::materialize::{self, Candidate, Fetch};
+use crate::oid::Oid;
+use crate::sync::fetch::Source;
 use anyhow::Result;
+use std::collections::{HashMap, HashSet};
 
 /// The files whose data a fetch wants: HEAD's (or `--rev`s') trees, or all history (`--all`).
 fn wanted(ctx: &Context, args: &TransferArgs, filter: &PathFilter) -> Result<Vec<Found>> {
@@ -27,13 +30,14 @@ fn wanted(ctx: &Context, args: &TransferArgs, filter: &PathFilter) -> Result<Vec
     Ok(found.into_iter().filter(|f| f.pointer.is_some() && filter.matches(&f.path)).collect())
 }
 
-fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
+/// Downloads what `args` want that is not cached (nor in `skip`); returns how many objects.
+fn download(ctx: &Context, args: &TransferArgs, skip: &HashSet<Oid>) -> Result<usize> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let found = wanted(ctx, args, &filter)?;
-    let mut objects: Vec<(crate::oid::Oid, u64)> = found
+    let mut objects: Vec<(Oid, u64)> = found
         .iter()
         .filter_map(|f| f.pointer)
-        .filter(|p| !ctx.store.contains(&p.oid, p.size))
+        .filter(|p| !skip.contains(&p.oid) && !ctx.store.contains(&p.oid, p.size))
         .map(|p| (p.oid, p.size))
         .collect();
     objects.sort();
@@ -41,21 +45,14 @@ fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
     if objects.is_empty() {
         return Ok(0);
     }
-    let remote = ctx.remote(args.remote.as_deref())?;
-    let transfer = ctx.transfer()?;
-    transfer.call(|| remote.check())?;
-    let total = crate::progress::total_of(objects.iter().map(|o| o.1));
-    let progress = Progress::bytes(ctx.progress(), "Downloading", total, objects.len());
-    let report = transfer.download(&remote, &ctx.store, &objects, &progress);
-    progress.finish();
-    ctx.known(&*remote).add(report.done.iter().copied());
+    let local = ctx.local();
+    let source = Source::open(&local, args.remote.as_deref())?;
+    source.check()?;
+    let report = source.download(&local, &objects, HashMap::new());
     if !report.failed.is_empty() {
         let n = report.failed.len();
-        let mut message = format!(
-            "{n} object{} could not be downloaded from {}:",
-            if n == 1 { "" } else { "s" },
-            remote.name()
-        );
+        let mut message =
+            format!("{n} object{} could not be downloaded from {}:", ui::plural(n), source.name());
         let mut hint = None;
         for (oid, err) in report.failed.iter().take(20) {
             let path = found
@@ -75,28 +72,32 @@ fn download(ctx: &Context, args: &TransferArgs) -> Result<usize> {
         eprintln!(
             "git-data: downloaded {} file{} ({}) from {}",
             report.done.len(),
-            if report.done.len() == 1 { "" } else { "s" },
+            ui::plural(report.done.len()),
             crate::units::human(report.bytes),
-            remote.name()
+            source.name()
         );
     }
     Ok(report.done.len())
 }
 
 pub(crate) fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
-    download(ctx, args)?;
+    download(ctx, args, &HashSet::new())?;
     Ok(0)
 }
 
+/// Writes the work tree's pointer files, each large object streaming into its file as it
+/// downloads; then fetches what `--rev`/`--all` want beyond the work tree.
 pub(crate) fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
-    let fetched = download(ctx, args);
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
-    let candidates = worktree::pointer_files(&ctx.repo, &filter)?
+    let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
-    let outcome = materialize::materialize(&ctx.local(), candidates, false)?;
+    // tried once for the work tree: a failure there is reported with its file, not again
+    let tried: HashSet<Oid> = candidates.iter().map(|c| c.pointer.oid).collect();
+    let fetch = Fetch::From(args.remote.as_deref());
+    let outcome = materialize::materialize(&ctx.local(), candidates, fetch)?;
     if !outcome.index_locked {
         // a locked index left files unwritten: their entries stay for the rerun
         journal.finish()?;
@@ -104,6 +105,7 @@ pub(crate) fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
         // modified (their size differs from the pointer's) until their stat is recorded
         materialize::repair_index(&ctx.local(), &filter)?;
     }
-    fetched?;
-    Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
+    let code = ui::report_outcome(ctx, &outcome, "git data pull");
+    download(ctx, args, &tried)?;
+    Ok(code)
 }

@@ -55,7 +55,7 @@ pub(crate) fn process(g: &GlobalArgs) -> Result<i32> {
     // Missing objects of a checkout are downloaded in one batch while git waits (failures
     // are journaled and reported by the post-checkout hook).
     let fetch = |missing: &[(gix::bstr::BString, crate::pointer::Pointer)]| {
-        let _ = materialize::fetch_missing(&ctx.local(), missing, true);
+        let _ = materialize::fetch_missing(&ctx.local(), missing);
     };
     if ctx.repo.work_tree.is_some() {
         filter.delay = Some(Delay::new(&fetch));

@@ -215,7 +215,7 @@ pub(crate) fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
 /// Writes the data of work-tree files that still hold pointer text (a clone made without
 /// git-lfs or git-data), downloading from the data remote when one is configured.
 fn materialize_pointers(ctx: &Context) -> Result<i32> {
-    use crate::materialize::{self, Candidate};
+    use crate::materialize::{self, Candidate, Fetch};
     let all = crate::git::scan::PathFilter::default();
     let candidates: Vec<Candidate> = crate::git::worktree::pointer_files(&ctx.repo, &all)?
         .into_iter()
@@ -224,8 +224,8 @@ fn materialize_pointers(ctx: &Context) -> Result<i32> {
     if candidates.is_empty() {
         return Ok(0);
     }
-    let outcome =
-        materialize::materialize(&ctx.local(), candidates, !ctx.config.file.remotes.is_empty())?;
+    let fetch = if ctx.config.file.remotes.is_empty() { Fetch::Never } else { Fetch::From(None) };
+    let outcome = materialize::materialize(&ctx.local(), candidates, fetch)?;
     if !outcome.index_locked {
         materialize::repair_index(&ctx.local(), &all)?;
     }
