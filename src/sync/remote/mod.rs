@@ -11,10 +11,7 @@
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
 pub(crate) mod dir;
-pub(crate) mod multipart;
 pub(crate) mod s3;
-pub(crate) mod s3_error;
-mod s3_list;
 pub(crate) mod url;
 
 use crate::config::{Config, RemoteEntry};

@@ -7,9 +7,9 @@
 //! it; if the store no longer knows the upload (aborted, expired), the upload restarts from
 //! scratch once; after completion the stored size is checked.
 
-use super::s3::S3Remote;
-use super::{ErrorKind, RemoteError};
+use super::settings::S3Settings;
 use crate::progress::Progress;
+use crate::sync::remote::{ErrorKind, RemoteError};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -39,7 +39,7 @@ struct Part {
 
 /// One object to upload in parts.
 pub(crate) struct Upload<'a> {
-    pub remote: &'a S3Remote,
+    pub settings: &'a S3Settings,
     pub client: &'a Client,
     pub region: &'a str,
     pub key: &'a str,
@@ -51,8 +51,8 @@ pub(crate) struct Upload<'a> {
 impl Upload<'_> {
     fn record_path(&self) -> PathBuf {
         let id =
-            crate::oid::Oid::of_bytes(format!("{}/{}", self.remote.s.bucket, self.key).as_bytes());
-        self.remote.s.state_dir.join("multipart").join(format!("{}.json", id.short(32)))
+            crate::oid::Oid::of_bytes(format!("{}/{}", self.settings.bucket, self.key).as_bytes());
+        self.settings.state_dir.join("multipart").join(format!("{}.json", id.short(32)))
     }
 
     fn load(&self) -> Option<Record> {
@@ -78,20 +78,20 @@ impl Upload<'_> {
     fn err<E, R>(&self, doing: &str, e: &aws_sdk_s3::error::SdkError<E, R>) -> RemoteError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + super::s3_error::HttpStatus + 'static,
+        R: std::fmt::Debug + super::error::HttpStatus + 'static,
     {
-        let site = super::s3_error::Site {
-            remote: &self.remote.s.name,
-            bucket: &self.remote.s.bucket,
-            endpoint: self.remote.s.endpoint.as_deref().unwrap_or("AWS S3"),
+        let site = super::error::Site {
+            remote: &self.settings.name,
+            bucket: &self.settings.bucket,
+            endpoint: self.settings.endpoint.as_deref().unwrap_or("AWS S3"),
             region: self.region,
         };
-        super::s3_error::classify(&site, doing, e)
+        super::error::classify(&site, doing, e)
     }
 
     /// Uploads the object, resuming a recorded upload when there is one.
     pub(crate) async fn run(&self, slots: &Arc<Semaphore>) -> Result<(), RemoteError> {
-        let part_size = self.remote.s.part_size.max(self.size.div_ceil(10_000));
+        let part_size = self.settings.part_size.max(self.size.div_ceil(10_000));
         for _ in 0..2 {
             let rec = match self.load() {
                 Some(r) if r.size == self.size && r.part_size == part_size && r.key == self.key => {
@@ -118,7 +118,7 @@ impl Upload<'_> {
             }
         }
         Err(RemoteError::new(
-            &self.remote.s.name,
+            &self.settings.name,
             ErrorKind::Other,
             format!("upload {}: the store keeps losing the multipart upload", self.key),
         ))
@@ -126,15 +126,15 @@ impl Upload<'_> {
 
     async fn create(&self, part_size: u64) -> Result<Record, RemoteError> {
         let mut req =
-            self.client.create_multipart_upload().bucket(&self.remote.s.bucket).key(self.key);
-        if self.remote.s.checksums == crate::config::ChecksumMode::Always {
+            self.client.create_multipart_upload().bucket(&self.settings.bucket).key(self.key);
+        if self.settings.checksums == crate::config::ChecksumMode::Always {
             req = req.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32);
         }
         let out =
             req.send().await.map_err(|e| self.err(&format!("start uploading {}", self.key), &e))?;
         let upload_id = out.upload_id().unwrap_or_default().to_string();
         let rec = Record {
-            bucket: self.remote.s.bucket.clone(),
+            bucket: self.settings.bucket.clone(),
             key: self.key.to_string(),
             upload_id,
             size: self.size,
@@ -154,12 +154,12 @@ impl Upload<'_> {
         let shared = Mutex::new(rec);
         let results: Vec<Result<(), RemoteError>> =
             stream::iter(missing.into_iter().map(|n| self.send_part(n, &shared, slots)))
-                .buffer_unordered(self.remote.s.concurrency.max(1))
+                .buffer_unordered(self.settings.concurrency.max(1))
                 .collect()
                 .await;
         results.into_iter().collect::<Result<Vec<()>, _>>()?;
         shared.into_inner().map_err(|_| {
-            RemoteError::new(&self.remote.s.name, ErrorKind::Other, "upload state poisoned")
+            RemoteError::new(&self.settings.name, ErrorKind::Other, "upload state poisoned")
         })
     }
 
@@ -176,7 +176,7 @@ impl Upload<'_> {
     ) -> Result<(), RemoteError> {
         let (upload_id, part_size) = {
             let r = rec.lock().map_err(|_| {
-                RemoteError::new(&self.remote.s.name, ErrorKind::Other, "upload state poisoned")
+                RemoteError::new(&self.settings.name, ErrorKind::Other, "upload state poisoned")
             })?;
             (r.upload_id.clone(), r.part_size)
         };
@@ -191,7 +191,7 @@ impl Upload<'_> {
             .await
             .map_err(|e| {
                 RemoteError::new(
-                    &self.remote.s.name,
+                    &self.settings.name,
                     ErrorKind::Other,
                     format!("cannot read {}: {e}", self.src.display()),
                 )
@@ -199,7 +199,7 @@ impl Upload<'_> {
         let out = self
             .client
             .upload_part()
-            .bucket(&self.remote.s.bucket)
+            .bucket(&self.settings.bucket)
             .key(self.key)
             .upload_id(&upload_id)
             .part_number(n)
@@ -214,7 +214,7 @@ impl Upload<'_> {
         };
         let snapshot = {
             let mut r = rec.lock().map_err(|_| {
-                RemoteError::new(&self.remote.s.name, ErrorKind::Other, "upload state poisoned")
+                RemoteError::new(&self.settings.name, ErrorKind::Other, "upload state poisoned")
             })?;
             r.parts.insert(n, part);
             r.clone()
@@ -238,7 +238,7 @@ impl Upload<'_> {
             .collect();
         self.client
             .complete_multipart_upload()
-            .bucket(&self.remote.s.bucket)
+            .bucket(&self.settings.bucket)
             .key(self.key)
             .upload_id(&rec.upload_id)
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
@@ -265,7 +265,7 @@ impl Upload<'_> {
         let head = self
             .client
             .head_object()
-            .bucket(&self.remote.s.bucket)
+            .bucket(&self.settings.bucket)
             .key(self.key)
             .send()
             .await
@@ -273,7 +273,7 @@ impl Upload<'_> {
         let stored = head.content_length().unwrap_or(-1);
         if stored != self.size as i64 {
             return Err(RemoteError::new(
-                &self.remote.s.name,
+                &self.settings.name,
                 ErrorKind::Corrupt,
                 format!(
                     "upload {}: the store holds {stored} bytes, expected {}",

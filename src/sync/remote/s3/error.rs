@@ -3,7 +3,7 @@
 //! (so a retry is reported once per cause). Decided on the SDK's typed errors, never on text. Never includes credentials
 //! (the SDK's errors carry none; we add only names, codes and HTTP statuses).
 
-use super::{ErrorKind, RemoteError};
+use crate::sync::remote::{ErrorKind, RemoteError};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// What the error is about, for the message.

@@ -5,8 +5,8 @@
 //! reported as objects; a listing follows continuation tokens to the end or fails whole, so a
 //! caller never acts on half a listing; deleting a key that is not there is success.
 
-use super::s3::S3Remote;
-use super::{ErrorKind, Key, Listed, RemoteError};
+use super::S3Remote;
+use crate::sync::remote::{ErrorKind, Key, Listed, RemoteError};
 use futures_util::{StreamExt, stream};
 use std::collections::HashMap;
 use std::time::SystemTime;

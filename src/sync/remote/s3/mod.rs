@@ -8,9 +8,17 @@
 //! the client (and its connection pool) is built once per remote, on first use, with the
 //! SDK's retries off (each call is one attempt; crate::sync::retry decides what is tried again).
 
-use super::s3_error::{self, Site};
-use super::{ErrorKind, Key, Listed, Remote, RemoteError, multipart};
-use crate::config::{ChecksumMode, StaticKeys};
+pub(crate) mod error;
+mod list;
+mod multipart;
+mod settings;
+
+pub(crate) use settings::S3Settings;
+
+use super::{ErrorKind, Key, Listed, Remote, RemoteError};
+use error::Site;
+
+use crate::config::ChecksumMode;
 use crate::fs::atomic::AtomicFile;
 use crate::progress::Progress;
 use async_trait::async_trait;
@@ -20,30 +28,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use futures_util::{StreamExt, stream};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
-
-/// Everything needed to build the client, resolved from configuration.
-#[derive(Clone, Debug)]
-pub(crate) struct S3Settings {
-    pub name: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub path_style: bool,
-    pub profile: Option<String>,
-    pub checksums: ChecksumMode,
-    pub keys: Option<StaticKeys>,
-    pub part_size: u64,
-    /// From this many keys on, existence checks list shard prefixes (one HEAD each below).
-    pub list_threshold: usize,
-    pub concurrency: usize,
-    /// Where resumable multipart uploads are recorded.
-    pub state_dir: PathBuf,
-}
 
 pub(crate) struct S3Remote {
     pub s: S3Settings,
@@ -87,9 +75,9 @@ impl S3Remote {
     ) -> RemoteError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + s3_error::HttpStatus + 'static,
+        R: std::fmt::Debug + error::HttpStatus + 'static,
     {
-        s3_error::classify(&self.site(region), doing, e)
+        error::classify(&self.site(region), doing, e)
     }
 }
 
@@ -144,10 +132,10 @@ async fn build_client(s: &S3Settings) -> Result<(Client, String), RemoteError> {
     // Resolve credentials now: "none anywhere" is one clear error, not a failure per object.
     use aws_sdk_s3::config::ProvideCredentials;
     let Some(provider) = sdk.credentials_provider() else {
-        return Err(s3_error::no_credentials(&s.name, &s.bucket));
+        return Err(error::no_credentials(&s.name, &s.bucket));
     };
     if provider.provide_credentials().await.is_err() {
-        return Err(s3_error::no_credentials(&s.name, &s.bucket));
+        return Err(error::no_credentials(&s.name, &s.bucket));
     }
     Ok((Client::from_conf(conf.build()), region))
 }
@@ -234,8 +222,15 @@ impl Remote for S3Remote {
         let (client, region) = self.client().await?;
         let k = self.object_key(key);
         if size > self.s.part_size {
-            let up =
-                multipart::Upload { remote: self, client, region, key: &k, src, size, progress };
+            let up = multipart::Upload {
+                settings: &self.s,
+                client,
+                region,
+                key: &k,
+                src,
+                size,
+                progress,
+            };
             return up.run(&self.parts).await;
         }
         let _permit = self.parts.acquire().await;
