@@ -94,12 +94,16 @@ pub struct LocalSettings {
     pub list_threshold: Option<String>,
     pub retries: Option<String>,
     pub retry_deadline: Option<String>,
+    pub skip_smudge: Option<String>,
 }
+
+/// What turns smudging off: ours, then git-lfs's spelling (for teams switching over).
+const SKIP_SMUDGE_VARS: [&str; 2] = ["GIT_DATA_SKIP_SMUDGE", "GIT_LFS_SKIP_SMUDGE"];
 
 impl LocalSettings {
     /// Overlays `GIT_DATA_*` environment variables on values read from git config.
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        let pairs: [(&str, &mut Option<String>); 9] = [
+        let pairs: [(&str, &mut Option<String>); 10] = [
             ("GIT_DATA_LIST_THRESHOLD", &mut self.list_threshold),
             ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
             ("GIT_DATA_LINK_MODE", &mut self.link_mode),
@@ -109,11 +113,17 @@ impl LocalSettings {
             ("GIT_DATA_PROGRESS", &mut self.progress),
             ("GIT_DATA_RETRIES", &mut self.retries),
             ("GIT_DATA_RETRY_DEADLINE", &mut self.retry_deadline),
+            (SKIP_SMUDGE_VARS[0], &mut self.skip_smudge),
         ];
         for (var, slot) in pairs {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
                 *slot = Some(v);
             }
+        }
+        if env(SKIP_SMUDGE_VARS[0]).is_none_or(|v| v.is_empty())
+            && let Some(v) = env(SKIP_SMUDGE_VARS[1]).filter(|v| !v.is_empty())
+        {
+            self.skip_smudge = Some(v);
         }
         self
     }
@@ -139,6 +149,10 @@ pub struct Config {
     pub list_threshold: usize,
     /// Access keys per remote name, from `.git/config` (never from `.gitdata.yaml`).
     pub keys: BTreeMap<String, StaticKeys>,
+    /// Checkouts leave pointer files and never download (`GIT_DATA_SKIP_SMUDGE`, or git-lfs's
+    /// `GIT_LFS_SKIP_SMUDGE`; `data.skipSmudge` in git config): for CI jobs that need no
+    /// data, or only the part `git data pull` fetches.
+    pub skip_smudge: bool,
 }
 
 /// Parses a size such as `1MiB`, `500 KB` or `1048576`.
@@ -229,6 +243,12 @@ impl Config {
                 None => DEFAULT_LIST_THRESHOLD,
             },
             keys: BTreeMap::new(),
+            skip_smudge: match &local.skip_smudge {
+                Some(v) => parse_bool(v).ok_or_else(|| {
+                    invalid("GIT_DATA_SKIP_SMUDGE", v, "expected 1 or 0 (true or false)")
+                })?,
+                None => false,
+            },
         })
     }
 }

@@ -122,6 +122,8 @@ pub struct Filter<'a> {
     pub readahead: Option<readahead::ReadAhead>,
     /// Delays smudges of missing objects (long-running sessions that can download).
     pub delay: Option<delay::Delay<'a>>,
+    /// Smudge leaves every pointer as it is: no cache read, no journal, no download.
+    pub skip_smudge: bool,
 }
 
 impl Filter<'_> {
@@ -264,6 +266,9 @@ impl Filter<'_> {
             }
             Err(PointerError::NotAPointer) => return Ok(Smudged::Bytes(head)),
         };
+        if self.skip_smudge {
+            return Ok(Smudged::Bytes(head));
+        }
         if pointer.size <= self.inline_max && self.store.contains(&pointer.oid, pointer.size) {
             match self.inline(&pointer) {
                 Ok(bytes) => return Ok(Smudged::Bytes(bytes)),

@@ -176,6 +176,7 @@ mod tests {
             stat_cache: None,
             readahead: None,
             delay: None,
+            skip_smudge: false,
         };
         let mut out = Vec::new();
         serve(input, &mut out, &mut filter).unwrap();
@@ -266,6 +267,7 @@ mod tests {
             stat_cache: None,
             readahead: None,
             delay: Some(super::super::delay::Delay::new(&fetch)),
+            skip_smudge: false,
         };
         let mut out = Vec::new();
         serve(&input[..], &mut out, &mut filter).unwrap();

@@ -361,6 +361,7 @@ mod tests {
             stat_cache: None,
             readahead: Some(read_ahead(dir.path())),
             delay: None,
+            skip_smudge: false,
         };
         let mut clean = |i: usize, sent: &[u8]| {
             let path = format!("d/f{i:02}.bin");

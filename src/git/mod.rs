@@ -130,6 +130,7 @@ impl Repo {
             list_threshold: self.config_string("data.listThreshold"),
             retries: self.config_string("data.retries"),
             retry_deadline: self.config_string("data.retryDeadline"),
+            skip_smudge: self.config_string("data.skipSmudge"),
         }
         .with_env(|k| std::env::var(k).ok())
     }

@@ -22,7 +22,7 @@ pub(crate) struct Out {
 }
 
 impl Out {
-    fn from(o: Output) -> Out {
+    pub(crate) fn from(o: Output) -> Out {
         Out {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),

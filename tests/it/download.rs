@@ -152,3 +152,45 @@ fn pull_writes_the_work_tree_from_the_named_remote_and_fetches_other_revisions()
     let again = plain.data(&dest, &["pull", "--rev", "v1"]);
     assert!(!again.stderr.contains("downloaded"), "{}", again.all());
 }
+
+#[test]
+fn skip_smudge_leaves_pointers_without_asking_the_remote() {
+    let env = Env::new();
+    let repo = env.project("skip");
+    let model = bytes(940, 5 * MIB + 3);
+    let small = bytes(941, 2_000);
+    write(&repo.join("model.bin"), &model);
+    write(&repo.join("data/x.csv"), &small);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "data"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    // the data remote is gone: a smudge that tried it would fail and say so
+    let store = env.path("skip-store");
+    let away = env.path("skip-store-away");
+    std::fs::rename(&store, &away).unwrap();
+    let origin = env.path("skip-origin.git");
+    for (var, dest) in [("GIT_DATA_SKIP_SMUDGE", "skip-a"), ("GIT_LFS_SKIP_SMUDGE", "skip-b")] {
+        let out = Out::from(
+            env.command(env.root(), "git")
+                .env(var, "1")
+                .args(["clone", "-q", origin.to_str().unwrap(), dest])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(out.code, 0, "{var}: {}", out.all());
+        assert!(!out.stderr.contains("error"), "{var}: {}", out.all());
+        let clone = env.path(dest);
+        assert_eq!(read(&clone.join("model.bin")), pointer_of(&model).as_bytes(), "{var}");
+        assert_eq!(read(&clone.join("data/x.csv")), pointer_of(&small).as_bytes(), "{var}");
+        let status = env.git(&clone, &["status", "--porcelain"]);
+        assert_eq!(status.stdout, "", "{var}: pointers are what the index holds");
+        assert!(!clone.join(".git/data/objects").exists(), "{var}: nothing was cached");
+    }
+    // without the variable, the same clone gets its data
+    std::fs::rename(&away, &store).unwrap();
+    let clone = env.path("skip-a");
+    env.data(&clone, &["pull"]);
+    assert_eq!(read(&clone.join("model.bin")), model);
+    assert_eq!(read(&clone.join("data/x.csv")), small);
+    assert_clean(&env, &clone);
+}

@@ -53,6 +53,7 @@ fn serve_bytes(dir: &Path, input: &[u8]) -> Vec<u8> {
         stat_cache: None,
         readahead: None,
         delay: None,
+        skip_smudge: false,
     };
     let mut out = Vec::new();
     let _ = serve(input, &mut out, &mut filter);

@@ -23,6 +23,7 @@ fn make_filter(ctx: &Context) -> Filter<'_> {
         stat_cache: Some(ctx.stat_cache()),
         readahead: None,
         delay: None,
+        skip_smudge: ctx.config.skip_smudge,
     }
 }
 
