@@ -57,9 +57,9 @@ pub enum Command {
     /// Upload the data of the current branch (or of --all refs) to a data remote.
     Push(PushArgs),
     /// Download the data of the current checkout (or of --all refs) into the cache.
-    Fetch(TransferArgs),
+    Fetch(FetchArgs),
     /// Fetch, then write the data into the work tree.
-    Pull(TransferArgs),
+    Pull(FetchArgs),
     /// Write data files that are still pointers into the work tree, from the cache.
     Checkout(CheckoutArgs),
     /// Manage data remotes (recorded in .gitdata.yaml).
@@ -179,6 +179,20 @@ pub struct TransferArgs {
     /// Only files under these paths.
     #[arg(last = true)]
     pub paths: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+    /// Only files matching these patterns (gitattributes syntax from the repository's root,
+    /// comma-separated or repeated; a directory means everything below it). Default:
+    /// data.fetchInclude.
+    #[arg(short = 'I', long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub include: Vec<String>,
+    /// Never files matching these patterns. Default: data.fetchExclude.
+    #[arg(short = 'X', long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -95,6 +95,8 @@ pub struct LocalSettings {
     pub retries: Option<String>,
     pub retry_deadline: Option<String>,
     pub skip_smudge: Option<String>,
+    pub fetch_include: Option<String>,
+    pub fetch_exclude: Option<String>,
 }
 
 /// What turns smudging off: ours, then git-lfs's spelling (for teams switching over).
@@ -103,7 +105,7 @@ const SKIP_SMUDGE_VARS: [&str; 2] = ["GIT_DATA_SKIP_SMUDGE", "GIT_LFS_SKIP_SMUDG
 impl LocalSettings {
     /// Overlays `GIT_DATA_*` environment variables on values read from git config.
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        let pairs: [(&str, &mut Option<String>); 10] = [
+        let pairs: [(&str, &mut Option<String>); 12] = [
             ("GIT_DATA_LIST_THRESHOLD", &mut self.list_threshold),
             ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
             ("GIT_DATA_LINK_MODE", &mut self.link_mode),
@@ -114,6 +116,8 @@ impl LocalSettings {
             ("GIT_DATA_RETRIES", &mut self.retries),
             ("GIT_DATA_RETRY_DEADLINE", &mut self.retry_deadline),
             (SKIP_SMUDGE_VARS[0], &mut self.skip_smudge),
+            ("GIT_DATA_FETCH_INCLUDE", &mut self.fetch_include),
+            ("GIT_DATA_FETCH_EXCLUDE", &mut self.fetch_exclude),
         ];
         for (var, slot) in pairs {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
@@ -153,12 +157,22 @@ pub struct Config {
     /// `GIT_LFS_SKIP_SMUDGE`; `data.skipSmudge` in git config): for CI jobs that need no
     /// data, or only the part `git data pull` fetches.
     pub skip_smudge: bool,
+    /// The files checkouts and `pull`/`fetch` get data for, unless flags say otherwise
+    /// (`data.fetchInclude` / `data.fetchExclude`: comma-separated patterns).
+    pub fetch_include: Vec<String>,
+    pub fetch_exclude: Vec<String>,
 }
 
 /// Parses a size such as `1MiB`, `500 KB` or `1048576`.
 pub fn parse_size(text: &str) -> Option<u64> {
     let t = text.trim();
     t.parse::<u64>().ok().or_else(|| t.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64()))
+}
+
+/// The items of a comma-separated value (`data/raw/**, *.csv`), empty ones left out.
+fn split_list(value: Option<String>) -> Vec<String> {
+    let items = value.map(|v| v.split(',').map(|p| p.trim().to_string()).collect::<Vec<_>>());
+    items.unwrap_or_default().into_iter().filter(|p| !p.is_empty()).collect()
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
@@ -249,6 +263,8 @@ impl Config {
                 })?,
                 None => false,
             },
+            fetch_include: split_list(local.fetch_include.clone()),
+            fetch_exclude: split_list(local.fetch_exclude.clone()),
         })
     }
 }

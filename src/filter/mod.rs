@@ -18,6 +18,7 @@ pub(crate) mod readahead;
 
 use crate::fs::atomic::AtomicFile;
 use crate::fs::stat::FileStat;
+use crate::git::globs::Globs;
 use crate::oid::{Hasher, Oid};
 use crate::pointer::{Cleaned, MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::store::state::pending::{Journal, PendingFile};
@@ -124,6 +125,27 @@ pub struct Filter<'a> {
     pub delay: Option<delay::Delay<'a>>,
     /// Smudge leaves every pointer as it is: no cache read, no journal, no download.
     pub skip_smudge: bool,
+    /// The files smudge writes data for (`data.fetchInclude` / `data.fetchExclude`); the
+    /// others keep their pointer, as with `skip_smudge`.
+    pub(crate) chosen: Globs,
+}
+
+impl<'a> Filter<'a> {
+    /// A filter over `store` that journals to `journal` and answers smudges of cached objects
+    /// up to `inline_max` bytes itself: no work tree, stat cache, read-ahead or delay.
+    pub fn new(store: &'a Store, journal: Journal, inline_max: u64) -> Filter<'a> {
+        Filter {
+            store,
+            journal,
+            inline_max,
+            work_tree: None,
+            stat_cache: None,
+            readahead: None,
+            delay: None,
+            skip_smudge: false,
+            chosen: Globs::default(),
+        }
+    }
 }
 
 impl Filter<'_> {
@@ -266,7 +288,7 @@ impl Filter<'_> {
             }
             Err(PointerError::NotAPointer) => return Ok(Smudged::Bytes(head)),
         };
-        if self.skip_smudge {
+        if self.skip_smudge || !self.chosen.matches(path) {
             return Ok(Smudged::Bytes(head));
         }
         if pointer.size <= self.inline_max && self.store.contains(&pointer.oid, pointer.size) {

@@ -177,6 +177,7 @@ mod tests {
             readahead: None,
             delay: None,
             skip_smudge: false,
+            chosen: Default::default(),
         };
         let mut out = Vec::new();
         serve(input, &mut out, &mut filter).unwrap();
@@ -268,6 +269,7 @@ mod tests {
             readahead: None,
             delay: Some(super::super::delay::Delay::new(&fetch)),
             skip_smudge: false,
+            chosen: Default::default(),
         };
         let mut out = Vec::new();
         serve(&input[..], &mut out, &mut filter).unwrap();

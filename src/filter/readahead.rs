@@ -362,6 +362,7 @@ mod tests {
             readahead: Some(read_ahead(dir.path())),
             delay: None,
             skip_smudge: false,
+            chosen: Default::default(),
         };
         let mut clean = |i: usize, sent: &[u8]| {
             let path = format!("d/f{i:02}.bin");

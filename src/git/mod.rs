@@ -6,6 +6,7 @@
 
 pub(crate) mod attributes;
 mod command;
+pub(crate) mod globs;
 pub(crate) mod hooks;
 pub(crate) mod index;
 pub(crate) mod odb;
@@ -131,6 +132,8 @@ impl Repo {
             retries: self.config_string("data.retries"),
             retry_deadline: self.config_string("data.retryDeadline"),
             skip_smudge: self.config_string("data.skipSmudge"),
+            fetch_include: self.config_string("data.fetchInclude"),
+            fetch_exclude: self.config_string("data.fetchExclude"),
         }
         .with_env(|k| std::env::var(k).ok())
     }

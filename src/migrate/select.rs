@@ -10,12 +10,13 @@
 
 use crate::git::attributes::ATTRS;
 use crate::git::attributes::normalize;
+use crate::git::globs::pattern_matches;
 use crate::git::{Repo, obj_err};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use anyhow::{Context as _, Result};
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
-use gix::glob::{Pattern, pattern::Case, wildmatch};
+use gix::glob::Pattern;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The selection flags, parsed.
@@ -88,18 +89,6 @@ impl Selection {
             .map(|p| format!("{} {ATTRS}", crate::git::attributes::rooted(p.as_bstr())))
             .collect()
     }
-}
-
-/// Matches a root-relative gitattributes pattern against a repository path, as git does.
-pub(crate) fn pattern_matches(pattern: &Pattern, path: &BStr) -> bool {
-    let base = path.rfind_byte(b'/').map(|p| p + 1);
-    pattern.matches_repo_relative_path(
-        path,
-        base,
-        Some(false),
-        Case::Sensitive,
-        wildmatch::Mode::NO_MATCH_SLASH_LITERAL,
-    )
 }
 
 /// One version of a file found in history.

@@ -194,3 +194,51 @@ fn skip_smudge_leaves_pointers_without_asking_the_remote() {
     assert_eq!(read(&clone.join("data/x.csv")), small);
     assert_clean(&env, &clone);
 }
+
+#[test]
+fn fetch_include_and_exclude_choose_what_clone_and_pull_download() {
+    let env = Env::new();
+    let repo = env.project("inc");
+    let raw = bytes(950, 3_000);
+    let tmp = bytes(951, 3_000);
+    let processed = bytes(952, 3_000);
+    let model = bytes(953, 2 * MIB);
+    write(&repo.join("data/raw/a.csv"), &raw);
+    write(&repo.join("data/raw/x.tmp"), &tmp);
+    write(&repo.join("data/processed/b.csv"), &processed);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "data"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+
+    // a CI job that needs only the raw data
+    let origin = env.path("inc-origin.git");
+    let (include, exclude) = ("data.fetchInclude=data/raw", "data.fetchExclude=*.tmp");
+    let args = ["clone", "-q", "-c", include, "-c", exclude, origin.to_str().unwrap(), "inc-ci"];
+    env.git(env.root(), &args);
+    let ci = env.path("inc-ci");
+    assert_eq!(read(&ci.join("data/raw/a.csv")), raw);
+    assert_eq!(read(&ci.join("data/raw/x.tmp")), pointer_of(&tmp).as_bytes());
+    assert_eq!(read(&ci.join("data/processed/b.csv")), pointer_of(&processed).as_bytes());
+    assert_eq!(read(&ci.join("model.bin")), pointer_of(&model).as_bytes());
+    assert_eq!(env.git(&ci, &["status", "--porcelain"]).stdout, "");
+    assert!(!object_path(&ci.join(".git/data"), &model).exists(), "the model was not downloaded");
+
+    // flags replace the configured patterns; pull with none of them keeps to the config
+    env.data(&ci, &["pull"]);
+    assert_eq!(read(&ci.join("model.bin")), pointer_of(&model).as_bytes());
+    env.data(&ci, &["pull", "-I", "model.bin,data/processed/*.csv"]);
+    assert_eq!(read(&ci.join("model.bin")), model);
+    assert_eq!(read(&ci.join("data/processed/b.csv")), processed);
+    assert_eq!(read(&ci.join("data/raw/x.tmp")), pointer_of(&tmp).as_bytes());
+    env.data(&ci, &["fetch", "--exclude", "data/processed"]);
+    assert!(
+        object_path(&ci.join(".git/data"), &tmp).exists(),
+        "fetch without the config's exclude"
+    );
+    env.git(&ci, &["config", "--unset", "data.fetchInclude"]);
+    env.git(&ci, &["config", "--unset", "data.fetchExclude"]);
+    env.data(&ci, &["pull"]);
+    assert_eq!(read(&ci.join("data/raw/x.tmp")), tmp);
+    assert_clean(&env, &ci);
+}

@@ -1,9 +1,10 @@
 //! `git data fetch` (download into the cache) and `git data pull` (fetch, then write the
 //! files into the work tree).
 
-use crate::cli::args::TransferArgs;
+use crate::cli::args::{FetchArgs, TransferArgs};
 use crate::cli::context::Context;
 use crate::cli::ui;
+use crate::git::globs::Globs;
 use crate::git::scan::{Found, PathFilter, Scanner};
 use crate::git::worktree;
 use crate::hint::hinted;
@@ -11,10 +12,26 @@ use crate::materialize::{self, Candidate, Fetch};
 use crate::oid::Oid;
 use crate::sync::fetch::Source;
 use anyhow::Result;
+use gix::bstr::ByteSlice;
 use std::collections::{HashMap, HashSet};
 
+/// The files `--include`/`--exclude` choose, or `data.fetchInclude`/`data.fetchExclude`
+/// when neither flag is given.
+fn chosen(ctx: &Context, args: &FetchArgs) -> Result<Globs> {
+    if args.include.is_empty() && args.exclude.is_empty() {
+        Globs::parse(&ctx.config.fetch_include, &ctx.config.fetch_exclude)
+    } else {
+        Globs::parse(&args.include, &args.exclude)
+    }
+}
+
 /// The files whose data a fetch wants: HEAD's (or `--rev`s') trees, or all history (`--all`).
-fn wanted(ctx: &Context, args: &TransferArgs, filter: &PathFilter) -> Result<Vec<Found>> {
+fn wanted(
+    ctx: &Context,
+    args: &TransferArgs,
+    filter: &PathFilter,
+    globs: &Globs,
+) -> Result<Vec<Found>> {
     let tips = ctx.tips(args)?;
     let mut scanner = Scanner::new(&ctx.repo);
     let found = if args.all {
@@ -27,13 +44,16 @@ fn wanted(ctx: &Context, args: &TransferArgs, filter: &PathFilter) -> Result<Vec
         }
         all
     };
-    Ok(found.into_iter().filter(|f| f.pointer.is_some() && filter.matches(&f.path)).collect())
+    let chosen = |f: &Found| filter.matches(&f.path) && globs.matches(f.path.as_bstr());
+    Ok(found.into_iter().filter(|f| f.pointer.is_some() && chosen(f)).collect())
 }
 
 /// Downloads what `args` want that is not cached (nor in `skip`); returns how many objects.
-fn download(ctx: &Context, args: &TransferArgs, skip: &HashSet<Oid>) -> Result<usize> {
+fn download(ctx: &Context, args: &FetchArgs, skip: &HashSet<Oid>) -> Result<usize> {
+    let globs = chosen(ctx, args)?;
+    let args = &args.transfer;
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let found = wanted(ctx, args, &filter)?;
+    let found = wanted(ctx, args, &filter, &globs)?;
     let mut objects: Vec<(Oid, u64)> = found
         .iter()
         .filter_map(|f| f.pointer)
@@ -80,23 +100,29 @@ fn download(ctx: &Context, args: &TransferArgs, skip: &HashSet<Oid>) -> Result<u
     Ok(report.done.len())
 }
 
-pub(crate) fn fetch(ctx: &Context, args: &TransferArgs) -> Result<i32> {
+pub(crate) fn fetch(ctx: &Context, args: &FetchArgs) -> Result<i32> {
     download(ctx, args, &HashSet::new())?;
     Ok(0)
 }
 
 /// Writes the work tree's pointer files, each large object streaming into its file as it
 /// downloads; then fetches what `--rev`/`--all` want beyond the work tree.
-pub(crate) fn pull(ctx: &Context, args: &TransferArgs) -> Result<i32> {
-    let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
+pub(crate) fn pull(ctx: &Context, args: &FetchArgs) -> Result<i32> {
+    let globs = chosen(ctx, args)?;
+    let filter = PathFilter::new(ctx.repo_paths(&args.transfer.paths)?);
+    // the journal's entries are all written only when every file is chosen
+    let journal = match globs.is_all() {
+        true => crate::materialize::journal::take_for(&ctx.journal(), &filter)?,
+        false => Default::default(),
+    };
     let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
         .into_iter()
+        .filter(|(path, _)| globs.matches(path.as_bstr()))
         .map(|(path, pointer)| Candidate { path, pointer })
         .collect();
     // tried once for the work tree: a failure there is reported with its file, not again
     let tried: HashSet<Oid> = candidates.iter().map(|c| c.pointer.oid).collect();
-    let fetch = Fetch::From(args.remote.as_deref());
+    let fetch = Fetch::From(args.transfer.remote.as_deref());
     let outcome = materialize::materialize(&ctx.local(), candidates, fetch)?;
     if !outcome.index_locked {
         // a locked index left files unwritten: their entries stay for the rerun

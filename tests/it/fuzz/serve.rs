@@ -45,16 +45,7 @@ fn handshake() -> Vec<u8> {
 /// Runs `serve` in-process on `input` with a fresh cache; returns what it wrote.
 fn serve_bytes(dir: &Path, input: &[u8]) -> Vec<u8> {
     let store = Store::new(dir.join("cache"));
-    let mut filter = Filter {
-        store: &store,
-        journal: Journal::session(dir.join("pending")),
-        inline_max: 1 << 20,
-        work_tree: None,
-        stat_cache: None,
-        readahead: None,
-        delay: None,
-        skip_smudge: false,
-    };
+    let mut filter = Filter::new(&store, Journal::session(dir.join("pending")), 1 << 20);
     let mut out = Vec::new();
     let _ = serve(input, &mut out, &mut filter);
     out

@@ -6,6 +6,7 @@ use crate::cli::context::Context;
 use crate::filter::delay::Delay;
 use crate::filter::readahead::ReadAhead;
 use crate::filter::{self, Filter};
+use crate::git::globs::Globs;
 use crate::git::hooks;
 use crate::materialize;
 use anyhow::Result;
@@ -24,7 +25,17 @@ fn make_filter(ctx: &Context) -> Filter<'_> {
         readahead: None,
         delay: None,
         skip_smudge: ctx.config.skip_smudge,
+        chosen: chosen(ctx),
     }
+}
+
+/// The files checkouts write data for; a bad pattern warns and every file is written (the
+/// filter must keep working so a checkout can still fix the setting).
+fn chosen(ctx: &Context) -> Globs {
+    Globs::parse(&ctx.config.fetch_include, &ctx.config.fetch_exclude).unwrap_or_else(|e| {
+        eprintln!("git-data: warning: data.fetchInclude / data.fetchExclude: {e:#}; ignored");
+        Globs::default()
+    })
 }
 
 /// Installs missing hooks in a repository that uses the filter but lacks them (a fresh clone
