@@ -168,17 +168,7 @@ mod tests {
 
     fn run(dir: &std::path::Path, input: &[u8], inline_max: u64) -> Vec<Vec<String>> {
         let store = Store::new(dir.join("cache"));
-        let mut filter = Filter {
-            store: &store,
-            journal: Journal::session(dir.join("pending")),
-            inline_max,
-            work_tree: None,
-            stat_cache: None,
-            readahead: None,
-            delay: None,
-            skip_smudge: false,
-            chosen: Default::default(),
-        };
+        let mut filter = Filter::new(&store, Journal::session(dir.join("pending")), inline_max);
         let mut out = Vec::new();
         serve(input, &mut out, &mut filter).unwrap();
         let mut r = PktReader::new(&out[..]);
@@ -260,17 +250,8 @@ mod tests {
             w.flush_packet().unwrap();
             w.flush_packet().unwrap(); // no content the second time
         }
-        let mut filter = Filter {
-            store: &store,
-            journal: Journal::session(dir.path().join("pending")),
-            inline_max: 1 << 20,
-            work_tree: None,
-            stat_cache: None,
-            readahead: None,
-            delay: Some(super::super::delay::Delay::new(&fetch)),
-            skip_smudge: false,
-            chosen: Default::default(),
-        };
+        let mut filter = Filter::new(&store, Journal::session(dir.path().join("pending")), 1 << 20);
+        filter.delay = Some(super::super::delay::Delay::new(&fetch));
         let mut out = Vec::new();
         serve(&input[..], &mut out, &mut filter).unwrap();
         drop(filter);
