@@ -280,6 +280,10 @@ pub enum RemoteCommand {
     Remove { name: String },
     /// Make a remote the default.
     Default { name: String },
+    /// Change the URL of a remote (its other settings stay).
+    SetUrl { name: String, url: String },
+    /// Rename a remote (its stored credentials follow it).
+    Rename { old: String, new: String },
     /// Store S3 keys for a remote in this clone's .git/config (never in .gitdata.yaml).
     ///
     /// The secret is read from standard input (one line) or asked for without echo; it is
@@ -325,6 +329,9 @@ pub struct RemoteAddArgs {
     /// Make it the default remote.
     #[arg(long)]
     pub default: bool,
+    /// Replace a remote of the same name (all its settings).
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -136,7 +136,8 @@ impl Env {
         self.set_env("AWS_ACCESS_KEY_ID", key);
         self.set_env("AWS_SECRET_ACCESS_KEY", secret);
         self.set_env("AWS_EC2_METADATA_DISABLED", "true");
-        let args = ["remote", "add", "storage", url, "--endpoint", endpoint, "--path-style"];
+        let args =
+            ["remote", "add", "--force", "storage", url, "--endpoint", endpoint, "--path-style"];
         self.data(repo, &[&args[..], &["--region", "us-east-1"]].concat());
     }
 

@@ -23,7 +23,7 @@ fn a_remote_path_that_is_a_file_is_not_called_missing() {
     {
         // `remote add` refuses a file; the path becomes one afterwards
         let _ = std::fs::remove_file(&file);
-        env.data(&repo, &["remote", "add", "storage", url.to_str().unwrap()]);
+        env.data(&repo, &["remote", "add", "--force", "storage", url.to_str().unwrap()]);
         write(&file, b"not a directory");
         let push = env.run(&repo, "git", &["push", "-q", "origin", "main"]);
         assert_ne!(push.code, 0);

@@ -134,6 +134,7 @@ fn missing_bucket_is_named() {
         &[
             "remote",
             "add",
+            "--force",
             "storage",
             "s3://no-such-bucket/x",
             "--endpoint",

@@ -405,3 +405,49 @@ fn push_uploads_what_new_commits_introduce_through_merges_and_annotated_tags() {
         assert!(object_path(&store, &bytes(seed, 20_000)).exists());
     }
 }
+
+#[test]
+fn remote_add_never_replaces_silently_and_set_url_and_rename_do_what_they_say() {
+    let env = Env::new();
+    let repo = env.project("rem");
+    let store = env.path("rem-store");
+    let other = env.path("rem-other");
+    std::fs::create_dir_all(&other).unwrap();
+    let yaml = || String::from_utf8(read(&repo.join(".gitdata.yaml"))).unwrap();
+    let before = yaml();
+    let again = env.data_fails(&repo, &["remote", "add", "storage", other.to_str().unwrap()]);
+    assert!(
+        again.stderr.contains("a data remote named `storage` exists already"),
+        "{}",
+        again.all()
+    );
+    assert!(again.stderr.contains("git data remote set-url storage"), "{}", again.all());
+    assert_eq!(yaml(), before, "nothing was written");
+
+    env.data(&repo, &["remote", "set-url", "storage", other.to_str().unwrap()]);
+    assert!(yaml().contains(other.to_str().unwrap()) && !yaml().contains(store.to_str().unwrap()));
+    let kind = env.data_fails(&repo, &["remote", "set-url", "storage", "s3://bucket/x"]);
+    assert!(kind.stderr.contains("add --force storage"), "{}", kind.all());
+
+    env.git(&repo, &["config", "data.remote.storage.accessKeyId", "AKIDEXAMPLE"]);
+    env.git(&repo, &["config", "data.remote.storage.secretAccessKey", "not-a-real-secret"]);
+    env.data(&repo, &["remote", "rename", "storage", "team"]);
+    let list = env.data(&repo, &["remote", "list"]);
+    assert!(list.stdout.contains("* team\t"), "the default follows: {}", list.stdout);
+    assert!(!list.stdout.contains("storage"), "{}", list.stdout);
+    let key = env.git(&repo, &["config", "data.remote.team.accessKeyId"]);
+    assert_eq!(key.stdout.trim(), "AKIDEXAMPLE", "the keys follow");
+    let gone = env.run(&repo, "git", &["config", "data.remote.storage.accessKeyId"]);
+    assert_ne!(gone.code, 0);
+    let taken = env.data_fails(&repo, &["remote", "rename", "team", "team"]);
+    assert!(taken.stderr.contains("exists already"), "{}", taken.all());
+
+    // --force replaces the remote whole, and the data still goes there
+    env.data(&repo, &["remote", "add", "--force", "team", store.to_str().unwrap()]);
+    let model = bytes(960, 3_000);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "model"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&object_path(&store, &model)), model);
+}

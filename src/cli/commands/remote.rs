@@ -1,5 +1,6 @@
-//! `git data remote add|list|remove|default`: remotes live in `.gitdata.yaml`, which is
-//! committed so the whole team (and every clone) uses them. No secret is ever written there.
+//! `git data remote add|list|remove|default|set-url|rename|set-credentials`: remotes live
+//! in `.gitdata.yaml`, which is committed so the whole team (and every clone) uses them. No
+//! secret is ever written there; a name is never replaced silently (`add --force` does).
 
 use crate::cli::args::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 use crate::cli::context::Context;
@@ -58,6 +59,8 @@ pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
             }
         }
         RemoteCommand::SetCredentials(a) => set_credentials(ctx, &file, a)?,
+        RemoteCommand::SetUrl { name, url } => set_url(ctx, &mut file, &base, &name, url)?,
+        RemoteCommand::Rename { old, new } => rename(ctx, &mut file, &old, &new)?,
         RemoteCommand::Default { name } => {
             if !file.remotes.contains_key(&name) {
                 return Err(hinted(
@@ -73,6 +76,75 @@ pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The remote `name` of `file`, or an error that lists where to look.
+fn existing<'f>(file: &'f mut FileConfig, name: &str) -> Result<&'f mut RemoteEntry> {
+    file.remotes.get_mut(name).ok_or_else(|| {
+        hinted(format!("no data remote named `{name}`"), "`git data remote list` shows them")
+    })
+}
+
+/// `remote set-url`: the same kind of remote at another place; its endpoint, region and
+/// other settings stay.
+fn set_url(
+    ctx: &Context,
+    file: &mut FileConfig,
+    base: &std::path::Path,
+    name: &str,
+    url: String,
+) -> Result<()> {
+    let location = parse_url(&url, base).map_err(|e| hinted(e.message, e.hint))?;
+    let entry = existing(file, name)?;
+    let was_s3 = matches!(parse_url(&entry.url, base), Ok(Location::S3 { .. }));
+    if was_s3 != matches!(location, Location::S3 { .. }) {
+        return Err(hinted(
+            format!("`{url}` is not the same kind of remote as `{name}` ({})", redact(&entry.url)),
+            format!("`git data remote add --force {name} {url}` replaces the remote whole"),
+        ));
+    }
+    entry.url = url.clone();
+    file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
+    if !ctx.global.quiet {
+        println!("Data remote `{name}` -> {}", redact(&url));
+    }
+    Ok(())
+}
+
+/// `remote rename`: the entry, the default and the keys in `.git/config` move to `new`.
+fn rename(ctx: &Context, file: &mut FileConfig, old: &str, new: &str) -> Result<()> {
+    if !valid_name(new) {
+        return Err(hinted(
+            format!("invalid remote name `{new}`"),
+            "use letters, digits, '-', '_' and '.'",
+        ));
+    }
+    if file.remotes.contains_key(new) {
+        return Err(hinted(
+            format!("a data remote named `{new}` exists already"),
+            "remove it first (`git data remote remove NAME`), or pick another name",
+        ));
+    }
+    let entry = existing(file, old)?.clone();
+    file.remotes.remove(old);
+    file.remotes.insert(new.to_string(), entry);
+    if file.default_remote.as_deref() == Some(old) {
+        file.default_remote = Some(new.to_string());
+    }
+    file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
+    if ctx.repo.remote_keys(old).is_some() {
+        let section = |n: &str| format!("data.remote.{n}");
+        crate::git::run_git(crate::git::git_command().current_dir(ctx.work_tree()?).args([
+            "config",
+            "--rename-section",
+            &section(old),
+            &section(new),
+        ]))?;
+    }
+    if !ctx.global.quiet {
+        println!("Renamed data remote `{old}` to `{new}`.");
+    }
+    Ok(())
 }
 
 fn add(
@@ -121,6 +193,18 @@ fn add(
         profile: a.profile,
         checksums: a.checksums,
     };
+    if let Some(old) = file.remotes.get(&a.name)
+        && !a.force
+    {
+        return Err(hinted(
+            format!("a data remote named `{}` exists already ({})", a.name, redact(&old.url)),
+            format!(
+                "`git data remote set-url {n} URL` changes its URL; `git data remote add --force \
+                 {n} URL …` replaces it whole; or pick another name",
+                n = a.name
+            ),
+        ));
+    }
     let replaced = file.remotes.insert(a.name.clone(), entry).is_some();
     if a.default || file.default_remote.is_none() || file.remotes.len() == 1 {
         file.default_remote = Some(a.name.clone());
