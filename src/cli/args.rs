@@ -284,6 +284,9 @@ pub enum RemoteCommand {
     SetUrl { name: String, url: String },
     /// Rename a remote (its stored credentials follow it).
     Rename { old: String, new: String },
+    /// Check that a remote (default: the default one) is reachable with the credentials at
+    /// hand, and that a small probe object can be written, read back and deleted.
+    Test { name: Option<String> },
     /// Store S3 keys for a remote in this clone's .git/config (never in .gitdata.yaml).
     ///
     /// The secret is read from standard input (one line) or asked for without echo; it is

@@ -5,6 +5,7 @@
 //! id, and reaches a remote only from a verified cache object.
 
 pub(crate) mod fetch;
+pub(crate) mod probe;
 pub(crate) mod push;
 pub(crate) mod remote;
 pub(crate) mod retry;

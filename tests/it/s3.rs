@@ -298,3 +298,33 @@ fn env_shows_endpoint_region_and_credential_source() {
     assert!(out.stdout.contains(&masked) && !out.stdout.contains(ACCESS_KEY), "{}", out.stdout);
     let _ = BUCKET;
 }
+
+#[test]
+fn remote_test_writes_reads_and_deletes_a_probe_and_names_what_fails() {
+    let server = S3Server::start();
+    let env = Env::new();
+    let repo = s3_project(&env, &server, "rt");
+    let out = env.data(&repo, &["remote", "test"]);
+    for step in ["reach it", "write a probe object", "read it back", "delete the probe"] {
+        assert!(out.stdout.contains(&format!("ok      {step}")), "{step}: {}", out.all());
+    }
+    assert!(out.stdout.contains("`storage` works for push and pull"), "{}", out.all());
+
+    // a directory remote: nothing is left in it
+    let dir_repo = env.project("rtd");
+    env.data(&dir_repo, &["remote", "test", "storage"]);
+    let left = crate::concurrency::files_below(&env.path("rtd-store"));
+    assert!(left.is_empty(), "{left:?}");
+
+    env.set_env("AWS_SECRET_ACCESS_KEY", "rt-wrong-secret-NEVER-PRINT");
+    let out = env.run(&repo, "git", &["data", "remote", "test"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("FAILED  reach it"), "{}", out.all());
+    assert!(out.stdout.contains("credentials were refused"), "{}", out.all());
+    assert!(out.stdout.contains("hint:"), "{}", out.all());
+    assert!(!out.stdout.contains("write a probe"), "nothing tried after: {}", out.all());
+    assert!(!out.all().contains("rt-wrong-secret-NEVER-PRINT"));
+    let out = env.run(&repo, "git", &["data", "remote", "test", "nope"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("remote nope") && out.stderr.contains("hint: known remotes"));
+}

@@ -1,4 +1,4 @@
-//! `git data remote add|list|remove|default|set-url|rename|set-credentials`: remotes live
+//! `git data remote add|list|remove|default|set-url|rename|set-credentials|test`: remotes live
 //! in `.gitdata.yaml`, which is committed so the whole team (and every clone) uses them. No
 //! secret is ever written there; a name is never replaced silently (`add --force` does).
 
@@ -61,6 +61,7 @@ pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
         RemoteCommand::SetCredentials(a) => set_credentials(ctx, &file, a)?,
         RemoteCommand::SetUrl { name, url } => set_url(ctx, &mut file, &base, &name, url)?,
         RemoteCommand::Rename { old, new } => rename(ctx, &mut file, &old, &new)?,
+        RemoteCommand::Test { name } => return test(ctx, name.as_deref()),
         RemoteCommand::Default { name } => {
             if !file.remotes.contains_key(&name) {
                 return Err(hinted(
@@ -109,6 +110,33 @@ fn set_url(
         println!("Data remote `{name}` -> {}", redact(&url));
     }
     Ok(())
+}
+
+/// `remote test`: each step with its outcome; exit 1 when pushes or pulls would fail.
+fn test(ctx: &Context, name: Option<&str>) -> Result<i32> {
+    let tested = crate::sync::probe::test(&ctx.local(), name)?;
+    println!("Testing data remote `{}` ({}):", tested.name, tested.location);
+    for step in &tested.steps {
+        match &step.result {
+            Ok(()) => println!("  ok      {}", step.what),
+            Err(e) if tested.usable() => println!(
+                "  warning {}: {e}; the probe stays until `git data gc --remote`",
+                step.what
+            ),
+            Err(e) => {
+                println!("  FAILED  {}: {e}", step.what);
+                if let Some(h) = &e.hint {
+                    println!("          hint: {h}");
+                }
+            }
+        }
+    }
+    if tested.usable() {
+        println!("`{}` works for push and pull.", tested.name);
+        Ok(0)
+    } else {
+        Ok(1)
+    }
 }
 
 /// `remote rename`: the entry, the default and the keys in `.git/config` move to `new`.
