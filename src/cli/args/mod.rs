@@ -1,6 +1,10 @@
 //! Command-line definitions. The doc comments are the `--help` text, which is product surface
 //! (snapshot-tested).
 
+mod remote;
+
+pub use remote::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -268,73 +272,6 @@ pub struct GcArgs {
     /// List every object that is (or would be) deleted.
     #[arg(short, long)]
     pub verbose: bool,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum RemoteCommand {
-    /// Add a remote: a directory path or s3://bucket/prefix. The first one becomes the default.
-    Add(RemoteAddArgs),
-    /// List remotes (the default one is marked with *).
-    List,
-    /// Remove a remote from .gitdata.yaml (its data stays where it is).
-    Remove { name: String },
-    /// Make a remote the default.
-    Default { name: String },
-    /// Change the URL of a remote (its other settings stay).
-    SetUrl { name: String, url: String },
-    /// Rename a remote (its stored credentials follow it).
-    Rename { old: String, new: String },
-    /// Check that a remote (default: the default one) is reachable with the credentials at
-    /// hand, and that a small probe object can be written, read back and deleted.
-    Test { name: Option<String> },
-    /// Store S3 keys for a remote in this clone's .git/config (never in .gitdata.yaml).
-    ///
-    /// The secret is read from standard input (one line) or asked for without echo; it is
-    /// never taken from the command line, where shell history and `ps` would keep it.
-    SetCredentials(SetCredentialsArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct SetCredentialsArgs {
-    pub name: String,
-    /// The access key id (asked for when omitted).
-    #[arg(long)]
-    pub access_key_id: Option<String>,
-    /// Also read a session token (a second line of standard input).
-    #[arg(long)]
-    pub session_token: bool,
-    /// Remove the stored keys instead.
-    #[arg(long, conflicts_with_all = ["access_key_id", "session_token"])]
-    pub unset: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct RemoteAddArgs {
-    /// A name for the remote (letters, digits, '-', '_', '.').
-    pub name: String,
-    /// A directory (/mnt/team-data, file:///path) or s3://bucket/prefix.
-    pub url: String,
-    /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
-    #[arg(long)]
-    pub endpoint: Option<String>,
-    /// S3 region.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Use path-style S3 URLs (MinIO and most self-hosted stores).
-    #[arg(long)]
-    pub path_style: bool,
-    /// AWS profile to take credentials from.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// `when-required` for stores that reject streamed checksums (default `always`).
-    #[arg(long, value_enum, hide_possible_values = true, value_name = "MODE")]
-    pub checksums: Option<crate::config::ChecksumMode>,
-    /// Make it the default remote.
-    #[arg(long)]
-    pub default: bool,
-    /// Replace a remote of the same name (all its settings).
-    #[arg(short, long)]
-    pub force: bool,
 }
 
 #[derive(Args, Debug)]
