@@ -328,3 +328,27 @@ fn remote_test_writes_reads_and_deletes_a_probe_and_names_what_fails() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("remote nope") && out.stderr.contains("hint: known remotes"));
 }
+
+#[test]
+fn env_names_where_the_s3_credentials_come_from() {
+    let server = S3Server::start();
+    let env = Env::new();
+    let repo = s3_project(&env, &server, "cs");
+    let creds = |out: &crate::common::Out| {
+        out.stdout.lines().find(|l| l.contains("credentials:")).unwrap_or_default().to_string()
+    };
+    let out = env.data(&repo, &["env"]);
+    assert!(creds(&out).contains("environment (AWS_ACCESS_KEY_ID"), "{}", out.stdout);
+    env.set_env("AWS_ACCESS_KEY_ID", "");
+    env.set_env("AWS_SECRET_ACCESS_KEY", "");
+    let out = env.data(&repo, &["env"]);
+    assert!(creds(&out).contains("none found here"), "{}", out.stdout);
+    assert!(creds(&out).contains("git data remote set-credentials storage"), "{}", out.stdout);
+    let aws = env.path("home/.aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    write(&aws.join("credentials"), b"[default]\naws_access_key_id = AKIDEXAMPLE\n");
+    let out = env.data(&repo, &["env"]);
+    assert!(creds(&out).contains("the `default` profile of"), "{}", out.stdout);
+    assert!(creds(&out).contains(".aws/credentials"), "{}", out.stdout);
+    assert!(!out.stdout.contains("AKIDEXAMPLE"), "{}", out.stdout);
+}

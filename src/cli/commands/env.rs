@@ -97,8 +97,20 @@ fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
         format!("environment (AWS_ACCESS_KEY_ID = {})", crate::config::mask_key_id(&id))
     } else if let Some(p) = r.profile.clone().or_else(|| var("AWS_PROFILE")) {
         format!("AWS profile `{p}`")
+    } else if let Some(file) = default_profile_file(&var) {
+        format!("the `default` profile of {}", file.display())
+    } else if var("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)".to_string()
+    } else if var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .or_else(|| var("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
+        .is_some()
+    {
+        "the container's credentials endpoint".to_string()
     } else {
-        "the AWS default chain (shared config and credentials files, SSO, web identity, instance metadata)".to_string()
+        format!(
+            "none found here (only instance metadata is left to try); set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, or run `git data remote set-credentials {name}`"
+        )
     };
     let checksums = match r.checksums.unwrap_or_default() {
         crate::config::ChecksumMode::Always => "",
@@ -106,4 +118,20 @@ fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
     };
     println!("      endpoint {endpoint}, region {region}{style}{checksums}");
     println!("      credentials: {creds}");
+}
+
+/// The AWS shared credentials or config file that holds a `default` profile, if any.
+fn default_profile_file(var: &dyn Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    let home = var("HOME").map(std::path::PathBuf::from);
+    // an environment variable replaces the file in the home directory, as for the SDK
+    let file = |env: &str, name: &str| {
+        var(env).map(Into::into).or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+    };
+    let files =
+        [file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), file("AWS_CONFIG_FILE", "config")];
+    files.into_iter().flatten().find(|f: &std::path::PathBuf| {
+        std::fs::read_to_string(f).is_ok_and(|text| {
+            text.lines().any(|l| matches!(l.trim(), "[default]" | "[profile default]"))
+        })
+    })
 }
