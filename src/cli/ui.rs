@@ -40,7 +40,7 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
         eprintln!(
             "git-data: wrote {} file{} ({})",
             outcome.written,
-            if outcome.written == 1 { "" } else { "s" },
+            plural(outcome.written),
             human(outcome.bytes)
         );
     }
@@ -51,7 +51,7 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
     eprintln!(
         "git-data: error: {n} file{} left as pointer{}:",
         if n == 1 { " is" } else { "s are" },
-        if n == 1 { "" } else { "s" }
+        plural(n)
     );
     for (path, why) in outcome.failed.iter().take(20) {
         eprintln!("  {path}: {why}");

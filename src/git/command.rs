@@ -8,7 +8,6 @@
 //! output can never deadlock the pipe.
 
 use super::GitError;
-use gix::ObjectId;
 use std::path::Path;
 use std::process::Command;
 
@@ -78,10 +77,15 @@ pub(crate) fn user_git() -> Command {
 pub(crate) struct IndexInfo(Vec<u8>);
 
 impl IndexInfo {
-    /// Sets `path` (repository-relative) to the blob `id`, executable or not.
-    pub(crate) fn set(&mut self, path: &[u8], id: &ObjectId, executable: bool) {
-        let mode = if executable { "100755" } else { "100644" };
-        self.0.extend_from_slice(format!("{mode} {id}\t").as_bytes());
+    /// Sets `path` (repository-relative) to the blob `id` (its raw bytes, any hash kind),
+    /// executable or not.
+    pub(crate) fn set(&mut self, path: &[u8], id: &[u8], executable: bool) {
+        let mode = if executable { "100755 " } else { "100644 " };
+        self.0.extend_from_slice(mode.as_bytes());
+        for b in id {
+            self.0.extend_from_slice(format!("{b:02x}").as_bytes());
+        }
+        self.0.push(b'\t');
         self.0.extend_from_slice(path);
         self.0.push(0);
     }
@@ -103,6 +107,7 @@ pub(crate) fn update_index(root: &Path, info: IndexInfo) -> Result<(), GitError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gix::ObjectId;
 
     #[test]
     fn index_info_stages_any_path_with_its_mode() {
@@ -114,8 +119,8 @@ mod tests {
         let id = run_git_input(&mut hash, b"pointer\n".to_vec()).unwrap();
         let id = ObjectId::from_hex(id.trim().as_bytes()).unwrap();
         let mut info = IndexInfo::default();
-        info.set(b"line\nbreak.bin", &id, false);
-        info.set(b"tool.sh", &id, true);
+        info.set(b"line\nbreak.bin", id.as_bytes(), false);
+        info.set(b"tool.sh", id.as_bytes(), true);
         update_index(root, info).unwrap();
         let listed =
             run_git(git_command().current_dir(root).args(["ls-files", "-s", "-z"])).unwrap();

@@ -130,9 +130,7 @@ fn apply(ctx: &Local<'_>, root: &Path, updates: &[StatUpdate], refresh: bool) ->
 fn git_refresh(root: &Path, updates: &[StatUpdate]) {
     let mut info = IndexInfo::default();
     for u in updates {
-        if let Ok(id) = gix::ObjectId::try_from(u.blob.as_slice()) {
-            info.set(&u.path, &id, u.stat.mode & 0o111 != 0);
-        }
+        info.set(&u.path, &u.blob, u.stat.mode & 0o111 != 0);
     }
     if crate::git::update_index(root, info).is_ok() {
         // through the filter: git compares the content it can no longer trust by stat

@@ -139,7 +139,7 @@ pub(crate) fn convert(
             .gix
             .write_blob(pointer.encode())
             .map_err(|e| GitError::Other(format!("cannot write the pointer of {path}: {e}")))?;
-        info.set(&f.path, &blob.detach(), f.executable);
+        info.set(&f.path, blob.as_bytes(), f.executable);
     }
     let patterns: Vec<String> = files
         .iter()
@@ -155,7 +155,7 @@ pub(crate) fn convert(
             .gix
             .write_blob(attributes::with_patterns(&staged, &patterns))
             .map_err(|e| GitError::Other(format!("cannot write .gitattributes: {e}")))?;
-        info.set(b".gitattributes", &blob.detach(), false);
+        info.set(b".gitattributes", blob.as_bytes(), false);
         worktree_text = Some(attributes::with_patterns(&on_disk, &patterns));
     }
     if info.is_empty() {

@@ -1,15 +1,14 @@
 //! `git data remote test`: tries a remote the way pushes and pulls will use it: reachable with
 //! the credentials given, then a small probe object written, read back and deleted.
 //!
-//! Invariants: the probe is a real object (named by the hash of unique bytes), so a probe a
-//! failed delete leaves behind is an unreferenced object that `git data gc --remote`
-//! removes, never a foreign file; each step says what failed and how to fix it, and a step
+//! Invariants: the probe is a real object (named by the hash of unique bytes) that goes up
+//! from the cache like any other, so a probe a failed delete or a kill leaves behind is an
+//! unreferenced object that `git data gc` (`--remote`) removes, never a foreign file; each step says what failed and how to fix it, and a step
 //! after a failed one is not tried (except the delete, after a write).
 
 use super::Local;
 use super::remote::{Key, RemoteError};
 use crate::fs::atomic::AtomicFile;
-use crate::oid::Oid;
 use crate::progress::Progress;
 use anyhow::Result;
 
@@ -52,15 +51,13 @@ pub(crate) fn test(local: &Local<'_>, name: Option<&str>) -> Result<Tested> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let bytes = format!("git-data remote test {} {stamp}\n", std::process::id());
-    let oid = Oid::of_bytes(bytes.as_bytes());
+    // uploaded from the cache, as every object is: no temp file of its own to leave behind
+    // if this is killed (the tiny cache object is unreferenced, and `git data gc` drops it)
+    let (oid, size) = local.store.insert_bytes(bytes.as_bytes())?;
     let key = Key::Object(oid);
-    let size = bytes.len() as u64;
-    let tmp = local.repo.tmp_dir();
-    std::fs::create_dir_all(&tmp)?;
-    let file = tempfile::NamedTempFile::new_in(&tmp)?;
-    std::fs::write(file.path(), &bytes)?;
+    let src = local.store.object_path(&oid);
     let hidden = Progress::hidden();
-    let wrote = transfer.call(|| remote.put(&key, file.path(), size, &hidden));
+    let wrote = transfer.call(|| remote.put(&key, &src, size, &hidden));
     let ok = wrote.is_ok();
     tested.steps.push(Step { what: "write a probe object", result: wrote });
     if !ok {

@@ -130,7 +130,7 @@ fn stage(ctx: &Context, added: &[Ingested]) -> Result<(usize, u64)> {
             continue;
         }
         if !same_entry {
-            info.set(&a.path, &id, executable);
+            info.set(&a.path, id.as_bytes(), executable);
             if seen.insert(id) && entry.is_none_or(|e| e.id != id) {
                 if let Some(pointer) = a.cleaned.stored() {
                     written.push((id, pointer));

@@ -27,7 +27,7 @@ pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
         println!(
             "{} file{} written ({})",
             outcome.written,
-            if outcome.written == 1 { "" } else { "s" },
+            crate::cli::ui::plural(outcome.written),
             crate::units::human(outcome.bytes)
         );
     }

@@ -48,12 +48,16 @@ fn wanted(
     Ok(found.into_iter().filter(|f| f.pointer.is_some() && chosen(f)).collect())
 }
 
-/// Downloads what `args` want that is not cached (nor in `skip`); returns how many objects.
-fn download(ctx: &Context, args: &FetchArgs, skip: &HashSet<Oid>) -> Result<usize> {
-    let globs = chosen(ctx, args)?;
-    let args = &args.transfer;
-    let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let found = wanted(ctx, args, &filter, &globs)?;
+/// Downloads what `args`, `filter` and `globs` choose that is not cached (nor in `skip`);
+/// returns how many objects.
+fn download(
+    ctx: &Context,
+    args: &TransferArgs,
+    filter: &PathFilter,
+    globs: &Globs,
+    skip: &HashSet<Oid>,
+) -> Result<usize> {
+    let found = wanted(ctx, args, filter, globs)?;
     let mut objects: Vec<(Oid, u64)> = found
         .iter()
         .filter_map(|f| f.pointer)
@@ -101,7 +105,8 @@ fn download(ctx: &Context, args: &FetchArgs, skip: &HashSet<Oid>) -> Result<usiz
 }
 
 pub(crate) fn fetch(ctx: &Context, args: &FetchArgs) -> Result<i32> {
-    download(ctx, args, &HashSet::new())?;
+    let filter = PathFilter::new(ctx.repo_paths(&args.transfer.paths)?);
+    download(ctx, &args.transfer, &filter, &chosen(ctx, args)?, &HashSet::new())?;
     Ok(0)
 }
 
@@ -132,6 +137,6 @@ pub(crate) fn pull(ctx: &Context, args: &FetchArgs) -> Result<i32> {
         materialize::repair_index(&ctx.local(), &filter)?;
     }
     let code = ui::report_outcome(ctx, &outcome, "git data pull");
-    download(ctx, args, &tried)?;
+    download(ctx, &args.transfer, &filter, &globs, &tried)?;
     Ok(code)
 }

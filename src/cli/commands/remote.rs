@@ -159,15 +159,27 @@ fn rename(ctx: &Context, file: &mut FileConfig, old: &str, new: &str) -> Result<
     if file.default_remote.as_deref() == Some(old) {
         file.default_remote = Some(new.to_string());
     }
-    file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;
-    if ctx.repo.remote_keys(old).is_some() {
+    // the keys move first (one git config write), and back if .gitdata.yaml cannot be
+    // written: the keys always sit under the name the file gives the remote
+    let root = ctx.work_tree()?;
+    let move_keys = |from: &str, to: &str| {
         let section = |n: &str| format!("data.remote.{n}");
-        crate::git::run_git(crate::git::git_command().current_dir(ctx.work_tree()?).args([
+        crate::git::run_git(crate::git::git_command().current_dir(root).args([
             "config",
             "--rename-section",
-            &section(old),
-            &section(new),
-        ]))?;
+            &section(from),
+            &section(to),
+        ]))
+    };
+    let had_keys = ctx.repo.remote_keys(old).is_some();
+    if had_keys {
+        move_keys(old, new)?;
+    }
+    if let Err(e) = file.save(&ctx.config.file_path, &ctx.repo.tmp_dir()) {
+        if had_keys {
+            let _ = move_keys(new, old);
+        }
+        return Err(e.into());
     }
     if !ctx.global.quiet {
         println!("Renamed data remote `{old}` to `{new}`.");
