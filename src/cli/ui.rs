@@ -8,6 +8,7 @@ use crate::cli::context::Context;
 use crate::materialize::Outcome;
 use crate::sync::push::Uploaded;
 use crate::units::human;
+use gix::bstr::BString;
 
 /// Prints a line to stdout unless quiet.
 pub(crate) fn say(quiet: bool, line: impl AsRef<str>) {
@@ -53,11 +54,43 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
         if n == 1 { " is" } else { "s are" },
         plural(n)
     );
-    for (path, why) in outcome.failed.iter().take(20) {
-        eprintln!("  {path}: {why}");
+    // one line per cause, its files under it: a remote that is down is said once, not per file
+    let mut causes: Vec<(&str, Vec<&BString>)> = Vec::new();
+    for (path, why) in &outcome.failed {
+        // the shared fix is said once, below
+        let why = match &outcome.hint {
+            Some(h) => why
+                .strip_suffix(&format!("; {h}"))
+                .or_else(|| why.strip_suffix(&format!(" ({h})")))
+                .unwrap_or(why),
+            None => why,
+        };
+        match causes.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, paths)) => paths.push(path),
+            None => causes.push((why, vec![path])),
+        }
     }
-    if n > 20 {
-        eprintln!("  ... and {} more", n - 20);
+    let mut shown = 0;
+    for (why, paths) in &causes {
+        if shown >= 20 {
+            break;
+        }
+        match paths.as_slice() {
+            [one] => eprintln!("  {one}: {why}"),
+            _ => {
+                eprintln!("  {} files: {why}", paths.len());
+                for p in paths.iter().take(10) {
+                    eprintln!("    {p}");
+                }
+                if paths.len() > 10 {
+                    eprintln!("    ... and {} more", paths.len() - 10);
+                }
+            }
+        }
+        shown += 1;
+    }
+    if causes.len() > shown {
+        eprintln!("  ... and {} more causes", causes.len() - shown);
     }
     match &outcome.hint {
         Some(h) => eprintln!("hint: {h}; then run `{retry}`"),

@@ -169,6 +169,68 @@ pub(crate) fn run_chained(
     Ok(child.wait()?.code().unwrap_or(1))
 }
 
+/// Whether git would run git-data's filter in `repo` (any config scope sets it up). Without
+/// it, a clone's data files stay pointer text and `git add` puts data into git itself.
+pub(crate) fn filter_configured(repo: &super::Repo) -> bool {
+    ["filter.data.process", "filter.data.clean"].iter().any(|k| repo.config_string(k).is_some())
+}
+
+/// Whether the `git push` that runs this pre-push hook was given `-q`/`--quiet`. git does not
+/// pass its options to hooks, so its command line is read: the nearest ancestor process (up
+/// to three up) whose arguments hold `push`. Linux only (`/proc`); elsewhere false.
+pub(crate) fn push_is_quiet() -> bool {
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..3 {
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if let Some(quiet) = quiet_push(&args) {
+            return quiet;
+        }
+        let Some(parent) = parent_of(pid) else { return false };
+        pid = parent;
+    }
+    false
+}
+
+/// For a `git … push …` command line, whether it asks for quiet; `None` for anything else.
+fn quiet_push(args: &[&[u8]]) -> Option<bool> {
+    let name = args.first()?.rsplit(|b| *b == b'/').next()?;
+    if name != b"git" && name != b"git-push" {
+        return None;
+    }
+    let mut rest = args.iter().skip(1);
+    if name == b"git" {
+        // git's own options come before the command; -c and -C take a value
+        loop {
+            match *rest.next()? {
+                b"push" => break,
+                b"-c" | b"-C" | b"--git-dir" | b"--work-tree" | b"--namespace" => {
+                    rest.next()?;
+                }
+                a if a.starts_with(b"-") => {}
+                _ => return None,
+            }
+        }
+    }
+    let quiet = |a: &&&[u8]| match **a {
+        b"-q" | b"--quiet" => true,
+        // bundled short flags (`-qf`) up to one that takes a value (`-o`)
+        a if a.len() > 1 && a[0] == b'-' && a[1] != b'-' => {
+            a[1..].iter().take_while(|c| **c != b'o').any(|c| *c == b'q')
+        }
+        _ => false,
+    };
+    Some(rest.take_while(|a| **a != b"--").any(|a| quiet(&a)))
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` (the field after the parenthesised
+/// command name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The git config git-data sets, as (key, value).
 pub(crate) const FILTER_CONFIG: [(&str, &str); 6] = [
     ("filter.data.process", "git-data filter-process"),
@@ -182,6 +244,22 @@ pub(crate) const FILTER_CONFIG: [(&str, &str); 6] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_push_reads_git_command_lines() {
+        let q = |line: &str| {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            quiet_push(&args)
+        };
+        assert_eq!(q("git push -q origin main"), Some(true));
+        assert_eq!(q("/usr/bin/git -C dir -c a=b push --quiet"), Some(true));
+        assert_eq!(q("git push -fq origin"), Some(true));
+        assert_eq!(q("git push -o q origin"), Some(false));
+        assert_eq!(q("git push origin -- -q"), Some(false));
+        assert_eq!(q("git push origin main"), Some(false));
+        assert_eq!(q("git fetch -q"), None);
+        assert_eq!(q("sh .git/hooks/pre-push"), None);
+    }
 
     #[test]
     fn install_is_idempotent_and_reversible_with_chaining() {

@@ -70,6 +70,41 @@ pub(crate) fn index_entries(
     Ok((out, index_mtime))
 }
 
+/// The unmerged paths selected by `filter` (a conflict git could not resolve), one entry per
+/// path: ours (stage 2) when the path has one, else the first stage git recorded.
+pub(crate) fn conflicted_entries(
+    repo: &Repo,
+    filter: &PathFilter,
+) -> Result<Vec<IndexEntry>, GitError> {
+    use gix::index::entry::Stage;
+    let index = repo
+        .gix
+        .index_or_empty()
+        .map_err(|e| GitError::Other(format!("cannot read the index: {e}")))?;
+    let mut out: Vec<IndexEntry> = Vec::new();
+    for entry in index.entries().iter().filter(|e| e.stage() != Stage::Unconflicted) {
+        let path = entry.path(&index);
+        if !filter.matches(path) {
+            continue;
+        }
+        let e = IndexEntry {
+            path: path.to_owned(),
+            id: entry.id,
+            executable: false,
+            stat: FileStat::default(),
+        };
+        match out.last_mut() {
+            Some(last) if last.path == e.path => {
+                if entry.stage() == Stage::Ours {
+                    *last = e;
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Whether the index's stat for a file still matches the file on disk (git's own check:
 /// sizes and times as truncated to 32 bits, and not racily clean).
 pub(crate) fn stat_clean(entry: &FileStat, disk: &FileStat, index_mtime_ns: i64) -> bool {

@@ -1,13 +1,15 @@
 //! The pending journal's consumer: writes the files the smudge filter left as pointers, for
 //! the hooks, the filter process when git closes it, and the commands that write every
-//! pointer file (`checkout`, `pull`).
+//! pointer file (`checkout`, `pull`, `install` in a clone made without git-data).
 //!
 //! Invariant: index entries are marked before their journal entries are taken, and entries
 //! are deleted only once their files are written (stat recorded) or reported, so a kill at
 //! any point leaves work the next consumer finishes.
 
 use super::{Candidate, Outcome};
+use crate::git::globs::Globs;
 use crate::git::scan::PathFilter;
+use crate::oid::Oid;
 use crate::store::state::pending;
 use crate::sync::Local;
 use anyhow::Result;
@@ -39,6 +41,39 @@ pub(crate) fn consume(ctx: &Local<'_>, found: pending::Found, finish: bool) -> R
     Ok(outcome)
 }
 
+/// Writes every pointer file of the work tree that `filter` and `globs` choose, fetching as
+/// `fetch` says, for the commands that write them all (`checkout`, `pull`, `install`). The
+/// journal's entries are taken first (when every file is chosen) and deleted once the files
+/// are written, so a kill leaves them for the rerun. Returns the outcome and the objects of
+/// the files it tried.
+pub(crate) fn work_tree(
+    ctx: &Local<'_>,
+    journal: &pending::Journal,
+    filter: &PathFilter,
+    globs: &Globs,
+    fetch: super::Fetch<'_>,
+) -> Result<(Outcome, Vec<Oid>)> {
+    let taken = match globs.is_all() {
+        true => take_for(journal, filter)?,
+        false => Default::default(),
+    };
+    let candidates: Vec<Candidate> = crate::git::worktree::pointer_files(ctx.repo, filter)?
+        .into_iter()
+        .filter(|(path, _)| globs.matches(path.as_ref()))
+        .map(|(path, pointer)| Candidate { path, pointer })
+        .collect();
+    let tried = candidates.iter().map(|c| c.pointer.oid).collect();
+    let outcome = super::materialize(ctx, candidates, fetch)?;
+    if !outcome.index_locked {
+        // a locked index left files unwritten: their entries stay for the rerun
+        taken.finish()?;
+        // files a killed checkout or pull wrote but could not record: git would call them
+        // modified (their size differs from the pointer's) until their stat is recorded
+        super::repair_index(ctx, filter)?;
+    }
+    Ok((outcome, tried))
+}
+
 fn candidates(entries: &[pending::PendingFile]) -> Vec<Candidate> {
     entries
         .iter()
@@ -48,7 +83,7 @@ fn candidates(entries: &[pending::PendingFile]) -> Vec<Candidate> {
 
 /// The journal's entries when a user command writes every pointer file of the work tree
 /// (it finds them in the index itself): taken so that they are deleted once it is done.
-pub(crate) fn take_for(journal: &pending::Journal, filter: &PathFilter) -> Result<pending::Taken> {
+fn take_for(journal: &pending::Journal, filter: &PathFilter) -> Result<pending::Taken> {
     if !filter.is_all() {
         return Ok(pending::Taken::default());
     }

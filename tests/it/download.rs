@@ -242,3 +242,30 @@ fn fetch_include_and_exclude_choose_what_clone_and_pull_download() {
     assert_eq!(read(&ci.join("data/raw/x.tmp")), tmp);
     assert_clean(&env, &ci);
 }
+
+#[test]
+fn one_cause_is_said_once_and_push_q_is_quiet() {
+    let env = Env::new();
+    let repo = env.project("once");
+    for i in 0..6 {
+        write(&repo.join(format!("m{i}.bin")), &bytes(1330 + i, 20_000));
+    }
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "data"]);
+    let quiet = env.git(&repo, &["push", "-q", "origin", "main"]);
+    assert_eq!(quiet.stderr, "", "git push -q: {}", quiet.all());
+    write(&repo.join("m0.bin"), &bytes(1340, 20_000));
+    env.git(&repo, &["commit", "-q", "-am", "more"]);
+    let loud = env.git(&repo, &["push", "origin", "main"]);
+    assert!(loud.stderr.contains("git-data: uploaded 1 file"), "{}", loud.all());
+
+    std::fs::rename(env.path("once-store"), env.path("once-away")).unwrap();
+    let (clone, _) = env.clone_of("once", "once-clone");
+    let out = env.run(&clone, "git", &["data", "pull"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("6 files are left as pointers"), "{}", out.all());
+    assert!(out.stderr.contains("  6 files: remote storage: remote directory"), "{}", out.all());
+    assert_eq!(out.stderr.matches("does not exist").count(), 1, "{}", out.all());
+    assert_eq!(out.stderr.matches("mkdir -p").count(), 1, "the fix, once: {}", out.all());
+    assert!(out.stderr.contains("git data remote set-url storage URL"), "{}", out.all());
+}

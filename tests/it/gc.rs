@@ -189,7 +189,7 @@ fn gc_deletes_unreachable_objects_from_an_s3_remote() {
     assert_eq!(read(&key(&new)), new);
     // the record of what the remote holds forgot it: a push of the old data uploads it again
     commit(&env, &repo, "model.bin", &old, "back to old");
-    let push = env.git(&repo, &["push", "-q", "origin", "main"]);
+    let push = env.git(&repo, &["push", "origin", "main"]);
     assert!(push.stderr.contains("uploaded 1 file"), "{}", push.stderr);
     assert_eq!(read(&key(&old)), old);
 }

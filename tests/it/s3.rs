@@ -72,7 +72,7 @@ fn multipart_upload_resumes_after_the_server_stopped() {
 
     server.restart();
     server.faults.reset_counts();
-    let push = env.git(&repo, &["push", "-q", "origin", "main"]);
+    let push = env.git(&repo, &["push", "origin", "main"]);
     assert!(push.stderr.contains("uploaded 1 file"), "{}", push.stderr);
     let resent = server.faults.count("UploadPart");
     assert!(resent <= 4, "resumed: only the missing parts were sent again ({resent} of 5)");
@@ -94,7 +94,7 @@ fn throttling_and_server_errors_are_retried() {
     env.git(&repo, &["commit", "-q", "-m", "a"]);
     server.faults.fail_next("PutObject", 2);
     server.faults.fail_next("HeadObject", 1);
-    let push = env.git(&repo, &["push", "-q", "origin", "main"]);
+    let push = env.git(&repo, &["push", "origin", "main"]);
     assert!(push.stderr.contains("uploaded 1 file"), "{}", push.stderr);
     assert_eq!(server.faults.count("PutObject"), 3, "two 503s, then success");
     server.faults.fail_next("GetObject", 2);

@@ -205,3 +205,60 @@ fn help_is_stable() {
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     assert_eq!(text, expected, "--help changed: review it, then rerun with UPDATE_SNAPSHOTS=1");
 }
+
+#[test]
+fn a_clone_made_without_git_data_is_named_and_install_restores_it() {
+    let env = Env::new();
+    let repo = env.project("nogd");
+    let (model, table) = (bytes(1320, 3 * 1024 * 1024), bytes(1321, 5_000));
+    write(&repo.join("model.bin"), &model);
+    write(&repo.join("data/t.csv"), &table);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "data"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    // a colleague without git-data: git leaves the pointer text, and says nothing
+    env.data(env.root(), &["uninstall", "--global"]);
+    let (clone, out) = env.clone_of("nogd", "nogd-clone");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read(&clone.join("model.bin")), pointer_of(&model).as_bytes());
+    assert_eq!(env.git(&clone, &["status", "--porcelain"]).stdout, "");
+
+    let text = env.data(&clone, &["status"]).stdout;
+    assert!(text.contains("warning: git-data is not set up in this clone"), "{text}");
+    assert!(
+        text.contains(
+            "fix: `git data install` sets it up and writes the data of the 2 pointer files"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("pointer only, not in cache (on remote)"), "{text}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&env.data(&clone, &["status", "--json"]).stdout)
+            .unwrap()["filter_installed"],
+        false
+    );
+
+    // the one command
+    let out = env.data(&clone, &["install"]);
+    assert!(out.stdout.contains("2 data files are pointer text"), "{}", out.all());
+    assert_eq!(read(&clone.join("model.bin")), model);
+    assert_eq!(read(&clone.join("data/t.csv")), table);
+    assert_clean(&env, &clone);
+    let text = env.data(&clone, &["status"]).stdout;
+    assert!(text.contains("2 tracked files (3.0 MiB): 2 up to date"), "{text}");
+
+    // the hooks are there but the filter config went: a checkout says so and fails
+    env.git(&clone, &["config", "--local", "--remove-section", "filter.data"]);
+    env.git(&clone, &["checkout", "-q", "-b", "side"]);
+    write(&clone.join("model.bin"), &bytes(1322, 4_000));
+    let commit = env.run(&clone, "git", &["commit", "-q", "-am", "raw"]);
+    assert!(commit.stderr.contains("git-data's filter is not set up"), "{}", commit.all());
+    let out = env.run(&clone, "git", &["checkout", "-q", "main"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("git-data's filter is not set up"), "{}", out.all());
+    assert!(out.stderr.contains("`git data install`"), "{}", out.all());
+    assert_eq!(read(&clone.join("model.bin")), pointer_of(&model).as_bytes());
+    env.data(&clone, &["install"]);
+    assert_eq!(read(&clone.join("model.bin")), model);
+    assert_clean(&env, &clone);
+}

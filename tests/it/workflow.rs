@@ -71,7 +71,7 @@ pub(crate) fn workflow(remote: Remote) {
     let blob = env.git(&repo, &["show", "HEAD:model.bin"]);
     assert_eq!(blob.stdout, pointer_of(&model_v1));
     assert_clean(&env, &repo);
-    let push = env.git(&repo, &["push", "-q", "origin", "main", "--tags"]);
+    let push = env.git(&repo, &["push", "origin", "main", "--tags"]);
     assert!(push.stderr.contains("uploaded 2 files"), "{}", push.stderr);
     stored(&model_v1);
     stored(&csv_v1);
@@ -190,8 +190,10 @@ fn manual_push_fetch_pull_and_checkout() {
     let dest = plain.path("clone");
     plain.git(plain.root(), &["clone", "-q", origin.to_str().unwrap(), dest.to_str().unwrap()]);
     assert_eq!(read(&dest.join("model.bin")), pointer_of(&model).as_bytes());
-    // ... then installs git-data, fetches, and checks out
-    plain.data(&dest, &["install"]);
+    // ... then installs git-data (leaving the pointers: smudging is off), fetches, and checks out
+    plain.git(&dest, &["config", "data.skipSmudge", "true"]);
+    let out = plain.data(&dest, &["install"]);
+    assert!(out.stdout.contains("2 data files are pointer text; smudging is off"), "{}", out.all());
     let st = plain.data(&dest, &["status"]);
     assert!(st.stdout.contains("pointer only"), "{}", st.stdout);
     plain.data(&dest, &["fetch"]);
@@ -210,6 +212,7 @@ fn manual_push_fetch_pull_and_checkout() {
     // pull = fetch + checkout, limited to paths
     let other = plain.path("clone2");
     plain.git(plain.root(), &["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    plain.git(&other, &["config", "data.skipSmudge", "true"]);
     plain.data(&other, &["install"]);
     plain.data(&other, &["pull", "--", "data"]);
     assert_eq!(read(&other.join("data/x.csv")), small);
@@ -382,24 +385,24 @@ fn push_uploads_what_new_commits_introduce_through_merges_and_annotated_tags() {
         env.git(&repo, &["commit", "-q", "-m", name]);
     };
     commit("a.bin", 1);
-    let first = env.git(&repo, &["push", "-q", "origin", "main"]);
+    let first = env.git(&repo, &["push", "origin", "main"]);
     assert!(first.stderr.contains("uploaded 1 file "), "{}", first.stderr);
     env.git(&repo, &["checkout", "-q", "-b", "feature"]);
     commit("b.bin", 2);
     env.git(&repo, &["checkout", "-q", "main"]);
     commit("c.bin", 3);
     env.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
-    let merged = env.git(&repo, &["push", "-q", "origin", "main"]);
+    let merged = env.git(&repo, &["push", "origin", "main"]);
     assert!(merged.stderr.contains("uploaded 2 files"), "{}", merged.stderr);
     // an annotated tag on a commit no branch has: git hands the hook a tag object
     env.git(&repo, &["checkout", "-q", "-b", "side"]);
     commit("d.bin", 4);
     env.git(&repo, &["tag", "-a", "v3", "-m", "release 3"]);
     env.git(&repo, &["checkout", "-q", "main"]);
-    let tagged = env.git(&repo, &["push", "-q", "origin", "v3"]);
+    let tagged = env.git(&repo, &["push", "origin", "v3"]);
     assert!(tagged.stderr.contains("uploaded 1 file "), "{}", tagged.stderr);
     assert_eq!(read(&object_path(&store, &bytes(4, 20_000))), bytes(4, 20_000));
-    let again = env.git(&repo, &["push", "-q", "origin", "--all"]);
+    let again = env.git(&repo, &["push", "origin", "--all"]);
     assert!(!again.stderr.contains("uploaded"), "nothing new: {}", again.stderr);
     for seed in 1..=4 {
         assert!(object_path(&store, &bytes(seed, 20_000)).exists());

@@ -116,7 +116,6 @@ impl Command {
             self,
             Command::LsFiles(_)
                 | Command::Diff(_)
-                | Command::Status(_)
                 | Command::Track(_)
                 | Command::Env
                 | Command::Remote(RemoteCommand::List)

@@ -5,24 +5,15 @@
 
 use crate::cli::args::CheckoutArgs;
 use crate::cli::context::Context;
+use crate::git::globs::Globs;
 use crate::git::scan::PathFilter;
-use crate::git::worktree;
-use crate::materialize::{self, Candidate, Fetch};
+use crate::materialize::{Fetch, journal};
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
-    let journal = crate::materialize::journal::take_for(&ctx.journal(), &filter)?;
-    let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
-        .into_iter()
-        .map(|(path, pointer)| Candidate { path, pointer })
-        .collect();
-    let outcome = materialize::materialize(&ctx.local(), candidates, Fetch::Never)?;
-    if !outcome.index_locked {
-        // a locked index left files unwritten: their entries stay for the rerun
-        journal.finish()?;
-        materialize::repair_index(&ctx.local(), &filter)?;
-    }
+    let (local, all) = (ctx.local(), Globs::default());
+    let (outcome, _) = journal::work_tree(&local, &ctx.journal(), &filter, &all, Fetch::Never)?;
     if !ctx.global.quiet && outcome.ok() {
         println!(
             "{} file{} written ({})",

@@ -6,9 +6,8 @@ use crate::cli::context::Context;
 use crate::cli::ui;
 use crate::git::globs::Globs;
 use crate::git::scan::{Found, PathFilter, Scanner};
-use crate::git::worktree;
 use crate::hint::hinted;
-use crate::materialize::{self, Candidate, Fetch};
+use crate::materialize::{Fetch, journal};
 use crate::oid::Oid;
 use crate::sync::fetch::Source;
 use anyhow::Result;
@@ -115,27 +114,11 @@ pub(crate) fn fetch(ctx: &Context, args: &FetchArgs) -> Result<i32> {
 pub(crate) fn pull(ctx: &Context, args: &FetchArgs) -> Result<i32> {
     let globs = chosen(ctx, args)?;
     let filter = PathFilter::new(ctx.repo_paths(&args.transfer.paths)?);
-    // the journal's entries are all written only when every file is chosen
-    let journal = match globs.is_all() {
-        true => crate::materialize::journal::take_for(&ctx.journal(), &filter)?,
-        false => Default::default(),
-    };
-    let candidates: Vec<Candidate> = worktree::pointer_files(&ctx.repo, &filter)?
-        .into_iter()
-        .filter(|(path, _)| globs.matches(path.as_bstr()))
-        .map(|(path, pointer)| Candidate { path, pointer })
-        .collect();
-    // tried once for the work tree: a failure there is reported with its file, not again
-    let tried: HashSet<Oid> = candidates.iter().map(|c| c.pointer.oid).collect();
     let fetch = Fetch::From(args.transfer.remote.as_deref());
-    let outcome = materialize::materialize(&ctx.local(), candidates, fetch)?;
-    if !outcome.index_locked {
-        // a locked index left files unwritten: their entries stay for the rerun
-        journal.finish()?;
-        // files a killed checkout or pull wrote but could not record: git would call them
-        // modified (their size differs from the pointer's) until their stat is recorded
-        materialize::repair_index(&ctx.local(), &filter)?;
-    }
+    let (outcome, tried) =
+        journal::work_tree(&ctx.local(), &ctx.journal(), &filter, &globs, fetch)?;
+    // tried once for the work tree: a failure there is reported with its file, not again
+    let tried: HashSet<Oid> = tried.into_iter().collect();
     let code = ui::report_outcome(ctx, &outcome, "git data pull");
     download(ctx, &args.transfer, &filter, &globs, &tried)?;
     Ok(code)

@@ -1,9 +1,17 @@
 //! `git data install` / `uninstall`: the filter and merge driver in git config, and the hooks.
-//! Both are idempotent, and uninstall undoes install (user hooks are restored).
+//! Both are idempotent, and uninstall undoes install (user hooks are restored). In a clone
+//! made before git-data was installed, whose data files are pointer text, install then
+//! writes their data (fetching it) unless smudging is turned off.
 
 use crate::cli::args::{GlobalArgs, InstallArgs};
+use crate::cli::context::Context;
+use crate::cli::ui;
+use crate::git::globs::Globs;
 use crate::git::hooks;
+use crate::git::scan::PathFilter;
+use crate::git::worktree;
 use crate::git::{Repo, git_command, run_git};
+use crate::materialize::{Fetch, journal};
 use anyhow::{Context as _, Result};
 
 fn scope(global: bool) -> &'static str {
@@ -34,7 +42,47 @@ pub(crate) fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
             println!("{l}");
         }
     }
-    Ok(0)
+    match repo.filter(|r| !args.global && r.work_tree.is_some()) {
+        Some(repo) => {
+            drop(repo); // reopened with the configuration just written
+            restore(&Context::open_lenient(g)?)
+        }
+        None => Ok(0),
+    }
+}
+
+/// Writes the data of the work tree's pointer files (a clone made without git-data): what
+/// the smudge filter would have written had it been installed.
+fn restore(ctx: &Context) -> Result<i32> {
+    let all = PathFilter::default();
+    let globs = Globs::parse(&ctx.config.fetch_include, &ctx.config.fetch_exclude)?;
+    let found = worktree::pointer_files(&ctx.repo, &all)?;
+    let n = found.iter().filter(|(path, _)| globs.matches(path.as_ref())).count();
+    if n == 0 {
+        return Ok(0);
+    }
+    if ctx.config.skip_smudge {
+        ui::say(
+            ctx.global.quiet,
+            format!(
+                "git-data: {n} data file{} pointer text; smudging is off \
+             (GIT_DATA_SKIP_SMUDGE or data.skipSmudge), so they stay so until `git data pull`",
+                if n == 1 { " is" } else { "s are" }
+            ),
+        );
+        return Ok(0);
+    }
+    ui::say(
+        ctx.global.quiet,
+        format!(
+            "git-data: {n} data file{} pointer text (this clone was made without git-data): \
+         writing the data",
+            if n == 1 { " is" } else { "s are" }
+        ),
+    );
+    let (outcome, _) =
+        journal::work_tree(&ctx.local(), &ctx.journal(), &all, &globs, Fetch::From(None))?;
+    Ok(ui::report_outcome(ctx, &outcome, "git data pull"))
 }
 
 pub(crate) fn uninstall(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {

@@ -46,7 +46,7 @@ impl DirRemote {
 
     fn missing_root_hint(&self) -> String {
         format!(
-            "create it (`mkdir -p {}`), mount the share, or point the remote elsewhere with `git data remote add {} URL`",
+            "create it (`mkdir -p {}`), mount the share, or point the remote elsewhere with `git data remote set-url {} URL`",
             self.root.display(),
             self.name
         )
@@ -59,7 +59,7 @@ impl DirRemote {
             format!("remote path {} is not a directory: {what}", self.root.display()),
         )
         .with_hint(format!(
-            "point the remote at a directory with `git data remote add {} URL`, or move the file away",
+            "point the remote at a directory with `git data remote set-url {} URL`, or move the file away",
             self.name
         ))
     }

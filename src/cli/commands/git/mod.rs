@@ -19,6 +19,21 @@ mod pending;
 mod pre_commit;
 mod pre_push;
 
+/// Warns that the hooks are here but git's filter config is not (removed, or a scope that is
+/// not read): checked-out data files stay pointer text and `git add` puts data into git.
+/// After a checkout that changed commits that is a wrong work tree, so the hook fails; a
+/// commit, a merge (whose exit code git ignores) or a new branch goes on.
+fn not_set_up(hook: &str, args: &[String]) -> i32 {
+    eprintln!(
+        "git-data: warning: git-data's filter is not set up in this clone (git config has no \
+         filter.data), so data files are checked out as pointer text and `git add` stores data \
+         in git itself"
+    );
+    eprintln!("hint: `git data install` sets it up and writes the data of the pointer files");
+    let moved = hook == "post-checkout" && args.len() >= 2 && args[0] != args[1];
+    if moved { 1 } else { 0 }
+}
+
 /// Runs the hook `name` (`git-data hook NAME ARGS…`); returns the exit code.
 pub(crate) fn run_hook(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i32> {
     let mut stdin = Vec::new();
@@ -29,9 +44,15 @@ pub(crate) fn run_hook(g: &GlobalArgs, name: &str, args: &[String]) -> Result<i3
         return Ok(0); // not a repository we can read: nothing for git-data to do
     };
     let hooks_dir = repo.hooks_dir();
+    let unfiltered = !hooks::filter_configured(&repo) && repo.work_tree.is_some();
     drop(repo);
     let ours = match name {
-        "pre-push" => Context::open(g).and_then(|ctx| pre_push::run(&ctx, args, &stdin)),
+        "post-checkout" | "post-merge" | "pre-commit" if unfiltered => Ok(not_set_up(name, args)),
+        "pre-push" => {
+            // `git push -q` does not tell its hooks: its command line does
+            let g = &GlobalArgs { quiet: g.quiet || hooks::push_is_quiet(), ..g.clone() };
+            Context::open(g).and_then(|ctx| pre_push::run(&ctx, args, &stdin))
+        }
         "post-checkout" | "post-merge" | "post-rewrite" => {
             Context::open_lenient(g).and_then(|ctx| pending::materialize_pending(&ctx))
         }
