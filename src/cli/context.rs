@@ -27,11 +27,24 @@ impl Context {
     pub(crate) fn open(global: &GlobalArgs) -> Result<Context> {
         let repo = Repo::discover()?;
         let file_path = repo.work_tree.as_deref().unwrap_or(&repo.git_dir).join(config::FILE_NAME);
-        let mut config = Config::resolve(file_path, repo.data_dir(), repo.local_settings())?;
-        for name in config.file.remotes.keys() {
-            if let Some(keys) = repo.remote_keys(name) {
-                config.keys.insert(name.clone(), keys);
-            }
+        let file = shared_config(&repo, &file_path)?;
+        let mut config =
+            Config::resolve_with(file, file_path, repo.data_dir(), repo.local_settings())?;
+        for (name, remote) in &config.file.remotes {
+            // this clone's own keys, else the user's for the remote's URL
+            let (keys, source) = match repo.remote_keys(name) {
+                Some(k) => (k, format!(".git/config (data.remote.{name}.accessKeyId")),
+                None => match crate::git::credentials::user_keys(&remote.url) {
+                    Some((k, url)) => {
+                        let file = crate::git::credentials::user_file().unwrap_or_default();
+                        (k, format!("{} (keys for {url}: accessKeyId", file.display()))
+                    }
+                    None => continue,
+                },
+            };
+            let masked = config::mask_key_id(&keys.access_key_id);
+            config.key_sources.insert(name.clone(), format!("{source} = {masked})"));
+            config.keys.insert(name.clone(), keys);
         }
         let store = Arc::new(Store::new(config.cache_dir.clone()));
         // what a killed git-data left in the cache goes first (one directory read otherwise)
@@ -155,6 +168,43 @@ pub(crate) fn to_repo_path(root: &Path, cwd: &Path, p: &str) -> Result<BString> 
     Ok(BString::from(std::os::unix::ffi::OsStrExt::as_bytes(rel.as_os_str()).to_vec()))
 }
 
+/// Where the last `.gitdata.yaml` seen in the work tree is remembered.
+const REMEMBERED: &str = "gitdata.yaml";
+
+/// The team's `.gitdata.yaml`: the work tree's (remembered under `.git/data/`); when the work
+/// tree has none — a `git clone --no-checkout`, or a checkout of a tag made before the
+/// repository adopted git-data — HEAD's, else the one last seen here, else the default
+/// branch's on `origin`. Only a file that is not there is replaced: one that does not parse
+/// is an error to fix.
+fn shared_config(repo: &Repo, work_file: &Path) -> Result<config::FileConfig> {
+    let remembered = repo.data_dir().join(REMEMBERED);
+    match std::fs::read(work_file) {
+        Ok(text) => {
+            let text = String::from_utf8_lossy(&text);
+            let file = config::FileConfig::parse(&text, config::FILE_NAME)?;
+            if !file.remotes.is_empty()
+                && std::fs::read(&remembered).ok().as_deref() != Some(text.as_bytes())
+            {
+                // only a convenience: a failure leaves the older copy
+                let tmp = repo.tmp_dir();
+                let _ = std::fs::create_dir_all(&tmp);
+                let access = crate::fs::textfile::Access::Shared;
+                let _ = crate::fs::textfile::replace(&remembered, text.as_bytes(), &tmp, access);
+            }
+            Ok(file)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let found = repo
+                .file_at("HEAD", config::FILE_NAME)
+                .or_else(|| std::fs::read(&remembered).ok())
+                .or_else(|| repo.file_at("refs/remotes/origin/HEAD", config::FILE_NAME));
+            let Some(text) = found else { return Ok(config::FileConfig::default()) };
+            Ok(config::FileConfig::parse(&String::from_utf8_lossy(&text), config::FILE_NAME)?)
+        }
+        Err(e) => Err(config::ConfigError::Io { path: work_file.to_path_buf(), source: e }.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,3 +218,4 @@ mod tests {
         assert!(to_repo_path(root, Path::new("/r"), "../x").is_err());
     }
 }
+

@@ -153,6 +153,8 @@ pub struct Config {
     pub list_threshold: usize,
     /// Access keys per remote name, from `.git/config` (never from `.gitdata.yaml`).
     pub keys: BTreeMap<String, StaticKeys>,
+    /// Where each remote's keys in `keys` come from (for `git data env`).
+    pub key_sources: BTreeMap<String, String>,
     /// Checkouts leave pointer files and never download (`GIT_DATA_SKIP_SMUDGE`, or git-lfs's
     /// `GIT_LFS_SKIP_SMUDGE`; `data.skipSmudge` in git config): for CI jobs that need no
     /// data, or only the part `git data pull` fetches.
@@ -191,6 +193,17 @@ impl Config {
         local: LocalSettings,
     ) -> Result<Config, ConfigError> {
         let file = FileConfig::load(&file_path)?;
+        Config::resolve_with(file, file_path, default_cache, local)
+    }
+
+    /// Resolves the configuration from `file`, read elsewhere than `file_path` (where
+    /// commands that change it write).
+    pub fn resolve_with(
+        file: FileConfig,
+        file_path: PathBuf,
+        default_cache: PathBuf,
+        local: LocalSettings,
+    ) -> Result<Config, ConfigError> {
         let invalid = |what: &str, value: &str, hint: &str| ConfigError::Invalid {
             file: what.to_string(),
             message: format!("invalid value `{value}`; {hint}"),
@@ -257,6 +270,7 @@ impl Config {
                 None => DEFAULT_LIST_THRESHOLD,
             },
             keys: BTreeMap::new(),
+            key_sources: BTreeMap::new(),
             skip_smudge: match &local.skip_smudge {
                 Some(v) => parse_bool(v).ok_or_else(|| {
                     invalid("GIT_DATA_SKIP_SMUDGE", v, "expected 1 or 0 (true or false)")

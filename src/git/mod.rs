@@ -6,6 +6,7 @@
 
 pub(crate) mod attributes;
 mod command;
+pub(crate) mod credentials;
 pub(crate) mod globs;
 pub(crate) mod hooks;
 pub(crate) mod index;
@@ -158,46 +159,7 @@ impl Repo {
         edits: &[(&str, &str, &str, Option<&str>)],
         access: crate::fs::textfile::Access,
     ) -> Result<(), GitError> {
-        use std::io::Write;
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.common_dir.join("config");
-        let mut file =
-            gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
-                .map_err(other)?;
-        for (section, subsection, name, value) in edits {
-            let sub = Some(BStr::new(subsection.as_bytes()));
-            match value {
-                Some(v) => {
-                    file.set_raw_value_by(*section, sub, *name, *v).map_err(other)?;
-                }
-                None => {
-                    if let Ok(mut sec) = file.section_mut(*section, sub) {
-                        while sec.remove(name).is_some() {}
-                    }
-                }
-            }
-        }
-        let lock = path.with_extension("lock");
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-            .map_err(|e| GitError::Other(format!("cannot lock {}: {e}", path.display())))?;
-        // the file keeps its mode (as `git config` does), narrowed for keys
-        let mode = crate::fs::textfile::mode_for(&path, access);
-        let written = mode
-            .and_then(|m| match m {
-                Some(m) => out.set_permissions(std::fs::Permissions::from_mode(m)),
-                None => Ok(()),
-            })
-            .and_then(|()| file.write_to(&mut out))
-            .and_then(|_| out.flush())
-            .and_then(|_| std::fs::rename(&lock, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&lock);
-            return Err(GitError::Other(format!("cannot write {}: {e}", path.display())));
-        }
-        Ok(())
+        write_config_file(&self.common_dir.join("config"), edits, access)
     }
 
     /// Resolves a revision to a commit id.
@@ -209,6 +171,15 @@ impl Repo {
         let id = self.gix.rev_parse_single(rev).map_err(|e| bad(&e))?;
         let commit = id.object().map_err(|e| bad(&e))?.peel_to_commit().map_err(|e| bad(&e))?;
         Ok(commit.id)
+    }
+
+    /// The bytes of the file at `path` in the commit `rev` names, if both exist (and it is
+    /// a blob).
+    pub(crate) fn file_at(&self, rev: &str, path: &str) -> Option<Vec<u8>> {
+        let commit = self.resolve_commit(rev).ok()?;
+        let tree = self.gix.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.lookup_entry_by_path(path).ok()??;
+        Some(entry.object().ok()?.try_into_blob().ok()?.detach().data)
     }
 
     /// The tree of a commit.
@@ -291,4 +262,57 @@ pub(crate) fn short_ref(name: &str) -> &str {
 /// Converts a repository-relative path (bytes, `/`-separated) to a native path.
 pub(crate) fn rel_path(path: &BStr) -> PathBuf {
     PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path))
+}
+
+/// Sets (`Some`) or removes (`None`) values in the git-config-format file at `path` (created
+/// when missing), under git's lock protocol: the new file is written beside it and renamed.
+pub(crate) fn write_config_file(
+    path: &std::path::Path,
+    edits: &[(&str, &str, &str, Option<&str>)],
+    access: crate::fs::textfile::Access,
+) -> Result<(), GitError> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let path = path.to_path_buf();
+    let mut file = match path.exists() {
+        true => gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
+            .map_err(other)?,
+        false => {
+            gix::config::File::new(gix::config::file::Metadata::from(gix::config::Source::Local))
+        }
+    };
+    for (section, subsection, name, value) in edits {
+        let sub = Some(BStr::new(subsection.as_bytes()));
+        match value {
+            Some(v) => {
+                file.set_raw_value_by(*section, sub, *name, *v).map_err(other)?;
+            }
+            None => {
+                if let Ok(mut sec) = file.section_mut(*section, sub) {
+                    while sec.remove(name).is_some() {}
+                }
+            }
+        }
+    }
+    let lock = path.with_extension("lock");
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock)
+        .map_err(|e| GitError::Other(format!("cannot lock {}: {e}", path.display())))?;
+    // the file keeps its mode (as `git config` does), narrowed for keys
+    let mode = crate::fs::textfile::mode_for(&path, access);
+    let written = mode
+        .and_then(|m| match m {
+            Some(m) => out.set_permissions(std::fs::Permissions::from_mode(m)),
+            None => Ok(()),
+        })
+        .and_then(|()| file.write_to(&mut out))
+        .and_then(|_| out.flush())
+        .and_then(|_| std::fs::rename(&lock, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&lock);
+        return Err(GitError::Other(format!("cannot write {}: {e}", path.display())));
+    }
+    Ok(())
 }

@@ -138,9 +138,19 @@ fn import_above_rewrites_history_and_a_fresh_clone_restores_it() {
     let (fresh, out) = env.clone_of("hist", "hist-fresh");
     assert_eq!(out.code, 0, "{}", out.all());
     env.git(&fresh, &["branch", "-q", "feature", "origin/feature"]);
-    // commits from before the migration have no .gitdata.yaml: fetch their data from main
-    env.data(&fresh, &["fetch", "--all"]);
+    // commits from before the migration have no .gitdata.yaml: the clone remembers its remote
     check_out_all(&env, &fresh, &before);
+    // and a clone of a tag from before the migration takes it from the default branch
+    let origin = env.path("hist-origin.git");
+    let args = ["clone", "-q", "--branch", "v1.0", origin.to_str().unwrap(), "hist-old"];
+    let out = env.run(env.root(), "git", &args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let old = env.path("hist-old");
+    assert!(!old.join(".gitdata.yaml").exists());
+    let listed = env.data(&old, &["ls-files"]).stdout;
+    assert!(!listed.is_empty() && listed.lines().all(|l| l.contains(" * ")), "{listed}");
+    assert_clean(&env, &old);
+    check_out_all(&env, &old, &before);
     // online: every pointer's object is in the cache or on the data remote
     let ok = env.data(&fresh, &["check", "main"]).stdout;
     assert!(ok.contains("(8 pointers): ok"), "{ok}");

@@ -352,3 +352,71 @@ fn env_names_where_the_s3_credentials_come_from() {
     assert!(creds(&out).contains(".aws/credentials"), "{}", out.stdout);
     assert!(!out.stdout.contains("AKIDEXAMPLE"), "{}", out.stdout);
 }
+
+/// `git data remote set-credentials storage --access-key-id KEY EXTRA…` in `dir`, the secret on
+/// standard input; returns its stdout.
+fn set_credentials(env: &Env, dir: &std::path::Path, extra: &[&str]) -> String {
+    let mut cmd = env.command(dir, "git");
+    cmd.args(["data", "remote", "set-credentials", "storage", "--access-key-id", ACCESS_KEY]);
+    cmd.args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{SECRET_KEY}\n").as_bytes()).unwrap();
+    }
+    let out = Out::from(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!out.all().contains(SECRET_KEY), "{}", out.all());
+    out.stdout
+}
+
+#[test]
+fn credentials_before_the_first_checkout_and_once_for_all_clones() {
+    let server = S3Server::start();
+    let env = Env::new();
+    let repo = s3_project(&env, &server, "cc");
+    let model = bytes(1350, 3 * MIB);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "model"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    // a colleague without keys in the environment
+    env.set_env("AWS_ACCESS_KEY_ID", "");
+    env.set_env("AWS_SECRET_ACCESS_KEY", "");
+    let origin = env.path("cc-origin.git");
+    let url = origin.to_str().unwrap();
+    env.git(env.root(), &["clone", "-q", "--no-checkout", url, "cc-one"]);
+    let one = env.path("cc-one");
+    assert!(!one.join(".gitdata.yaml").exists());
+    let said = set_credentials(&env, &one, &[]);
+    assert!(said.contains("Stored keys for `storage` in .git/config"), "{said}");
+    env.git(&one, &["checkout", "-q", "main"]);
+    assert_eq!(read(&one.join("model.bin")), model);
+    assert_clean(&env, &one);
+
+    // keys for every clone of the bucket
+    let said = set_credentials(&env, &one, &["--global"]);
+    let file = env.path("home/.config/git-data/credentials");
+    assert!(said.contains(&file.display().to_string()), "{said}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let (two, out) = env.clone_of("cc", "cc-two");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(read(&two.join("model.bin")), model);
+    let info = env.data(&two, &["env"]).stdout;
+    assert!(
+        info.contains("credentials: ") && info.contains("git-data/credentials (keys for s3://"),
+        "{info}"
+    );
+    assert!(!info.contains(SECRET_KEY) && !info.contains(ACCESS_KEY), "{info}");
+    // this clone's own keys come first
+    let info = env.data(&one, &["env"]).stdout;
+    assert!(info.contains("credentials: .git/config"), "{info}");
+    env.data(&two, &["remote", "set-credentials", "storage", "--global", "--unset"]);
+    let info = env.data(&two, &["env"]).stdout;
+    assert!(info.contains("none found here"), "{info}");
+}

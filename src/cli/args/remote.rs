@@ -38,6 +38,10 @@ pub struct SetCredentialsArgs {
     /// Remove the stored keys instead.
     #[arg(long, conflicts_with_all = ["access_key_id", "session_token"])]
     pub unset: bool,
+    /// Store them for you, not this clone: every clone whose remote has this URL (or one
+    /// under it) uses them (~/.config/git-data/credentials, readable by you only).
+    #[arg(long)]
+    pub global: bool,
 }
 
 #[derive(Args, Debug)]

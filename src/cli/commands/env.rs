@@ -88,11 +88,8 @@ fn print_s3(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
         (None, Some(reg)) => format!("{reg} (environment)"),
         (None, None) => "from the AWS profile, else us-east-1".to_string(),
     };
-    let creds = if let Some(k) = ctx.config.keys.get(name) {
-        format!(
-            ".git/config (data.remote.{name}.accessKeyId = {})",
-            crate::config::mask_key_id(&k.access_key_id)
-        )
+    let creds = if let Some(source) = ctx.config.key_sources.get(name) {
+        source.clone()
     } else if let Some(id) = var("AWS_ACCESS_KEY_ID") {
         format!("environment (AWS_ACCESS_KEY_ID = {})", crate::config::mask_key_id(&id))
     } else if let Some(p) = r.profile.clone().or_else(|| var("AWS_PROFILE")) {

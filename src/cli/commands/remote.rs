@@ -4,7 +4,7 @@
 
 use crate::cli::args::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 use crate::cli::context::Context;
-use crate::config::{FileConfig, RemoteEntry};
+use crate::config::{FileConfig, RemoteEntry, StaticKeys};
 use crate::fs::textfile::Access;
 use crate::hint::hinted;
 use crate::sync::remote::{Location, check_endpoint, parse_url, redact};
@@ -58,7 +58,8 @@ pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
                 println!("Removed data remote `{name}` (its data was not touched).");
             }
         }
-        RemoteCommand::SetCredentials(a) => set_credentials(ctx, &file, a)?,
+        // the team's file wherever it is found: a `git clone --no-checkout` has none yet
+        RemoteCommand::SetCredentials(a) => set_credentials(ctx, &ctx.config.file, a)?,
         RemoteCommand::SetUrl { name, url } => set_url(ctx, &mut file, &base, &name, url)?,
         RemoteCommand::Rename { old, new } => rename(ctx, &mut file, &old, &new)?,
         RemoteCommand::Test { name } => return test(ctx, name.as_deref()),
@@ -298,6 +299,9 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
             "`git data remote list` shows them",
         ));
     }
+    if a.global {
+        return set_user_credentials(ctx, &file.remotes[&a.name].url, a);
+    }
     let sub = format!("remote.{}", a.name);
     if a.unset {
         let none = |k| ("data", sub.as_str(), k, None);
@@ -310,8 +314,30 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
         }
         return Ok(());
     }
-    let id = match a.access_key_id {
-        Some(id) => id,
+    let keys = read_keys(&a)?;
+    let id = &keys.access_key_id;
+    ctx.repo.write_local_config(
+        &[
+            ("data", sub.as_str(), "accessKeyId", Some(id)),
+            ("data", sub.as_str(), "secretAccessKey", Some(&keys.secret_access_key)),
+            ("data", sub.as_str(), "sessionToken", keys.session_token.as_deref()),
+        ],
+        Access::Private,
+    )?;
+    if !ctx.global.quiet {
+        println!(
+            "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",
+            a.name,
+            crate::config::mask_key_id(id)
+        );
+    }
+    Ok(())
+}
+
+/// The keys from the flags, the terminal or standard input.
+fn read_keys(a: &SetCredentialsArgs) -> Result<StaticKeys> {
+    let id = match &a.access_key_id {
+        Some(id) => id.clone(),
         None => read_secret("Access key id: ")?,
     };
     let secret = read_secret("Secret access key: ")?;
@@ -322,20 +348,22 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
         ));
     }
     let token = if a.session_token { Some(read_secret("Session token: ")?) } else { None };
-    ctx.repo.write_local_config(
-        &[
-            ("data", sub.as_str(), "accessKeyId", Some(&id)),
-            ("data", sub.as_str(), "secretAccessKey", Some(&secret)),
-            ("data", sub.as_str(), "sessionToken", token.as_deref()),
-        ],
-        Access::Private,
-    )?;
+    Ok(StaticKeys { access_key_id: id, secret_access_key: secret, session_token: token })
+}
+
+/// `set-credentials --global`: the user's keys for the remote's URL, for all their clones.
+fn set_user_credentials(ctx: &Context, url: &str, a: SetCredentialsArgs) -> Result<()> {
+    let keys = if a.unset { None } else { Some(read_keys(&a)?) };
+    let file = crate::git::credentials::set_user_keys(url, keys.as_ref())?;
     if !ctx.global.quiet {
-        println!(
-            "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",
-            a.name,
-            crate::config::mask_key_id(&id)
-        );
+        match keys {
+            Some(k) => println!(
+                "Stored your keys for {url} (and URLs under it) in {} (access key {}); a clone's own keys come first.",
+                file.display(),
+                crate::config::mask_key_id(&k.access_key_id)
+            ),
+            None => println!("Removed your keys for {url} from {}.", file.display()),
+        }
     }
     Ok(())
 }
