@@ -218,4 +218,3 @@ mod tests {
         assert!(to_repo_path(root, Path::new("/r"), "../x").is_err());
     }
 }
-

@@ -9,6 +9,7 @@ mod command;
 pub(crate) mod credentials;
 pub(crate) mod globs;
 pub(crate) mod hooks;
+pub(crate) mod ignore;
 pub(crate) mod index;
 pub(crate) mod odb;
 pub(crate) mod scan;

@@ -262,3 +262,54 @@ fn a_clone_made_without_git_data_is_named_and_install_restores_it() {
     assert_eq!(read(&clone.join("model.bin")), model);
     assert_clean(&env, &clone);
 }
+
+#[test]
+fn init_sets_up_a_cookiecutter_project_and_names_the_ignore_rule_in_the_way() {
+    let env = Env::new();
+    let proj = env.path("ccds");
+    let store = env.path("ccds-store");
+    std::fs::create_dir_all(&store).unwrap();
+    // Cookiecutter Data Science's own .gitignore keeps data out of git
+    write(&proj.join(".gitignore"), b"# data\n/data/\n*.log\n");
+    let out = env.data(&proj, &["init", "--preset", "ccds", "--remote", store.to_str().unwrap()]);
+    assert!(proj.join(".git").is_dir(), "git init ran: {}", out.all());
+    assert_eq!(
+        out.stderr.matches("git-data: warning: git ignores").count(),
+        1,
+        "one warning for one rule: {}",
+        out.all()
+    );
+    assert!(
+        out.stderr.contains("\"data/raw/**\"") && out.stderr.contains("(.gitignore:2: /data/)")
+    );
+    assert!(!out.stderr.contains("\"models/**\""), "models/ is not ignored: {}", out.all());
+    let attrs = String::from_utf8(read(&proj.join(".gitattributes"))).unwrap();
+    for dir in ["data/raw", "data/interim", "data/processed", "data/external", "models"] {
+        assert!(attrs.contains(&format!("{dir}/** filter=data")), "{attrs}");
+    }
+    assert!(env.data(&proj, &["remote", "list"]).stdout.contains("* storage"));
+    assert!(env.git(&proj, &["config", "filter.data.process"]).stdout.contains("git-data"));
+
+    // as the hint says: narrow the rule, then data and models go through git-data
+    write(&proj.join(".gitignore"), b"# data\n/data/*\n!/data/raw/\n*.log\n");
+    let (raw, model) = (bytes(1360, 5_000), bytes(1361, 2 * 1024 * 1024));
+    write(&proj.join("data/raw/a.csv"), &raw);
+    write(&proj.join("models/m.pt"), &model);
+    env.git(&proj, &["add", "-A"]);
+    env.git(&proj, &["commit", "-q", "-m", "start"]);
+    assert_eq!(env.git(&proj, &["show", "HEAD:models/m.pt"]).stdout, pointer_of(&model));
+    env.data(&proj, &["push"]);
+    assert_eq!(read(&object_path(&store, &raw)), raw);
+    assert_eq!(read(&object_path(&store, &model)), model);
+
+    // init in a repository that has it all already changes nothing and says what is next
+    let again = env.data(&proj, &["init"]);
+    assert!(!again.stdout.contains("Initialized"), "{}", again.all());
+    assert!(!again.stdout.contains("Next:"), "{}", again.all());
+    let bare = env.path("bare-init");
+    std::fs::create_dir_all(&bare).unwrap();
+    let out = env.data(&bare, &["init"]);
+    assert!(out.stdout.contains("Next: track data with"), "{}", out.all());
+    assert!(out.stdout.contains("Next: add a data remote"), "{}", out.all());
+    assert_eq!(String::from_utf8(read(&proj.join(".gitattributes"))).unwrap(), attrs);
+}

@@ -38,6 +38,12 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Start a project: git init if needed, install, track a layout's data folders, add a remote.
+    ///
+    /// Each step is the command you would run yourself (`git data install`, `git data track`,
+    /// `git data remote add NAME URL --default`), with its own output and checks; `track`
+    /// warns when a .gitignore rule hides what it tracks.
+    Init(InitArgs),
     /// Set up git-data: filter and merge driver in git config, hooks in this repository.
     Install(InstallArgs),
     /// Remove what `install` set up (your own hooks are restored).
@@ -120,6 +126,50 @@ impl Command {
                 | Command::Env
                 | Command::Remote(RemoteCommand::List)
         )
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Track a project layout's data folders: `ccds` (Cookiecutter Data Science: data/raw,
+    /// data/interim, data/processed, data/external and models).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Also track these patterns or directories (repeatable).
+    #[arg(long = "track", value_name = "PATTERN")]
+    pub track: Vec<String>,
+    /// Add this data remote (a directory or s3://bucket/prefix) as the default.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// The remote's name.
+    #[arg(long, default_value = "storage", requires = "remote")]
+    pub remote_name: String,
+    /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
+    #[arg(long, requires = "remote")]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, requires = "remote")]
+    pub region: Option<String>,
+    /// Use path-style S3 URLs (MinIO and most self-hosted stores).
+    #[arg(long, requires = "remote")]
+    pub path_style: bool,
+}
+
+/// Project layouts whose data folders `git data init --preset` tracks.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Preset {
+    /// Cookiecutter Data Science.
+    Ccds,
+}
+
+impl Preset {
+    /// The folders the layout keeps its data and models in.
+    pub fn folders(self) -> &'static [&'static str] {
+        match self {
+            Preset::Ccds => {
+                &["data/raw/", "data/interim/", "data/processed/", "data/external/", "models/"]
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod fetch;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod git;
+pub(crate) mod init;
 pub(crate) mod install;
 pub(crate) mod ls_files;
 pub(crate) mod migrate;
@@ -27,6 +28,7 @@ use anyhow::Result;
 pub(crate) fn run(cli: Cli) -> Result<i32> {
     let g = &cli.global;
     match cli.command {
+        Command::Init(a) => init::run(g, &a),
         Command::Install(a) => install::install(g, &a),
         Command::Uninstall(a) => install::uninstall(g, &a),
         Command::Track(a) => track::track(&Context::open(g)?, &a),

@@ -70,10 +70,43 @@ pub(crate) fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
             println!("Tracking \"{p}\"");
         }
     }
+    warn_ignored(&root, &added)?;
     if !added.is_empty() {
         hint_committed(ctx)?;
     }
     Ok(0)
+}
+
+/// Warns when git ignores what `patterns` track (those files never reach git, nor git-data):
+/// once per ignore rule, naming the patterns it hides.
+fn warn_ignored(root: &std::path::Path, patterns: &[String]) -> Result<()> {
+    let mut by_rule: Vec<(String, Vec<&str>)> = Vec::new();
+    for p in patterns {
+        let Some(rule) =
+            crate::git::ignore::ignored_by(root, &crate::git::ignore::example_path(p))?
+        else {
+            continue;
+        };
+        match by_rule.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, ps)) => ps.push(p),
+            None => by_rule.push((rule, vec![p])),
+        }
+    }
+    for (rule, hidden) in &by_rule {
+        eprintln!(
+            "git-data: warning: git ignores what {} track{} ({rule}): those files are never \
+             committed, so git-data cannot version them",
+            hidden.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
+            if hidden.len() == 1 { "s" } else { "" }
+        );
+    }
+    if !by_rule.is_empty() {
+        eprintln!(
+            "hint: remove that rule, or narrow it: git cannot re-include files under an ignored \
+             directory, so `/data/` must become `/data/*` followed by `!/data/raw/`"
+        );
+    }
+    Ok(())
 }
 
 /// Points out files already committed to git that the new patterns now cover.
