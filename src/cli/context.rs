@@ -4,6 +4,7 @@
 use crate::cli::args::{GlobalArgs, TransferArgs};
 use crate::config::{self, Config};
 use crate::git::Repo;
+use crate::git::scan::PathFilter;
 use crate::store::Store;
 use crate::store::state::known::KnownObjects;
 use crate::store::state::pending::Journal;
@@ -139,6 +140,47 @@ impl Context {
 
     /// Turns paths given on the command line (relative to the current directory) into
     /// repository paths; errors for paths outside the work tree.
+    /// Refuses a REMOTE argument that names no remote (a revision typed where the remote
+    /// goes would otherwise be a silent no-op whenever nothing needs downloading).
+    pub(crate) fn check_remote_arg(&self, args: &TransferArgs) -> Result<()> {
+        let Some(name) = &args.remote else { return Ok(()) };
+        if self.config.file.remotes.contains_key(name) {
+            return Ok(());
+        }
+        let hint = if self.repo.resolve_commit(name).is_ok() {
+            format!("`{name}` is a revision: `--rev {name}` names it")
+        } else {
+            "`git data remote list` shows the remotes".to_string()
+        };
+        Err(crate::hint::hinted(format!("no data remote named `{name}`"), hint))
+    }
+
+    /// The repository paths of `paths`, each of which must name files git tracks here: a
+    /// typo, or a revision typed where a path goes, is an error, not a silent no-op.
+    pub(crate) fn tracked_paths(&self, paths: &[String]) -> Result<Vec<BString>> {
+        let repo_paths = self.repo_paths(paths)?;
+        if repo_paths.is_empty() {
+            return Ok(repo_paths);
+        }
+        let (entries, _) = crate::git::worktree::index_entries(&self.repo, &PathFilter::default())?;
+        for (raw, p) in paths.iter().zip(&repo_paths) {
+            let one = PathFilter::new(vec![p.clone()]);
+            if entries.iter().any(|e| one.matches(e.path.as_ref())) {
+                continue;
+            }
+            let hint = if self.repo.resolve_commit(raw).is_ok() {
+                format!(
+                    "`{raw}` is a revision: `git checkout {raw}` switches to it with its data; \
+                     `git data pull --rev {raw}` fetches its data"
+                )
+            } else {
+                "`git data ls-files` lists the tracked data files".to_string()
+            };
+            return Err(crate::hint::hinted(format!("`{raw}` matches no file git tracks"), hint));
+        }
+        Ok(repo_paths)
+    }
+
     pub(crate) fn repo_paths(&self, paths: &[String]) -> Result<Vec<BString>> {
         let root = self.work_tree()?;
         let cwd = std::env::current_dir()?;

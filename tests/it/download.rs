@@ -269,3 +269,27 @@ fn one_cause_is_said_once_and_push_q_is_quiet() {
     assert_eq!(out.stderr.matches("mkdir -p").count(), 1, "the fix, once: {}", out.all());
     assert!(out.stderr.contains("git data remote set-url storage URL"), "{}", out.all());
 }
+
+#[test]
+fn a_revision_typed_where_a_path_or_remote_goes_is_refused_not_ignored() {
+    let env = Env::new();
+    let repo = env.project("revarg");
+    write(&repo.join("m.bin"), &bytes(1380, 3_000));
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "v1"]);
+    env.git(&repo, &["tag", "v1.0"]);
+    for args in [&["checkout", "v1.0"][..], &["pull", "--", "v1.0"]] {
+        let out = env.data_fails(&repo, args);
+        assert!(out.stderr.contains("`v1.0` matches no file git tracks"), "{}", out.all());
+        assert!(out.stderr.contains("`git checkout v1.0` switches to it"), "{}", out.all());
+    }
+    let out = env.data_fails(&repo, &["checkout", "no/such/file"]);
+    assert!(out.stderr.contains("`git data ls-files` lists"), "{}", out.all());
+    for cmd in ["pull", "fetch", "push"] {
+        let out = env.data_fails(&repo, &[cmd, "v1.0"]);
+        assert!(out.stderr.contains("no data remote named `v1.0`"), "{cmd}: {}", out.all());
+        assert!(out.stderr.contains("`--rev v1.0` names it"), "{cmd}: {}", out.all());
+    }
+    env.data(&repo, &["checkout", "m.bin"]);
+    env.data(&repo, &["pull", "storage", "--rev", "v1.0"]);
+}

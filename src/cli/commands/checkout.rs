@@ -11,7 +11,7 @@ use crate::materialize::{Fetch, journal};
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &Context, args: &CheckoutArgs) -> Result<i32> {
-    let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
+    let filter = PathFilter::new(ctx.tracked_paths(&args.paths)?);
     let (local, all) = (ctx.local(), Globs::default());
     let (outcome, _) = journal::work_tree(&local, &ctx.journal(), &filter, &all, Fetch::Never)?;
     if !ctx.global.quiet && outcome.ok() {

@@ -104,6 +104,7 @@ fn download(
 }
 
 pub(crate) fn fetch(ctx: &Context, args: &FetchArgs) -> Result<i32> {
+    ctx.check_remote_arg(&args.transfer)?;
     let filter = PathFilter::new(ctx.repo_paths(&args.transfer.paths)?);
     download(ctx, &args.transfer, &filter, &chosen(ctx, args)?, &HashSet::new())?;
     Ok(0)
@@ -112,8 +113,9 @@ pub(crate) fn fetch(ctx: &Context, args: &FetchArgs) -> Result<i32> {
 /// Writes the work tree's pointer files, each large object streaming into its file as it
 /// downloads; then fetches what `--rev`/`--all` want beyond the work tree.
 pub(crate) fn pull(ctx: &Context, args: &FetchArgs) -> Result<i32> {
+    ctx.check_remote_arg(&args.transfer)?;
     let globs = chosen(ctx, args)?;
-    let filter = PathFilter::new(ctx.repo_paths(&args.transfer.paths)?);
+    let filter = PathFilter::new(ctx.tracked_paths(&args.transfer.paths)?);
     let fetch = Fetch::From(args.transfer.remote.as_deref());
     let (outcome, tried) =
         journal::work_tree(&ctx.local(), &ctx.journal(), &filter, &globs, fetch)?;

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 pub(crate) fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
     let args = &push.transfer;
+    ctx.check_remote_arg(args)?;
     let tips = ctx.tips(args)?;
     let filter = PathFilter::new(ctx.repo_paths(&args.paths)?);
     let found: Vec<Found> = Scanner::new(&ctx.repo)
