@@ -93,6 +93,7 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
         eprintln!("  ... and {} more causes", causes.len() - shown);
     }
     match &outcome.hint {
+        Some(h) if h.contains(retry) => eprintln!("hint: {h}"),
         Some(h) => eprintln!("hint: {h}; then run `{retry}`"),
         None => eprintln!(
             "hint: fix the cause above, then run `{retry}`; `git data status` lists files that are still pointers"

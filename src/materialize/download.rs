@@ -131,7 +131,7 @@ pub(super) fn fetch_missing_teed(
         .into_iter()
         .map(|(oid, err)| {
             let also = err.hint().map(|h| format!("; {h}")).unwrap_or_default();
-            (oid, format!("{err}{also}"))
+            (oid, format!("{}{also}", err.cause()))
         })
         .collect();
     (why, report.teed, hint)

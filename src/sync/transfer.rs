@@ -30,6 +30,18 @@ pub(crate) enum TransferError {
 }
 
 impl TransferError {
+    /// What went wrong without the object it happened to, so that files failing for one
+    /// cause are reported together (their paths name the objects).
+    pub(crate) fn cause(&self) -> String {
+        match self {
+            TransferError::Remote(e) if e.kind == ErrorKind::NotFound => {
+                format!("remote {}: not on the remote", e.remote)
+            }
+            TransferError::Remote(e) => format!("remote {}: {}", e.remote, e.cause()),
+            TransferError::Store(e) => e.to_string(),
+        }
+    }
+
     pub(crate) fn hint(&self) -> Option<&str> {
         match self {
             TransferError::Remote(e) => e.hint.as_deref(),

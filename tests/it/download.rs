@@ -268,6 +268,17 @@ fn one_cause_is_said_once_and_push_q_is_quiet() {
     assert_eq!(out.stderr.matches("does not exist").count(), 1, "{}", out.all());
     assert_eq!(out.stderr.matches("mkdir -p").count(), 1, "the fix, once: {}", out.all());
     assert!(out.stderr.contains("git data remote set-url storage URL"), "{}", out.all());
+
+    // objects missing from a remote that is there: one cause too, and its fix once
+    let away = env.path("once-away");
+    std::fs::rename(away.join("objects"), away.join("gone")).unwrap();
+    std::fs::create_dir(away.join("objects")).unwrap();
+    std::fs::rename(&away, env.path("once-store")).unwrap();
+    let out = env.run(&clone, "git", &["data", "pull"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("  6 files: remote storage: not on the remote"), "{}", out.all());
+    assert_eq!(out.stderr.matches("fsck --remote --repair").count(), 1, "{}", out.all());
+    assert_eq!(out.stderr.matches("git data pull").count(), 1, "{}", out.all());
 }
 
 #[test]
