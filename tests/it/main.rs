@@ -19,6 +19,7 @@ mod lfs;
 mod migrate;
 mod paths;
 mod policy;
+mod prune;
 mod recovery;
 mod retries;
 mod s3;
