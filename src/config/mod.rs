@@ -22,6 +22,8 @@ const FILE_HEADER: &str = "# git-data configuration, shared by the team (commit 
 /// Default size up to which smudge writes cached files inline (larger ones go through the hooks).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
 pub const DEFAULT_CONCURRENCY: usize = 8;
+/// See [`Config::prune_recent_days`]: git-lfs's default window of recent refs (7 days).
+pub const DEFAULT_PRUNE_RECENT_DAYS: u64 = 7;
 pub use file::{
     CheckoutSection, ChecksumMode, FileConfig, PolicySection, RemoteEntry, SizeSetting, StaticKeys,
     TransferSection, mask_key_id,
@@ -97,6 +99,7 @@ pub struct LocalSettings {
     pub skip_smudge: Option<String>,
     pub fetch_include: Option<String>,
     pub fetch_exclude: Option<String>,
+    pub prune_recent_days: Option<String>,
 }
 
 /// What turns smudging off: ours, then git-lfs's spelling (for teams switching over).
@@ -105,7 +108,7 @@ const SKIP_SMUDGE_VARS: [&str; 2] = ["GIT_DATA_SKIP_SMUDGE", "GIT_LFS_SKIP_SMUDG
 impl LocalSettings {
     /// Overlays `GIT_DATA_*` environment variables on values read from git config.
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        let pairs: [(&str, &mut Option<String>); 12] = [
+        let pairs: [(&str, &mut Option<String>); 13] = [
             ("GIT_DATA_LIST_THRESHOLD", &mut self.list_threshold),
             ("GIT_DATA_CACHE_DIR", &mut self.cache_dir),
             ("GIT_DATA_LINK_MODE", &mut self.link_mode),
@@ -118,6 +121,7 @@ impl LocalSettings {
             (SKIP_SMUDGE_VARS[0], &mut self.skip_smudge),
             ("GIT_DATA_FETCH_INCLUDE", &mut self.fetch_include),
             ("GIT_DATA_FETCH_EXCLUDE", &mut self.fetch_exclude),
+            ("GIT_DATA_PRUNE_RECENT_DAYS", &mut self.prune_recent_days),
         ];
         for (var, slot) in pairs {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
@@ -163,6 +167,9 @@ pub struct Config {
     /// (`data.fetchInclude` / `data.fetchExclude`: comma-separated patterns).
     pub fetch_include: Vec<String>,
     pub fetch_exclude: Vec<String>,
+    /// `git data prune` keeps the data of local commits made in the last this many days
+    /// (`data.pruneRecentDays`).
+    pub prune_recent_days: u64,
 }
 
 /// Parses a size such as `1MiB`, `500 KB` or `1048576`.
@@ -279,6 +286,13 @@ impl Config {
             },
             fetch_include: split_list(local.fetch_include.clone()),
             fetch_exclude: split_list(local.fetch_exclude.clone()),
+            prune_recent_days: match &local.prune_recent_days {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("data.pruneRecentDays", v, "expected a number of days"))?,
+                None => DEFAULT_PRUNE_RECENT_DAYS,
+            },
         })
     }
 }

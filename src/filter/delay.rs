@@ -12,6 +12,7 @@
 
 use super::{Filter, FilterError, Smudged};
 use crate::pointer::Pointer;
+use crate::store::StoreError;
 use crate::store::state::pending::PendingFile;
 use gix::bstr::{BStr, BString};
 use std::collections::{HashMap, HashSet};
@@ -90,6 +91,8 @@ impl Filter<'_> {
         if self.store.contains(&pointer.oid, pointer.size) {
             match self.inline(&pointer) {
                 Ok(bytes) => return Ok(Smudged::Bytes(bytes)),
+                // deleted since (by `git data prune`): journaled below, downloaded again
+                Err(StoreError::Missing { .. }) => {}
                 Err(e) => eprintln!(
                     "git-data: error: {path}: {e}; the file is left as a pointer and will be fetched again"
                 ),

@@ -294,6 +294,7 @@ impl Filter<'_> {
         if pointer.size <= self.inline_max && self.store.contains(&pointer.oid, pointer.size) {
             match self.inline(&pointer) {
                 Ok(bytes) => return Ok(Smudged::Bytes(bytes)),
+                Err(StoreError::Missing { .. }) => {} // pruned since: journaled, downloaded
                 Err(e) => eprintln!(
                     "git-data: error: {path}: {e}; the file is left as a pointer and will be fetched again"
                 ),

@@ -12,6 +12,7 @@ pub(crate) mod hooks;
 pub(crate) mod ignore;
 pub(crate) mod index;
 pub(crate) mod odb;
+pub(crate) mod roots;
 pub(crate) mod scan;
 pub(crate) mod worktree;
 
@@ -136,6 +137,7 @@ impl Repo {
             skip_smudge: self.config_string("data.skipSmudge"),
             fetch_include: self.config_string("data.fetchInclude"),
             fetch_exclude: self.config_string("data.fetchExclude"),
+            prune_recent_days: self.config_string("data.pruneRecentDays"),
         }
         .with_env(|k| std::env::var(k).ok())
     }

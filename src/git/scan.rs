@@ -177,6 +177,34 @@ impl<'r> Scanner<'r> {
         Ok(out)
     }
 
+    /// The pointers in the whole trees of `commits`: what checking each of them out needs.
+    /// Each distinct tree is read once, so the snapshots of many similar commits cost little
+    /// more than one; a tree this scanner visited before (in any scan) is skipped, so an
+    /// earlier scan's results must cover those trees (or use a fresh scanner).
+    pub(crate) fn snapshot_pointers(
+        &mut self,
+        commits: &[ObjectId],
+    ) -> Result<HashSet<crate::oid::Oid>, GitError> {
+        let mut stack = Vec::with_capacity(commits.len());
+        for commit in commits {
+            stack.push(self.repo.tree_of(*commit)?);
+        }
+        let mut out = HashSet::new();
+        while let Some(tree) = stack.pop() {
+            if !self.visited.insert(tree) {
+                continue;
+            }
+            for (_, mode, id) in self.entries(tree)? {
+                if mode.is_tree() {
+                    stack.push(id);
+                } else if mode.is_blob() {
+                    out.extend(self.classify(id)?.1.map(|p| p.oid));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn diff_tree(
         &mut self,
         commit: ObjectId,

@@ -134,7 +134,7 @@ pub(crate) fn materialize(
     outcome.bytes += early.iter().map(|w| w.pointer.size).sum::<u64>();
     written.extend(early);
     if !corrupt.is_empty() {
-        // corrupt objects were quarantined: download good copies and write those files again
+        // corrupt objects were quarantined, pruned ones deleted: download them again
         let again: Vec<(BString, Pointer)> =
             corrupt.iter().map(|c| (c.path.clone(), c.pointer)).collect();
         let still = fetch_missing_teed(ctx, &again, fetch, HashMap::new()).0;
@@ -142,9 +142,10 @@ pub(crate) fn materialize(
             corrupt.into_iter().partition(|c| !still.contains_key(&c.pointer.oid));
         for c in lost {
             let why = still.get(&c.pointer.oid).cloned().unwrap_or_default();
-            outcome
-                .failed
-                .push((c.path, format!("its cached object was corrupt (quarantined) and {why}")));
+            outcome.failed.push((
+                c.path,
+                format!("its cached object was corrupt (quarantined) or deleted, and {why}"),
+            ));
         }
         let (more, corrupt_again) = write_all(ctx, &temps, &root, retry, &mut outcome);
         written.extend(more);
@@ -198,11 +199,14 @@ fn on_remote(ctx: &Local<'_>) -> Option<crate::store::state::known::KnownObjects
 enum WriteFailure {
     /// The cached object was corrupt (and is now quarantined).
     Corrupt(String),
+    /// The cached object was deleted meanwhile (`git data prune` deletes only objects a
+    /// remote holds): it is downloaded again.
+    Gone,
     Other(String),
 }
 
 /// Writes every ready file in parallel; returns what was written and the candidates whose
-/// cached object turned out corrupt (other failures go to `outcome`).
+/// cached object turned out corrupt or deleted (other failures go to `outcome`).
 fn write_all(
     ctx: &Local<'_>,
     temps: &Temps,
@@ -265,6 +269,7 @@ fn write_all(
                 eprintln!("git-data: warning: {msg}");
                 corrupt.push(c);
             }
+            WriteFailure::Gone => corrupt.push(c),
             WriteFailure::Other(msg) => outcome.failed.push((c.path, msg)),
         }
     }
@@ -282,8 +287,16 @@ fn write_one(
     let (file, object) =
         store.open_verified(&c.pointer.oid, c.pointer.size).map_err(|e| match e {
             StoreError::Corrupt { .. } => WriteFailure::Corrupt(e.to_string()),
+            StoreError::Missing { .. } => WriteFailure::Gone,
             other => WriteFailure::Other(other.to_string()),
         })?;
     drop(file);
-    write::write_file(temps, &object, link, root, c).map_err(WriteFailure::Other)
+    write::write_file(temps, &object, link, root, c).map_err(|e| {
+        // the object may have been deleted between the check and the copy or link
+        if store.contains(&c.pointer.oid, c.pointer.size) {
+            WriteFailure::Other(e)
+        } else {
+            WriteFailure::Gone
+        }
+    })
 }

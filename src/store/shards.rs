@@ -1,5 +1,5 @@
 //! Walks a sharded object directory (`<dir>/ab/cd/<name>`), the layout of the cache and of a
-//! directory remote.
+//! directory remote, and removes files and empty shards from it (for gc and prune).
 //!
 //! Invariants: only the two shard levels are read and only their files are returned (names
 //! that are not UTF-8 are skipped); a missing directory reads as empty, so does a shard that
@@ -43,6 +43,20 @@ pub(crate) fn remove_empty(dir: &Path) -> io::Result<usize> {
         removed += usize::from(fs::remove_dir(&a).is_ok());
     }
     Ok(removed)
+}
+
+/// Removes each file of `paths` (one unlink each; one already gone is fine); returns those that
+/// could not be removed, as `path: error` lines.
+pub(crate) fn remove_files<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<String> {
+    let mut failed = Vec::new();
+    for path in paths {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => failed.push(format!("{}: {e}", path.display())),
+        }
+    }
+    failed
 }
 
 fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<(PathBuf, String)>> {

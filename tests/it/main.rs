@@ -19,6 +19,7 @@ mod lfs;
 mod migrate;
 mod paths;
 mod policy;
+mod prune;
 mod readme;
 mod recovery;
 mod retries;

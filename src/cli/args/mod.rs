@@ -87,6 +87,14 @@ pub enum Command {
     /// worktree index reaches it, and while it is younger than the grace period. A shared cache
     /// or a remote may hold other repositories' data: for them this is a dry run unless --force.
     Gc(GcArgs),
+    /// Delete cached objects of old versions that are safely on the data remote.
+    ///
+    /// Keeps what every work tree's HEAD and index use, the data of local branches', tags' and
+    /// HEAD's commits of the last `data.pruneRecentDays` days (default 7), and every object
+    /// the default remote does not hold (the remote is asked). A pruned version comes back
+    /// from the remote when it is checked out. A shared cache may hold other repositories'
+    /// data: for it this is a dry run unless --force.
+    Prune(PruneArgs),
     /// Show what git-data sees: version, repository, cache, remotes, link mode.
     Env,
     /// Check commits against the large-file policy and check their pointers (for CI).
@@ -319,6 +327,23 @@ pub struct GcArgs {
     #[arg(short, long)]
     pub force: bool,
     /// List every object that is (or would be) deleted.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Keep the data of commits made in the last DAYS days (default: data.pruneRecentDays,
+    /// else 7).
+    #[arg(long, value_name = "DAYS")]
+    pub recent: Option<u64>,
+    /// Only show what would be deleted.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Delete from a shared cache (without it, that is a dry run).
+    #[arg(short, long)]
+    pub force: bool,
+    /// List every object that is (or would be) deleted, with a file that names it.
     #[arg(short, long)]
     pub verbose: bool,
 }

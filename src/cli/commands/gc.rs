@@ -10,8 +10,8 @@
 
 use crate::cli::args::GcArgs;
 use crate::cli::context::Context;
+use crate::git::roots;
 use crate::git::scan::Scanner;
-use crate::git::{git_command, run_git};
 use crate::oid::Oid;
 use crate::store::shards;
 use crate::sync::remote::{Key, Listed, Remote};
@@ -138,37 +138,16 @@ fn plural(n: usize) -> &'static str {
 
 /// Every pointer that a ref, a reflog entry or an index reaches.
 fn reachable(ctx: &Context) -> Result<Reachable> {
-    let work = ctx.work_tree()?;
-    let roots = run_git(git_command().current_dir(work).args([
-        "rev-list",
-        "--all",
-        "--reflog",
-        "--no-walk",
-    ]))
-    .context("cannot list the refs and reflog entries, so nothing was deleted")?;
-    let mut tips = Vec::new();
-    for line in roots.lines().filter(|l| !l.is_empty()) {
-        tips.push(gix::ObjectId::from_hex(line.trim().as_bytes()).with_context(|| {
-            format!("`git rev-list` printed `{line}`, not an object id; nothing was deleted")
-        })?);
-    }
+    let tips = roots::ref_and_reflog_tips(&ctx.repo)
+        .context("cannot list the refs and reflog entries, so nothing was deleted")?;
     let mut oids = HashSet::new();
     for found in Scanner::new(&ctx.repo).introduced(&tips, &[])? {
         oids.extend(found.pointer.map(|p| p.oid));
     }
-    let indexed = run_git(git_command().current_dir(work).args([
-        "rev-list",
-        "--objects",
-        "--indexed-objects",
-        "--no-walk",
-    ]))
-    .context("cannot list the objects of the index, so nothing was deleted")?;
-    for line in indexed.lines() {
-        let hex = line.split(' ').next().unwrap_or_default();
-        if let Ok(id) = gix::ObjectId::from_hex(hex.as_bytes()) {
-            oids.extend(ctx.repo.read_pointer(id)?.map(|p| p.oid));
-        }
-    }
+    oids.extend(
+        roots::indexed_pointers(&ctx.repo)
+            .context("cannot list the objects of the index, so nothing was deleted")?,
+    );
     Ok(Reachable { oids, commits: tips.len() })
 }
 
@@ -292,14 +271,7 @@ fn delete_local(ctx: &Context, plan: &Plan) -> Result<()> {
 
 /// Removes files (already gone is fine); the error lists those that could not be removed.
 fn remove_files(paths: &[PathBuf], place: &str) -> Result<()> {
-    let mut failed = Vec::new();
-    for path in paths {
-        match fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => failed.push(format!("{}: {e}", path.display())),
-        }
-    }
+    let failed = shards::remove_files(paths.iter().map(PathBuf::as_path));
     if failed.is_empty() {
         return Ok(());
     }

@@ -15,6 +15,7 @@ pub(crate) mod init;
 pub(crate) mod install;
 pub(crate) mod ls_files;
 pub(crate) mod migrate;
+pub(crate) mod prune;
 pub(crate) mod push;
 pub(crate) mod remote;
 pub(crate) mod status;
@@ -44,6 +45,7 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Command::Remote(c) => remote::run(&Context::open(g)?, c),
         Command::Fsck(a) => fsck::run(&Context::open(g)?, &a),
         Command::Gc(a) => gc::run(&Context::open(g)?, &a),
+        Command::Prune(a) => prune::run(&Context::open(g)?, &a),
         Command::Env => env::run(g),
         Command::Check(a) => check::run(&Context::open(g)?, &a),
         Command::Migrate(c) => {

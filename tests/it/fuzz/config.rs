@@ -179,13 +179,13 @@ proptest! {
     }
 
     #[test]
-    fn local_settings_never_panic(values in proptest::collection::vec(proptest::option::of(text()), 12)) {
+    fn local_settings_never_panic(values in proptest::collection::vec(proptest::option::of(text()), 13)) {
         let v = |i: usize| values[i].clone();
         let local = LocalSettings {
             cache_dir: v(0), link_mode: v(1), inline_max: v(2), concurrency: v(3),
             default_remote: v(4), progress: v(5), list_threshold: v(6),
             retries: v(7), retry_deadline: v(8), skip_smudge: v(9),
-            fetch_include: v(10), fetch_exclude: v(11),
+            fetch_include: v(10), fetch_exclude: v(11), prune_recent_days: v(12),
         };
         let dir = tempfile::tempdir().unwrap();
         let _ = Config::resolve(dir.path().join(FILE_NAME), dir.path().join("cache"), local);
