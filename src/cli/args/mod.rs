@@ -88,6 +88,16 @@ pub enum Command {
     /// Move large files out of git history, or adopt a git-lfs or DVC repository.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    ///
+    /// bash: `git data completions bash > ~/.local/share/bash-completion/completions/git-data`
+    /// (git's own bash completion then completes `git data <TAB>` too). zsh: save it as
+    /// `_git-data` in a folder of your $fpath. fish: save it as
+    /// ~/.config/fish/completions/git-data.fish. install.sh does this for you.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (git-data.1 and one per subcommand) into a folder.
+    #[command(hide = true)]
+    Man(ManArgs),
     /// Run the long-running filter process (git calls this).
     #[command(hide = true)]
     FilterProcess,
@@ -119,6 +129,7 @@ impl Command {
                 | Command::Status(_)
                 | Command::Track(_)
                 | Command::Env
+                | Command::Completions(_)
                 | Command::Remote(RemoteCommand::List)
         )
     }
@@ -132,6 +143,27 @@ pub struct InstallArgs {
     /// Leave hooks alone (filter and merge driver only).
     #[arg(long)]
     pub skip_hooks: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The folder to write the pages into (created if missing), e.g. $PREFIX/share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]
