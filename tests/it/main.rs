@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod delay;
 mod diff;
+mod docs;
 mod download;
 mod dvc;
 mod everyday;

@@ -2,8 +2,10 @@
 //! (snapshot-tested).
 
 mod remote;
+mod setup;
 
 pub use remote::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
+pub use setup::{CompletionShell, CompletionsArgs, InitArgs, InstallArgs, ManArgs, Preset};
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,7 +40,7 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start a project: git init if needed, install, track a layout's data folders, add a remote.
+    /// Start a project: git init if needed, install, track data folders, add a remote.
     ///
     /// Each step is the command you would run yourself (`git data install`, `git data track`,
     /// `git data remote add NAME URL --default`), with its own output and checks; `track`
@@ -102,6 +104,16 @@ pub enum Command {
     /// Move large files out of git history, or adopt a git-lfs or DVC repository.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    ///
+    /// bash: `git data completions bash > ~/.local/share/bash-completion/completions/git-data`
+    /// (git's own bash completion then completes `git data <TAB>` too). zsh: save it as
+    /// `_git-data` in a folder of your $fpath. fish: save it as
+    /// ~/.config/fish/completions/git-data.fish. install.sh does this for you.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (git-data.1 and one per subcommand) into a folder.
+    #[command(hide = true)]
+    Man(ManArgs),
     /// Run the long-running filter process (git calls this).
     #[command(hide = true)]
     FilterProcess,
@@ -132,63 +144,10 @@ impl Command {
                 | Command::Diff(_)
                 | Command::Track(_)
                 | Command::Env
+                | Command::Completions(_)
                 | Command::Remote(RemoteCommand::List)
         )
     }
-}
-
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Track a project layout's data folders: `ccds` (Cookiecutter Data Science: data/raw,
-    /// data/interim, data/processed, data/external and models).
-    #[arg(long, value_enum)]
-    pub preset: Option<Preset>,
-    /// Also track these patterns or directories (repeatable).
-    #[arg(long = "track", value_name = "PATTERN")]
-    pub track: Vec<String>,
-    /// Add this data remote (a directory or s3://bucket/prefix) as the default.
-    #[arg(long, value_name = "URL")]
-    pub remote: Option<String>,
-    /// The remote's name.
-    #[arg(long, default_value = "storage", requires = "remote")]
-    pub remote_name: String,
-    /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
-    #[arg(long, requires = "remote")]
-    pub endpoint: Option<String>,
-    /// S3 region.
-    #[arg(long, requires = "remote")]
-    pub region: Option<String>,
-    /// Use path-style S3 URLs (MinIO and most self-hosted stores).
-    #[arg(long, requires = "remote")]
-    pub path_style: bool,
-}
-
-/// Project layouts whose data folders `git data init --preset` tracks.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum Preset {
-    /// Cookiecutter Data Science.
-    Ccds,
-}
-
-impl Preset {
-    /// The folders the layout keeps its data and models in.
-    pub fn folders(self) -> &'static [&'static str] {
-        match self {
-            Preset::Ccds => {
-                &["data/raw/", "data/interim/", "data/processed/", "data/external/", "models/"]
-            }
-        }
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct InstallArgs {
-    /// Write the filter to your global git config (~/.gitconfig) instead of this repository.
-    #[arg(long)]
-    pub global: bool,
-    /// Leave hooks alone (filter and merge driver only).
-    #[arg(long)]
-    pub skip_hooks: bool,
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,7 @@ pub(crate) mod add;
 pub(crate) mod check;
 pub(crate) mod checkout;
 pub(crate) mod diff;
+pub(crate) mod docs;
 pub(crate) mod env;
 pub(crate) mod fetch;
 pub(crate) mod fsck;
@@ -57,6 +58,8 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
                 MigrateCommand::Dvc(a) => migrate::dvc(&ctx, &a),
             }
         }
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(g, &a),
         Command::FilterProcess => git::filter_process::process(g),
         Command::Clean { path } => git::filter_process::clean(g, path.as_deref()),
         Command::Smudge { path } => git::filter_process::smudge(g, path.as_deref()),
