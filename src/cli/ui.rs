@@ -8,7 +8,6 @@ use crate::cli::context::Context;
 use crate::materialize::Outcome;
 use crate::sync::push::Uploaded;
 use crate::units::human;
-use gix::bstr::BString;
 
 /// Prints a line to stdout unless quiet.
 pub(crate) fn say(quiet: bool, line: impl AsRef<str>) {
@@ -54,43 +53,17 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
         if n == 1 { " is" } else { "s are" },
         plural(n)
     );
-    // one line per cause, its files under it: a remote that is down is said once, not per file
-    let mut causes: Vec<(&str, Vec<&BString>)> = Vec::new();
-    for (path, why) in &outcome.failed {
-        // the shared fix is said once, below
-        let why = match &outcome.hint {
-            Some(h) => why
-                .strip_suffix(&format!("; {h}"))
-                .or_else(|| why.strip_suffix(&format!(" ({h})")))
-                .unwrap_or(why),
-            None => why,
-        };
-        match causes.iter_mut().find(|(w, _)| *w == why) {
-            Some((_, paths)) => paths.push(path),
-            None => causes.push((why, vec![path])),
-        }
-    }
-    let mut shown = 0;
-    for (why, paths) in &causes {
-        if shown >= 20 {
-            break;
-        }
-        match paths.as_slice() {
-            [one] => eprintln!("  {one}: {why}"),
-            _ => {
-                eprintln!("  {} files: {why}", paths.len());
-                for p in paths.iter().take(10) {
-                    eprintln!("    {p}");
-                }
-                if paths.len() > 10 {
-                    eprintln!("    ... and {} more", paths.len() - 10);
-                }
-            }
-        }
-        shown += 1;
-    }
-    if causes.len() > shown {
-        eprintln!("  ... and {} more causes", causes.len() - shown);
+    // the shared fix is said once, below
+    let strip = |why: &'_ str| -> String {
+        let Some(h) = &outcome.hint else { return why.to_string() };
+        why.strip_suffix(&format!("; {h}"))
+            .or_else(|| why.strip_suffix(&format!(" ({h})")))
+            .unwrap_or(why)
+            .to_string()
+    };
+    let failed = outcome.failed.iter().map(|(path, why)| (path.to_string(), strip(why)));
+    for line in by_cause(failed) {
+        eprintln!("{line}");
     }
     match &outcome.hint {
         Some(h) if h.contains(retry) => eprintln!("hint: {h}"),
@@ -100,4 +73,38 @@ pub(crate) fn report_outcome(ctx: &Context, outcome: &Outcome, retry: &str) -> i
         ),
     }
     1
+}
+
+/// Failures as lines grouped by cause, in the order causes first appear: a cause shared by
+/// many files (a remote that is down, objects it lacks) is said once with its files under
+/// it, cut to a readable length.
+pub(crate) fn by_cause(failed: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut causes: Vec<(String, Vec<String>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    for (path, why) in failed {
+        match index.get(&why) {
+            Some(&i) => causes[i].1.push(path),
+            None => {
+                index.insert(why.clone(), causes.len());
+                causes.push((why, vec![path]));
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for (why, paths) in causes.iter().take(20) {
+        match paths.as_slice() {
+            [one] => lines.push(format!("  {one}: {why}")),
+            _ => {
+                lines.push(format!("  {} files: {why}", paths.len()));
+                lines.extend(paths.iter().take(10).map(|p| format!("    {p}")));
+                if paths.len() > 10 {
+                    lines.push(format!("    ... and {} more", paths.len() - 10));
+                }
+            }
+        }
+    }
+    if causes.len() > 20 {
+        lines.push(format!("  ... and {} more causes", causes.len() - 20));
+    }
+    lines
 }

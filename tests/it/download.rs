@@ -279,6 +279,9 @@ fn one_cause_is_said_once_and_push_q_is_quiet() {
     assert!(out.stderr.contains("  6 files: remote storage: not on the remote"), "{}", out.all());
     assert_eq!(out.stderr.matches("fsck --remote --repair").count(), 1, "{}", out.all());
     assert_eq!(out.stderr.matches("git data pull").count(), 1, "{}", out.all());
+    let out = env.run(&clone, "git", &["data", "fetch"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("  6 files: remote storage: not on the remote"), "{}", out.all());
 }
 
 #[test]

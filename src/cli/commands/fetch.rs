@@ -76,16 +76,18 @@ fn download(
         let n = report.failed.len();
         let mut message =
             format!("{n} object{} could not be downloaded from {}:", ui::plural(n), source.name());
-        let mut hint = None;
-        for (oid, err) in report.failed.iter().take(20) {
-            let path = found
-                .iter()
-                .find(|f| f.pointer.is_some_and(|p| p.oid == *oid))
-                .map(|f| f.path.to_string())
-                .unwrap_or_default();
-            message.push_str(&format!("\n  {path}: {err}"));
-            hint = hint.or_else(|| err.hint().map(str::to_string));
+        let mut paths: HashMap<Oid, String> = HashMap::new();
+        for f in &found {
+            if let Some(p) = f.pointer {
+                paths.entry(p.oid).or_insert_with(|| f.path.to_string());
+            }
         }
+        let path_of = |oid: &Oid| paths.get(oid).cloned().unwrap_or_else(|| oid.to_hex());
+        let failed = report.failed.iter().map(|(oid, err)| (path_of(oid), err.cause()));
+        for line in ui::by_cause(failed) {
+            message.push_str(&format!("\n{line}"));
+        }
+        let hint = report.failed.iter().find_map(|(_, err)| err.hint().map(str::to_string));
         return Err(hinted(
             message,
             hint.unwrap_or_else(|| "run the command again once the remote is reachable".into()),
