@@ -10,7 +10,10 @@
 //! crate::sync::retry's job, the one layer that does). Keys are an enum
 //! so later object kinds (chunks, chunk lists) fit beside whole objects.
 
+pub(crate) mod azure;
 pub(crate) mod dir;
+pub(crate) mod gcs;
+pub(crate) mod lfs;
 pub(crate) mod s3;
 pub(crate) mod url;
 
@@ -245,6 +248,9 @@ pub(crate) fn open_entry(
             concurrency: config.concurrency,
             state_dir: state_dir.to_path_buf(),
         }))),
+        Location::Gcs { .. } => gcs::open(name, &entry.url),
+        Location::Azure { .. } => azure::open(name, &entry.url),
+        Location::Lfs { .. } => lfs::open(name, &entry.url),
     }
 }
 

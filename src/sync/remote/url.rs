@@ -14,7 +14,25 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Location {
     Directory(PathBuf),
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
+    /// Google Cloud Storage: `gs://bucket/prefix`.
+    Gcs {
+        bucket: String,
+        prefix: String,
+    },
+    /// Azure Blob Storage: `az://container/prefix` or `azure://container/prefix`.
+    Azure {
+        container: String,
+        prefix: String,
+    },
+    /// A Git LFS server, by its LFS endpoint (`lfs+https://host/org/repo.git/info/lfs`
+    /// is stored as the `https://…` endpoint).
+    Lfs {
+        endpoint: String,
+    },
 }
 
 /// Why a URL or endpoint is refused, and what to write instead.
@@ -47,18 +65,34 @@ pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
         );
     }
     if let Some(rest) = url.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._".contains(c);
-        if bucket.is_empty() || !bucket.chars().all(allowed) {
+        let (bucket, prefix) = bucket_and_prefix(
+            url,
+            rest,
+            "use s3://BUCKET[/PREFIX]; the endpoint of a self-hosted store goes in --endpoint",
+        )?;
+        return Ok(Location::S3 { bucket, prefix });
+    }
+    if let Some(rest) = url.strip_prefix("gs://") {
+        let (bucket, prefix) = bucket_and_prefix(url, rest, "use gs://BUCKET[/PREFIX]")?;
+        return Ok(Location::Gcs { bucket, prefix });
+    }
+    if let Some(rest) = url.strip_prefix("az://").or_else(|| url.strip_prefix("azure://")) {
+        let (container, prefix) = bucket_and_prefix(
+            url,
+            rest,
+            "use az://CONTAINER[/PREFIX]; the storage account comes from AZURE_STORAGE_ACCOUNT \
+             or --endpoint",
+        )?;
+        return Ok(Location::Azure { container, prefix });
+    }
+    if let Some(rest) = url.strip_prefix("lfs+") {
+        if !(rest.starts_with("https://") || rest.starts_with("http://")) || rest.len() < 9 {
             return refuse(
-                format!("`{url}` does not start with a bucket name"),
-                "use s3://BUCKET[/PREFIX]; the endpoint of a self-hosted store goes in --endpoint",
+                format!("`{url}` is not a Git LFS server URL"),
+                "use lfs+https://HOST/ORG/REPO.git/info/lfs",
             );
         }
-        return Ok(Location::S3 {
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-        });
+        return Ok(Location::Lfs { endpoint: rest.trim_end_matches('/').to_string() });
     }
     let path = match url.strip_prefix("file://") {
         Some(p) if p.starts_with('/') => PathBuf::from(p),
@@ -71,7 +105,8 @@ pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
         None if url.contains("://") => {
             return refuse(
                 format!("unsupported remote URL `{}`", redact(url)),
-                "use a directory path, file:///path or s3://bucket/prefix",
+                "use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix, \
+                 az://container/prefix or lfs+https://host/org/repo.git/info/lfs",
             );
         }
         None => home(url)?,
@@ -93,6 +128,16 @@ pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
         );
     }
     Ok(Location::Directory(dir))
+}
+
+/// Splits `bucket[/prefix]` (the part after `s3://`, `gs://` or `az://`) and checks the name.
+fn bucket_and_prefix(url: &str, rest: &str, hint: &str) -> Result<(String, String), UrlError> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._".contains(c);
+    if bucket.is_empty() || !bucket.chars().all(allowed) {
+        return refuse(format!("`{url}` does not start with a bucket or container name"), hint);
+    }
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
 /// Expands `~` and `~/…` to the home directory; `~user` is refused.
@@ -181,7 +226,20 @@ mod tests {
             dir("s3://bucket/a/b/"),
             Ok(Location::S3 { bucket: "bucket".into(), prefix: "a/b".into() })
         );
-        for bad in ["s3:///x", "gs://bucket", "", "file://x", "file://host/x", "s3://a b/c"] {
+        assert_eq!(dir("gs://b/p/"), Ok(Location::Gcs { bucket: "b".into(), prefix: "p".into() }));
+        assert_eq!(
+            dir("azure://c"),
+            Ok(Location::Azure { container: "c".into(), prefix: "".into() })
+        );
+        assert_eq!(dir("az://c/x/y"), dir("azure://c/x/y"));
+        assert_eq!(
+            dir("lfs+https://h/o/r.git/info/lfs/"),
+            Ok(Location::Lfs { endpoint: "https://h/o/r.git/info/lfs".into() })
+        );
+        for bad in ["s3:///x", "gs://", "az:///x", "lfs+ftp://h", "", "file://x", "s3://a b/c"]
+            .into_iter()
+            .chain(["file://host/x", "unknown://x"])
+        {
             assert!(dir(bad).is_err(), "{bad}");
         }
     }
