@@ -100,6 +100,13 @@ impl Context {
         sync::known(&self.repo, remote)
     }
 
+    /// The filter name `track` writes: `lfs` where the team's default remote is a Git LFS
+    /// server (git-lfs users then read the same files), else `data`.
+    pub(crate) fn filter_name(&self) -> crate::git::attributes::FilterName {
+        use crate::git::attributes::FilterName;
+        if self.config.file.lfs_server_default() { FilterName::Lfs } else { FilterName::Data }
+    }
+
     /// What domain code needs of this repository (no command-line settings but progress).
     pub(crate) fn local(&self) -> sync::Local<'_> {
         sync::Local {

@@ -215,6 +215,17 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 }
 
 impl FileConfig {
+    /// Whether the team's default remote (as committed) is a Git LFS server: then tracked
+    /// patterns get git-lfs's `filter=lfs`, so git-lfs users of the same server read the
+    /// same files.
+    pub fn lfs_server_default(&self) -> bool {
+        let default = self.default_remote.as_ref().or_else(|| {
+            let mut names = self.remotes.keys();
+            names.next().filter(|_| self.remotes.len() == 1)
+        });
+        default.and_then(|n| self.remotes.get(n)).is_some_and(|r| r.url.starts_with("lfs+"))
+    }
+
     /// Parses YAML text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
         if text.trim().is_empty() {

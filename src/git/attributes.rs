@@ -14,21 +14,45 @@ use std::path::Path;
 /// The attributes git-data writes for a tracked pattern.
 pub(crate) const ATTRS: &str = "filter=data diff=data merge=data -text";
 
-/// The patterns tracked (`filter=data`) in a `.gitattributes` text.
+/// The attributes of a tracked pattern in a repository whose data remote is a Git LFS server:
+/// git-lfs's own, so a git-lfs user's driver reads and writes the same files (git-data serves
+/// the `lfs` filter name in its clones).
+pub(crate) const LFS_ATTRS: &str = "filter=lfs diff=lfs merge=lfs -text";
+
+/// Which filter name tracked patterns get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FilterName {
+    /// `filter=data`, git-data's own.
+    Data,
+    /// `filter=lfs`, shared with git-lfs users of the same Git LFS server.
+    Lfs,
+}
+
+impl FilterName {
+    /// The attributes a tracked pattern gets.
+    pub(crate) fn attrs(self) -> &'static str {
+        match self {
+            FilterName::Data => ATTRS,
+            FilterName::Lfs => LFS_ATTRS,
+        }
+    }
+}
+
+/// The patterns tracked (`filter=data`, or `filter=lfs`) in a `.gitattributes` text.
 pub(crate) fn tracked_patterns(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let mut words = l.split_whitespace();
             let pattern = words.next()?;
-            (!pattern.starts_with('#') && words.any(|w| w == "filter=data"))
+            (!pattern.starts_with('#') && words.any(|w| w == "filter=data" || w == "filter=lfs"))
                 .then(|| pattern.to_string())
         })
         .collect()
 }
 
-/// `text` with a tracking line (`PATTERN filter=data …`) for each pattern it does not track
+/// `text` with a tracking line (`PATTERN filter=NAME …`) for each pattern it does not track
 /// yet, in order, each once.
-pub(crate) fn with_patterns(text: &str, patterns: &[String]) -> String {
+pub(crate) fn with_patterns(text: &str, patterns: &[String], name: FilterName) -> String {
     let mut have = tracked_patterns(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
@@ -36,7 +60,7 @@ pub(crate) fn with_patterns(text: &str, patterns: &[String]) -> String {
     }
     for p in patterns {
         if !have.contains(p) {
-            out.push_str(&format!("{p} {ATTRS}\n"));
+            out.push_str(&format!("{p} {}\n", name.attrs()));
             have.push(p.clone());
         }
     }
@@ -143,9 +167,11 @@ mod tests {
     fn adds_each_missing_pattern_once() {
         let t = "*.pkl filter=data diff=data merge=data -text";
         let want = ["*.pkl".to_string(), "a b".into(), "a b".into()];
-        let out = with_patterns(t, &want);
+        let out = with_patterns(t, &want, FilterName::Data);
         assert_eq!(out, format!("{t}\na b {ATTRS}\n"));
-        assert_eq!(with_patterns("", &[]), "");
+        assert_eq!(with_patterns("", &[], FilterName::Data), "");
+        let lfs = with_patterns("x filter=lfs diff=lfs merge=lfs -text\n", &want, FilterName::Lfs);
+        assert_eq!(lfs, format!("x {LFS_ATTRS}\n*.pkl {LFS_ATTRS}\na b {LFS_ATTRS}\n"));
     }
 
     #[test]

@@ -175,6 +175,34 @@ pub(crate) fn filter_configured(repo: &super::Repo) -> bool {
     ["filter.data.process", "filter.data.clean"].iter().any(|k| repo.config_string(k).is_some())
 }
 
+/// Whether this clone's git config makes git-data the driver of git-lfs's `lfs` filter name
+/// (set by `git data install` where the data remote is a Git LFS server, and by `git data
+/// migrate lfs`), so `filter=lfs` files are git-data's.
+pub(crate) fn serves_lfs(repo: &super::Repo) -> bool {
+    repo.config_string("filter.lfs.process").is_some_and(|v| v.contains("git-data"))
+}
+
+/// Writes git-data's filter and merge driver into the config of the clone at `work_tree`
+/// under the filter name `name` (`data`, or `lfs` to serve git-lfs's name).
+pub(crate) fn write_filter_config(work_tree: &Path, name: &str) -> Result<(), super::GitError> {
+    for (key, value) in FILTER_CONFIG {
+        let key = key.replacen("filter.data.", &format!("filter.{name}."), 1).replacen(
+            "merge.data.",
+            &format!("merge.{name}."),
+            1,
+        );
+        super::run_git(super::git_command().current_dir(work_tree).args([
+            "config",
+            "--local",
+            "--replace-all",
+            &key,
+            value,
+        ]))
+        .map_err(|e| super::GitError::Other(format!("cannot set {key} in git config: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Whether the `git push` that runs this pre-push hook was given `-q`/`--quiet`. git does not
 /// pass its options to hooks, so its command line is read: the nearest ancestor process (up
 /// to three up) whose arguments hold `push`. Linux only (`/proc`); elsewhere false.

@@ -142,7 +142,7 @@ pub(crate) fn data_flags(repo: &Repo, entries: &[IndexEntry]) -> Result<Vec<bool
 }
 
 /// For each repository path, whether git attributes give it `filter=data` (work-tree
-/// .gitattributes first, then the index's).
+/// .gitattributes first, then the index's), or `filter=lfs` where git-data serves that name.
 pub(crate) fn data_paths<'a>(
     repo: &Repo,
     paths: impl IntoIterator<Item = &'a gix::bstr::BStr>,
@@ -155,14 +155,16 @@ pub(crate) fn data_paths<'a>(
     let mut stack =
         repo.gix.attributes_only(&index, Source::WorktreeThenIdMapping).map_err(|e| err(&e))?;
     let mut outcome = stack.selected_attribute_matches(["filter"]);
+    let lfs = super::hooks::serves_lfs(repo);
     let mut out = Vec::new();
     for path in paths {
         let platform =
             stack.at_entry(path, Some(gix::index::entry::Mode::FILE)).map_err(|e| err(&e))?;
         platform.matching_attributes(&mut outcome);
-        let is_data = outcome.iter_selected().next().is_some_and(
-            |m| matches!(m.assignment.state, StateRef::Value(v) if v.as_bstr() == "data"),
-        );
+        let is_data = outcome.iter_selected().next().is_some_and(|m| {
+            matches!(m.assignment.state, StateRef::Value(v)
+                if v.as_bstr() == "data" || (lfs && v.as_bstr() == "lfs"))
+        });
         out.push(is_data);
     }
     Ok(out)

@@ -124,11 +124,12 @@ fn store_blob(
 
 /// Stores each file's staged content in the cache and stages its pointer in its place; files
 /// not yet tracked get an exact-path line in `.gitattributes` (staged, and in the work tree).
-/// Returns the patterns added.
+/// Returns the patterns added; they get the filter `name`.
 pub(crate) fn convert(
     repo: &Repo,
     store: &Store,
     files: &[Oversized],
+    name: attributes::FilterName,
 ) -> Result<Vec<String>, AutotrackError> {
     let root = repo.work_tree()?.to_path_buf();
     let mut info = IndexInfo::default();
@@ -153,10 +154,10 @@ pub(crate) fn convert(
         let staged = staged_attributes(repo)?.unwrap_or_else(|| on_disk.clone());
         let blob = repo
             .gix
-            .write_blob(attributes::with_patterns(&staged, &patterns))
+            .write_blob(attributes::with_patterns(&staged, &patterns, name))
             .map_err(|e| GitError::Other(format!("cannot write .gitattributes: {e}")))?;
         info.set(b".gitattributes", blob.as_bytes(), false);
-        worktree_text = Some(attributes::with_patterns(&on_disk, &patterns));
+        worktree_text = Some(attributes::with_patterns(&on_disk, &patterns, name));
     }
     if info.is_empty() {
         return Ok(patterns);
@@ -189,13 +190,14 @@ mod tests {
     #[test]
     fn adds_only_missing_lines() {
         let text = "*.bin filter=data diff=data merge=data -text";
-        let out = attributes::with_patterns(text, &["*.bin".into(), "/big.csv".into()]);
+        let data = attributes::FilterName::Data;
+        let out = attributes::with_patterns(text, &["*.bin".into(), "/big.csv".into()], data);
         assert_eq!(
             out,
             "*.bin filter=data diff=data merge=data -text\n/big.csv filter=data diff=data merge=data -text\n"
         );
         assert_eq!(
-            attributes::with_patterns("", &["a/b".into()]),
+            attributes::with_patterns("", &["a/b".into()], data),
             "a/b filter=data diff=data merge=data -text\n"
         );
     }

@@ -17,6 +17,7 @@ mod harness;
 mod inputs;
 mod integrity;
 mod lfs;
+mod lfs_mixed;
 mod migrate;
 mod paths;
 mod policy;

@@ -1,6 +1,6 @@
 //! `git data init`: a new project in one command — `git init` when the directory is not in a
-//! repository yet, then `git data install`, `git data track` of a layout's folders and the
-//! given patterns, and `git data remote add NAME URL --default`.
+//! repository yet, then `git data install`, `git data remote add NAME URL --default`, and
+//! `git data track` of a layout's folders and the given patterns.
 //!
 //! Invariant: each step is the very command a user would run, run as a child process, so its
 //! output, checks and warnings (track's ignored-path warning) are that command's; the first
@@ -25,14 +25,7 @@ pub(crate) fn run(g: &GlobalArgs, args: &InitArgs) -> Result<i32> {
     }
     let me = std::env::current_exe().context("cannot find the git-data binary")?;
     let mut steps: Vec<Vec<String>> = vec![vec!["install".into()]];
-    let mut patterns: Vec<String> = Vec::new();
-    if let Some(preset) = args.preset {
-        patterns.extend(preset.folders().iter().map(|f| f.to_string()));
-    }
-    patterns.extend(args.track.iter().cloned());
-    if !patterns.is_empty() {
-        steps.push([vec!["track".to_string()], patterns.clone()].concat());
-    }
+    // the remote first: an LFS server's remote makes `track` write filter=lfs
     if let Some(url) = &args.remote {
         let mut add = vec!["remote", "add", &args.remote_name, url, "--default"];
         if let Some(e) = &args.endpoint {
@@ -45,6 +38,14 @@ pub(crate) fn run(g: &GlobalArgs, args: &InitArgs) -> Result<i32> {
             add.push("--path-style");
         }
         steps.push(add.into_iter().map(String::from).collect());
+    }
+    let mut patterns: Vec<String> = Vec::new();
+    if let Some(preset) = args.preset {
+        patterns.extend(preset.folders().iter().map(|f| f.to_string()));
+    }
+    patterns.extend(args.track.iter().cloned());
+    if !patterns.is_empty() {
+        steps.push([vec!["track".to_string()], patterns.clone()].concat());
     }
     for step in &steps {
         let mut cmd = Command::new(&me);

@@ -6,6 +6,7 @@
 use crate::cli::args::{GlobalArgs, InstallArgs};
 use crate::cli::context::Context;
 use crate::cli::ui;
+use crate::git::attributes::FilterName;
 use crate::git::globs::Globs;
 use crate::git::hooks;
 use crate::git::scan::PathFilter;
@@ -37,18 +38,41 @@ pub(crate) fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
             lines.push(format!("git-data: hooks are in place ({})", names.join(", ")));
         }
     }
+    let local = repo.filter(|r| !args.global && r.work_tree.is_some());
+    if local.is_some() {
+        let ctx = Context::open_lenient(g)?;
+        if let Some(line) = serve_lfs(&ctx)? {
+            lines.push(line);
+        }
+    }
     if !g.quiet {
         for l in lines {
             println!("{l}");
         }
     }
-    match repo.filter(|r| !args.global && r.work_tree.is_some()) {
+    match local {
         Some(repo) => {
             drop(repo); // reopened with the configuration just written
             restore(&Context::open_lenient(g)?)
         }
         None => Ok(0),
     }
+}
+
+/// Where the team's data remote is a Git LFS server (tracked files say `filter=lfs`), makes
+/// git-data the `lfs` filter driver of this clone, over git-lfs's if it is installed: both
+/// read and write the same pointers, and git-data's hooks push to the remote. Returns what
+/// it did, if anything.
+pub(crate) fn serve_lfs(ctx: &Context) -> Result<Option<String>> {
+    if ctx.filter_name() != FilterName::Lfs || hooks::serves_lfs(&ctx.repo) {
+        return Ok(None);
+    }
+    hooks::write_filter_config(ctx.work_tree()?, "lfs")?;
+    Ok(Some(
+        "git-data: serving the `lfs` filter in this clone (the data remote is a Git LFS \
+         server, so tracked files say filter=lfs, as git-lfs users' do)"
+            .into(),
+    ))
 }
 
 /// Writes the data of the work tree's pointer files (a clone made without git-data): what
@@ -87,7 +111,13 @@ fn restore(ctx: &Context) -> Result<i32> {
 
 pub(crate) fn uninstall(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
     let repo = if args.global { None } else { Some(Repo::discover()?) };
-    for section in ["filter.data", "merge.data"] {
+    let lfs = repo.as_ref().is_some_and(hooks::serves_lfs);
+    let sections: &[&str] = if lfs {
+        &["filter.data", "merge.data", "filter.lfs", "merge.lfs"]
+    } else {
+        &["filter.data", "merge.data"]
+    };
+    for section in sections {
         // exits non-zero when the section is absent: that is already the goal
         let _ = run_git(git_command().args([
             "config",

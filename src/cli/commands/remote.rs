@@ -276,6 +276,15 @@ fn add(
         }
         println!("Commit .gitdata.yaml so clones use it: git add .gitdata.yaml");
     }
+    if matches!(location, Location::Lfs { .. }) && crate::git::hooks::filter_configured(&ctx.repo) {
+        let ctx = Context::open_lenient(&ctx.global)?;
+        if let Some(line) = super::install::serve_lfs(&ctx)?
+            && !ctx.global.quiet
+        {
+            println!("{line}");
+            println!("`git data track` now writes filter=lfs lines, which git-lfs users share");
+        }
+    }
     Ok(())
 }
 

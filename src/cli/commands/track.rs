@@ -6,7 +6,7 @@ use crate::cli::args::{TrackArgs, UntrackArgs};
 use crate::cli::context::Context;
 use crate::config::{FileConfig, SizeSetting};
 use crate::git::attributes::normalize;
-use crate::git::attributes::{ATTRS, tracked_patterns};
+use crate::git::attributes::tracked_patterns;
 use crate::git::scan::PathFilter;
 use crate::git::worktree;
 use crate::hint::hinted;
@@ -57,7 +57,7 @@ pub(crate) fn track(ctx: &Context, args: &TrackArgs) -> Result<i32> {
             }
             continue;
         }
-        new_text.push_str(&format!("{pattern} {ATTRS}\n"));
+        new_text.push_str(&format!("{pattern} {}\n", ctx.filter_name().attrs()));
         added.push(pattern);
     }
     if new_text != text {
@@ -144,7 +144,7 @@ fn track_above(ctx: &Context, above: &str) -> Result<i32> {
     let policy = Policy::from_section(&file.policy)?;
     let staged = autotrack::oversized(&ctx.repo, &policy, threshold, false)?;
     let new = autotrack::oversized(&ctx.repo, &policy, threshold, true)?.len();
-    autotrack::convert(&ctx.repo, &ctx.store, &staged)?;
+    autotrack::convert(&ctx.repo, &ctx.store, &staged, ctx.filter_name())?;
     if file.policy.track_above.as_ref() != Some(&setting) {
         file.policy.track_above = Some(setting.clone());
         file.save(&ctx.config.file_path, &ctx.repo.tmp_dir())?;

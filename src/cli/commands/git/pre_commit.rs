@@ -47,7 +47,7 @@ pub(super) fn run(ctx: &Context) -> Result<i32> {
             ),
         ));
     }
-    autotrack::convert(&ctx.repo, &ctx.store, &files)?;
+    autotrack::convert(&ctx.repo, &ctx.store, &files, ctx.filter_name())?;
     for f in &files {
         eprintln!(
             "git-data: {} ({}) is over policy.track-above ({}): committed as a pointer, and tracked in .gitattributes",

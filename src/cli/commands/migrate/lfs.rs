@@ -100,7 +100,7 @@ pub(crate) fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
     }
     ctx.work_tree()?;
     let installed = ctx.repo.config_string("filter.data.process").is_some_and(|v| !v.is_empty());
-    set_filter_config(ctx, "filter.data.", "merge.data.", !installed)?;
+    set_filter_config(ctx, "data", !installed)?;
     crate::migrate::refs::SyncRecord::resume(&ctx.repo)?;
     preflight(ctx, false)?;
     // every commit: old pointers anywhere in history need their objects
@@ -162,7 +162,7 @@ pub(crate) fn run(ctx: &Context, args: &MigrateLfsArgs) -> Result<i32> {
         ));
     }
     // 2. the lfs filter name served by git-data in this clone, 3. hooks
-    set_filter_config(ctx, "filter.lfs.", "merge.lfs.", true)?;
+    set_filter_config(ctx, "lfs", true)?;
     let hooks_dir = ctx.repo.hooks_dir();
     let (removed, mixed) = lfs_objects::remove_lfs_hooks(&hooks_dir);
     let hook_actions = crate::git::hooks::install(&hooks_dir, true)?;
@@ -235,23 +235,11 @@ fn materialize_pointers(ctx: &Context) -> Result<i32> {
     Ok(crate::cli::ui::report_outcome(ctx, &outcome, "git data pull"))
 }
 
-/// Writes git-data's filter and merge driver into this clone's config under the given
-/// section prefixes (`filter.data.` for git-data itself, `filter.lfs.` to serve git-lfs's
-/// name), when `write`.
-fn set_filter_config(ctx: &Context, filter: &str, merge: &str, write: bool) -> Result<()> {
-    if !write {
-        return Ok(());
-    }
-    for (key, value) in crate::git::hooks::FILTER_CONFIG {
-        let key = key.replacen("filter.data.", filter, 1).replacen("merge.data.", merge, 1);
-        run_git(git_command().current_dir(ctx.work_tree()?).args([
-            "config",
-            "--local",
-            "--replace-all",
-            &key,
-            value,
-        ]))
-        .with_context(|| format!("cannot set {key} in git config"))?;
+/// Writes git-data's filter and merge driver into this clone's config under the name `name`
+/// (`data` for git-data itself, `lfs` to serve git-lfs's name), when `write`.
+fn set_filter_config(ctx: &Context, name: &str, write: bool) -> Result<()> {
+    if write {
+        crate::git::hooks::write_filter_config(ctx.work_tree()?, name)?;
     }
     Ok(())
 }

@@ -164,7 +164,9 @@ pub(crate) fn run(ctx: &Context, args: &StatusArgs) -> Result<i32> {
     }));
     let setup = print::Setup {
         remote: remote.as_ref().map(|r| (r.name().to_string(), r.location())),
-        filter_missing: !crate::git::hooks::filter_configured(&ctx.repo),
+        filter_missing: !crate::git::hooks::filter_configured(&ctx.repo)
+            || (ctx.filter_name() == crate::git::attributes::FilterName::Lfs
+                && !crate::git::hooks::serves_lfs(&ctx.repo)),
         unreachable,
     };
     print::print(ctx, args, &states, &setup);

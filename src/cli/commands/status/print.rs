@@ -38,8 +38,9 @@ pub(super) fn print(ctx: &Context, args: &StatusArgs, states: &[FileState], setu
         let pointers = states.iter().filter(|s| s.pointer_only).count();
         let _ = writeln!(
             out,
-            "warning: git-data is not set up in this clone (git config has no filter.data), so \
-             its data files stay pointer text and `git add` would put data into git itself"
+            "warning: git-data is not set up in this clone (git config has no filter.data, or, \
+             where the data remote is a Git LFS server, filter.lfs is not git-data's), so its \
+             data files stay pointer text and `git add` would put data into git itself"
         );
         let _ = writeln!(
             out,

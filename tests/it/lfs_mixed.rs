@@ -1,0 +1,57 @@
+//! Mixed teams on one Git LFS server: where the data remote is a Git LFS server, tracked
+//! files say `filter=lfs` and git-data serves that filter name in its clones, so git-lfs
+//! users and git-data users read and write the same files.
+
+use crate::common::*;
+
+fn local_config(env: &Env, repo: &std::path::Path, section: &str) -> String {
+    let pattern = format!(r"^(filter|merge)\.{section}\.");
+    env.run(repo, "git", &["config", "--local", "--get-regexp", &pattern]).stdout
+}
+
+#[test]
+fn an_lfs_server_remote_tracks_with_filter_lfs_and_git_data_serves_it() {
+    let env = Env::new();
+    let repo = env.path("mixed");
+    env.git(env.root(), &["init", "-q", repo.to_str().unwrap()]);
+    let url = "lfs+http://127.0.0.1:9/team/mixed.git/info/lfs";
+    let added = env.data(&repo, &["remote", "add", "storage", url]);
+    assert!(added.stdout.contains("serving the `lfs` filter in this clone"), "{}", added.stdout);
+    let cfg = local_config(&env, &repo, "lfs");
+    assert!(cfg.contains("filter.lfs.process git-data filter-process"), "{cfg}");
+    assert!(cfg.contains("merge.lfs.driver git-data merge-driver"), "{cfg}");
+
+    env.data(&repo, &["track", "*.bin"]);
+    let attrs = String::from_utf8(read(&repo.join(".gitattributes"))).unwrap();
+    assert_eq!(attrs, "*.bin filter=lfs diff=lfs merge=lfs -text\n");
+    let data = bytes(7, 300_000);
+    write(&repo.join("model.bin"), &data);
+    env.git(&repo, &["add", "."]);
+    env.git(&repo, &["commit", "-qm", "model"]);
+    // the blob is git-lfs's pointer, and git-data counts the file as its own
+    let blob = env.git(&repo, &["cat-file", "-p", "HEAD:model.bin"]).stdout;
+    assert_eq!(blob, pointer_of(&data));
+    let listed = env.data(&repo, &["ls-files"]).stdout;
+    assert!(listed.contains("model.bin"), "{listed}");
+    assert_clean(&env, &repo);
+    // checkout through the served name writes the data back
+    std::fs::remove_file(repo.join("model.bin")).unwrap();
+    env.git(&repo, &["checkout", "--", "model.bin"]);
+    assert_eq!(read(&repo.join("model.bin")), data);
+
+    // a clone made by a git-data user: `git data install` serves `lfs` there too
+    let clone = env.path("clone");
+    env.git(env.root(), &["clone", "-q", repo.to_str().unwrap(), clone.to_str().unwrap()]);
+    assert_eq!(local_config(&env, &clone, "lfs"), "", "nothing serves lfs before install");
+    let status = env.data(&clone, &["status"]).stdout;
+    assert!(status.contains("filter.lfs is not git-data's") && status.contains("git data install"));
+    // (no server answers here: writing the data fails, and says which file is left)
+    let installed = env.data_fails(&clone, &["install"]);
+    assert!(installed.stdout.contains("serving the `lfs` filter"), "{}", installed.stdout);
+    assert!(installed.all().contains("model.bin"), "{}", installed.all());
+    assert!(local_config(&env, &clone, "lfs").contains("git-data filter-process"));
+
+    // uninstall removes what install set, lfs included
+    env.data(&clone, &["uninstall"]);
+    assert_eq!(local_config(&env, &clone, "lfs"), "");
+}
