@@ -9,7 +9,7 @@
 #
 # Options: --smoke, --out FILE (where the report goes), --no-build (do not run cargo build).
 # Parameters (environment; defaults in parentheses, --smoke sizes in brackets):
-#   WORKLOADS ("W1 W2 S3 W3 W5 W6")   REPS (3) [1]: runs of each one-shot step, fresh repos each
+#   WORKLOADS ("W1 W2 S3 CLOUD W3 W5 W6")   REPS (3) [1]: runs of each one-shot step, fresh repos each
 #   RT_RUNS (5) [2]: timed runs of each repeatable step, after one warm-up
 #   BIG_MIB (1024) [16]          W1: one file
 #   W2_FILES (5000) [50]         W2: files of W2_MIN_KIB..W2_MAX_KIB (4..256) KiB
@@ -18,6 +18,10 @@
 #   W6_MIB (10240) [64]          W6: one file; W6_REPS (1). It needs 2 x W6_MIB + 2 GiB free
 #                                disk: with less, W6 runs at the largest whole GiB that fits
 #   S3_REPS (REPS)               S3: W1 and W2 push + clone against a local SeaweedFS
+#   CLOUD_KINDS ("gcs azure lfs")  CLOUD: W1 and W2 push + clone against each emulator on
+#                                127.0.0.1 (fake-gcs-server, Azurite, a giftless Git LFS server),
+#                                git-data only, and git-lfs too against the LFS server; the
+#                                report sets them beside the S3 figures; CLOUD_REPS (S3_REPS)
 #   TOOLS ("gitdata lfs dvc")    W1/W2/W5 tools; W2 and W5 add plain git ("git")
 #   W3_TOOLS ("gitdata gitdata-hl lfs dvc dvc-hl")  W6_TOOLS ("gitdata")  S3_TOOLS ("gitdata dvc")
 #   SKIP_MISSING (0): 1 leaves out a compared tool that is not installed, instead of failing
@@ -63,7 +67,8 @@ fi
 
 # ------------------------------------------------------------------------------ parameters
 PARAMS=(WORKLOADS REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES
-  W5_MIN_KIB W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS TOOLS W3_TOOLS W6_TOOLS S3_TOOLS SEED
+  W5_MIN_KIB W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_KINDS CLOUD_REPS TOOLS W3_TOOLS
+  W6_TOOLS S3_TOOLS SEED
   SCRATCH REMOTE_ROOT SETTLE GIT_DATA_BIN SKIP_MISSING)
 command_line() { # how this run was started, for the report
   local p s=""
@@ -91,12 +96,13 @@ if ((smoke)); then
   : "${REPS:=1}" "${RT_RUNS:=2}" "${BIG_MIB:=16}" "${W2_FILES:=50}" "${MODEL_MIB:=8}"
   : "${W5_FILES:=300}" "${W6_MIB:=64}" "${SETTLE:=0}" "${WARM_GIB:=0}"
 fi
-WORKLOADS=${WORKLOADS:-W1 W2 S3 W3 W5 W6}
+WORKLOADS=${WORKLOADS:-W1 W2 S3 CLOUD W3 W5 W6}
 REPS=${REPS:-3} RT_RUNS=${RT_RUNS:-5} SEED=${SEED:-42}
 BIG_MIB=${BIG_MIB:-1024} MODEL_MIB=${MODEL_MIB:-512} W6_MIB=${W6_MIB:-10240}
 W2_FILES=${W2_FILES:-5000} W2_MIN_KIB=${W2_MIN_KIB:-4} W2_MAX_KIB=${W2_MAX_KIB:-256}
 W5_FILES=${W5_FILES:-100000} W5_MIN_KIB=${W5_MIN_KIB:-1} W5_MAX_KIB=${W5_MAX_KIB:-8}
 W5_REPS=${W5_REPS:-1} W6_REPS=${W6_REPS:-1} S3_REPS=${S3_REPS:-$REPS}
+CLOUD_KINDS=${CLOUD_KINDS:-gcs azure lfs} CLOUD_REPS=${CLOUD_REPS:-$S3_REPS}
 TOOLS=${TOOLS:-gitdata lfs dvc}
 W3_TOOLS=${W3_TOOLS:-gitdata gitdata-hl lfs dvc dvc-hl}
 W6_TOOLS=${W6_TOOLS:-gitdata} S3_TOOLS=${S3_TOOLS:-gitdata dvc}
@@ -234,7 +240,7 @@ for i in range(2000): open(f"{sys.argv[1]}/f{i}", "w").close()' "$FLOOR/create"
   meta coreutils "$(cp --version | head -1 | awk '{print $NF}')"
   meta reflink "$REFLINK"
   for head in REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES W5_MIN_KIB \
-    W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS WORKLOADS; do
+    W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_REPS CLOUD_KINDS WORKLOADS; do
     meta "param $head" "${!head}"
   done
   meta smoke "$smoke"
@@ -251,16 +257,22 @@ journal_state() { # "journal" / "no journal" for ext4 (from sysfs)
 }
 
 # ------------------------------------------------------------------------------ per-rep set-up
-# new_rep WL TOOL [s3]: a fresh repository with its remote. Sets D (the rep's repositories),
+# new_rep WL TOOL [KIND]: a fresh repository with its remote. Sets D (the rep's repositories),
 # R (its remote: a bare git repository and a data directory), REPO, GIT_URL and DATA_URL (the
-# data directory, or s3://bucket/prefix).
+# data directory, or the URL on the server of KIND: s3, gcs, azure or lfs).
 new_rep() {
-  local wl=$1 tool=$2 s3=${3:-}
+  local wl=$1 tool=$2 kind=${3:-} name=$1-$2-$RUN_ID
   D=$RUN/$wl-$tool-$RUN_ID R=$REMOTE_ROOT/$wl-$tool-$RUN_ID REPO=$RUN/$wl-$tool-$RUN_ID/repo
   GIT_URL=file://$R/repo.git
   rm -rf "$D" "$R" && mkdir -p "$D" "$R/store"
   git init -q --bare "$R/repo.git"
-  if [[ -n $s3 ]]; then DATA_URL=s3://$S3_BUCKET/$wl-$tool-$RUN_ID; else DATA_URL=$R/store; fi
+  case $kind in
+    s3) DATA_URL=s3://$S3_BUCKET/$name ;;
+    gcs) DATA_URL=gs://$GIT_DATA_TEST_GCS_BUCKET/$name ;;
+    azure) DATA_URL=az://$GIT_DATA_TEST_AZURE_CONTAINER/$name ;;
+    lfs) DATA_URL=lfs+$GIT_DATA_TEST_LFS_URL/bench/$name.git/info/lfs ;;
+    *) DATA_URL=$R/store ;;
+  esac
   "$SELF" _call "$(base_of "$tool")_setup" "$REPO" "$GIT_URL" "$DATA_URL" "$tool" >> "$LOG" 2>&1 ||
     die "$wl / $tool: set-up failed (see $LOG)"
 }
@@ -309,14 +321,20 @@ floors_w1() {
   drop_floor
 }
 
-# push_and_clone WL TOOL S3: the size after add (not for S3), the push, the remote's size and
-# a fresh clone into $D/clone (the caller checks what it holds).
+# push_and_clone WL TOOL KIND: the size after add (not against a server), the push, the
+# remote's size and a fresh clone into $D/clone (the caller checks what it holds).
 push_and_clone() {
-  local wl=$1 tool=$2 s3=$3 b; b=$(base_of "$2")
-  [[ -z $s3 ]] && size "$wl" "repo after add" "$tool" "$REPO"
+  local wl=$1 tool=$2 kind=$3 b before=0; b=$(base_of "$2")
+  [[ -z $kind ]] && size "$wl" "repo after add" "$tool" "$REPO"
+  [[ -n ${EMU_DATA:-} ]] && before=$(du -s -B1 "$EMU_DATA" | cut -f1)
   measure "$wl" push "$tool" -- "$SELF" _call "${b}_push" "$REPO"
-  # shellcheck disable=SC2046
-  record_size "$wl" "remote after push" "$tool" $(remote_bytes "$R" "${s3:+$DATA_URL}")
+  if [[ -n ${EMU_DATA:-} ]]; then   # an emulator's own files: what this push added to them
+    # shellcheck disable=SC2046
+    record_size "$wl" "remote after push" "$tool" $(remote_bytes "$R" "" "$EMU_DATA" "$before")
+  else
+    # shellcheck disable=SC2046
+    record_size "$wl" "remote after push" "$tool" $(remote_bytes "$R" "${kind:+$DATA_URL}")
+  fi
   # W1's `cp` floor is taken here, once per tool and rep, so it meets the disk as the clone
   # does: after the add's writes went out. Timed on an idle disk (as a warm-up and repeated
   # runs would be), the same copy is up to ten times faster on this project's machines.
@@ -328,15 +346,20 @@ push_and_clone() {
   measure "$wl" "clone" "$tool" -- "$SELF" _call "${b}_clone" "$GIT_URL" "$D/clone"
 }
 
-w1() { # TOOL [s3]
-  local tool=$1 s3=${2:-} wl=W1 b; b=$(base_of "$1")
-  [[ -n $s3 ]] && wl=W1-S3
-  new_rep "$wl" "$tool" "$s3"
+# The workload name of a run against a server: W1-S3, W2-GCS, W1-AZ, W2-LFS.
+wl_of() { # WL KIND
+  case $2 in s3) echo "$1-S3" ;; gcs) echo "$1-GCS" ;; azure) echo "$1-AZ" ;; lfs) echo "$1-LFS" ;; *) echo "$1" ;; esac
+}
+
+w1() { # TOOL [KIND]
+  local tool=$1 kind=${2:-} wl b; b=$(base_of "$1")
+  wl=$(wl_of W1 "$kind")
+  new_rep "$wl" "$tool" "$kind"
   cp "$BIG" "$REPO/big.bin"
-  if [[ -n $s3 ]]; then untimed "${b}_add" "$REPO" big.bin
+  if [[ -n $kind ]]; then untimed "${b}_add" "$REPO" big.bin
   else measure "$wl" "add+commit" "$tool" -- "$SELF" _call "${b}_add" "$REPO" big.bin; fi
   assert_clean "$REPO" "$wl $tool add"
-  push_and_clone "$wl" "$tool" "$s3"
+  push_and_clone "$wl" "$tool" "$kind"
   verify_file "$D/clone/big.bin" "$BIG.sha256" "$wl $tool clone"
   assert_clean "$D/clone" "$wl $tool clone"
   size "$wl" "clone" "$tool" "$D/clone"
@@ -371,20 +394,20 @@ null_repo() { # N: $FLOOR/null.N, a repository holding $NULL_TREE's files, the n
   cp -a "$NULL_TREE/data" "$r/data"
 }
 
-tree_wl() { # WL TREE TOOL [s3]
-  local wl=$1 tree=$2 tool=$3 s3=${4:-} b files; b=$(base_of "$3")
+tree_wl() { # WL TREE TOOL [KIND]
+  local wl=$1 tree=$2 tool=$3 kind=${4:-} b files; b=$(base_of "$3")
   files=$(wc -l < "$tree/manifest")
-  [[ -n $s3 ]] && wl=$wl-S3
-  new_rep "$wl" "$tool" "$s3"
+  wl=$(wl_of "$wl" "$kind")
+  new_rep "$wl" "$tool" "$kind"
   cp -a "$tree/data" "$REPO/data"
-  if [[ -n $s3 ]]; then untimed "${b}_add" "$REPO" data
+  if [[ -n $kind ]]; then untimed "${b}_add" "$REPO" data
   else measure "$wl" "add+commit" "$tool" -- "$SELF" _call "${b}_add" "$REPO" data; fi
   assert_clean "$REPO" "$wl $tool add"
-  push_and_clone "$wl" "$tool" "$s3"
+  push_and_clone "$wl" "$tool" "$kind"
   verify_tree "$D/clone" "$tree/manifest" "$wl $tool clone"
   assert_clean "$D/clone" "$wl $tool clone"
   size "$wl" "clone" "$tool" "$D/clone"
-  if ((RUN_ID == 1)) && [[ -z $s3 ]]; then
+  if ((RUN_ID == 1)) && [[ -z $kind ]]; then
     # kept for status_rounds; the clone goes now
     rm -rf "$D/clone" && STATUS_REPOS+=("$tool=$REPO") STATUS_DIRS+=("$D" "$R")
     if ((files >= 1000)); then settle; fi
@@ -536,14 +559,39 @@ s3_stop() { # stop the server and wait for it, then drop its data (a rep's objec
   rm -rf "$SCRATCH/weed"
 }
 
+# ------------------------------------------------------------------------------ CLOUD
+# An emulator of KIND started by its test script (tests/fakegcs.sh, tests/azurite.sh,
+# tests/giftless.sh, which install it when missing) with its files under $SCRATCH/emu; its
+# variables (GIT_DATA_TEST_<KIND>_…) exported for the adapters. EMU_DATA: where it stores.
+emu_script() { case $1 in gcs) echo fakegcs ;; azure) echo azurite ;; lfs) echo giftless ;; esac; }
+emu_start() { # KIND
+  local vars script; script=$ROOT/tests/$(emu_script "$1").sh
+  rm -rf "$SCRATCH/emu" && mkdir -p "$SCRATCH/emu"
+  vars=$("$script" start "$SCRATCH/emu") || { note "CLOUD: the $1 emulator did not start: left out"; return 1; }
+  eval "$vars"
+  EMU_DATA=$SCRATCH/emu/data EMU_KIND=$1
+  if [[ $1 == lfs ]]; then   # the token, through a git credential helper, for git-data and git-lfs alike
+    git config --global credential.helper \
+      "!f() { echo username=_jwt; echo password=$GIT_DATA_TEST_LFS_TOKEN; }; f"
+  fi
+  say "started the $1 emulator ($script)"
+}
+emu_stop() {
+  [[ -n ${EMU_KIND:-} ]] || return 0
+  "$ROOT/tests/$(emu_script "$EMU_KIND").sh" stop "$SCRATCH/emu" || true
+  git config --global --unset-all credential.helper || true
+  rm -rf "$SCRATCH/emu"
+  EMU_KIND="" EMU_DATA=""
+}
+
 # ------------------------------------------------------------------------------ driver
 # Generated data is removed after the last workload that uses it (unless KEEP_DATA=1), so W6
 # finds as much free disk as possible.
 release_data() { # WL: the workload just finished
   ((KEEP_DATA)) && return 0
   local later=${WORKLOADS#*"$1"}
-  [[ $later == *W1* || $later == *S3* ]] || rm -f "$BIG" "$BIG.sha256"
-  [[ $later == *W2* || $later == *S3* ]] || rm -rf "$W2_TREE"
+  [[ $later == *W1* || $later == *S3* || $later == *CLOUD* ]] || rm -f "$BIG" "$BIG.sha256"
+  [[ $later == *W2* || $later == *S3* || $later == *CLOUD* ]] || rm -rf "$W2_TREE"
   [[ $later == *W3* ]] || rm -f "$MODEL1" "$MODEL1.sha256" "$MODEL2" "$MODEL2.sha256"
   [[ $later == *W5* ]] || rm -rf "$W5_TREE"
 }
@@ -567,7 +615,7 @@ main() {
   set -E
   trap 'say "error: line $LINENO: $BASH_COMMAND failed (the log: $LOG)"' ERR
   prepare
-  trap 'rm -f "$SCRATCH/warm"; s3_stop' EXIT   # an interrupted warm-up leaves no zeros behind
+  trap 'rm -f "$SCRATCH/warm"; s3_stop; emu_stop' EXIT   # an interrupted warm-up leaves no zeros behind
   BIG=$SRC/big-$BIG_MIB-$SEED.bin MODEL1=$SRC/model1-$MODEL_MIB-$SEED.bin MODEL2=$SRC/model2-$MODEL_MIB-$SEED.bin
   W2_TREE=$SRC/tree-$W2_FILES-$W2_MIN_KIB-$W2_MAX_KIB-$SEED W5_TREE=$SRC/tree-$W5_FILES-$W5_MIN_KIB-$W5_MAX_KIB-$SEED
   warm_memory
@@ -608,7 +656,21 @@ main() {
           for t in $S3_TOOLS; do w1 "$t" s3; tree_wl W2 "$W2_TREE" "$t" s3; done
           s3_stop
         done ;;
-      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3)" ;;
+      CLOUD)
+        gen_file "$BIG" "$SEED" "$BIG_MIB"
+        gen_tree "$W2_TREE" "$W2_FILES" "$W2_MIN_KIB" "$W2_MAX_KIB" "$SEED"
+        local kind
+        for kind in $CLOUD_KINDS; do
+          say "== CLOUD: W1 and W2 push and clone against the $kind emulator"
+          for ((RUN_ID = 1; RUN_ID <= CLOUD_REPS; RUN_ID++)); do
+            emu_start "$kind" || break   # a fresh server each rep, like S3
+            local tools=gitdata
+            [[ $kind == lfs ]] && have lfs && [[ " $TOOLS " == *" lfs "* ]] && tools+=" lfs"
+            for t in $tools; do w1 "$t" "$kind"; tree_wl W2 "$W2_TREE" "$t" "$kind"; done
+            emu_stop
+          done
+        done ;;
+      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3 CLOUD)" ;;
     esac
     release_data "$wl"
   done

@@ -157,11 +157,13 @@ record_size() { # WL WHAT TOOL APPARENT ALLOCATED
 # Bytes a remote holds: the bare git repository plus the data store (a directory, or the
 # objects under an S3 prefix). "apparent" is the sum of file sizes (the bytes written),
 # "allocated" what the directories take on disk.
-remote_bytes() { # DIR [s3://BUCKET/PREFIX] -> "apparent allocated"
+remote_bytes() { # DIR [s3://BUCKET/PREFIX] [EMULATOR_DIR BYTES_BEFORE] -> "apparent allocated"
   local dir=$1 url=${2:-} app alloc s3=0
   app=$(find "$dir" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
   alloc=$(du -s -B1 "$dir" | cut -f1)
-  [[ -n $url ]] && s3=$(s3_prefix_bytes "$url")
+  [[ $url == s3://* ]] && s3=$(s3_prefix_bytes "$url")
+  # an emulator's storage: what the push added to it (allocated bytes, for both columns)
+  [[ -n ${3:-} ]] && s3=$(($(du -s -B1 "$3" | cut -f1) - ${4:-0}))
   echo "$((app + s3)) $((alloc + s3))"
 }
 s3_prefix_bytes() { # s3://BUCKET/PREFIX -> total size of the objects under it
@@ -207,11 +209,12 @@ gitdata_setup() { # REPO GIT_URL DATA_URL [VARIANT]
   git init -q "$1" && cd "$1" || exit
   git data install > /dev/null                       # hooks (the filter is in the global config)
   git remote add origin "$2"
-  if [[ $3 == s3://* ]]; then
-    git data remote add store "$3" --endpoint "$S3_ENDPOINT" --path-style --region us-east-1 > /dev/null
-  else
-    git data remote add store "$3" > /dev/null
-  fi
+  case $3 in
+    s3://*) git data remote add store "$3" --endpoint "$S3_ENDPOINT" --path-style --region us-east-1 > /dev/null ;;
+    gs://*) git data remote add store "$3" --endpoint "$GIT_DATA_TEST_GCS_ENDPOINT" > /dev/null ;;
+    az://*) git data remote add store "$3" --endpoint "$GIT_DATA_TEST_AZURE_ENDPOINT" > /dev/null ;;
+    *) git data remote add store "$3" > /dev/null ;;   # a directory, or lfs+http://… (credential helper)
+  esac
   case ${4:-gitdata} in
     gitdata-hl) git config data.linkMode hardlink ;;
     gitdata-copy) git config data.linkMode copy ;;
@@ -242,6 +245,8 @@ lfs_setup() {
   git init -q "$1" && cd "$1" || exit
   git lfs install --local > /dev/null                 # hooks (+ filter, also set globally)
   git remote add origin "$2"
+  # a Git LFS server (CLOUD): in the committed .lfsconfig, as a team would; else file:// beside git
+  if [[ $3 == lfs+* ]]; then git config -f .lfsconfig lfs.url "${3#lfs+}" && git add .lfsconfig; fi
   git commit -q --allow-empty -m "init"
 }
 lfs_add() { track_add lfs "$@"; }

@@ -46,7 +46,16 @@ WORKLOADS = OrderedDict([
     ("W6", "one {W6_MIB} MiB file"),
     ("W1-S3", "W1 against S3 (SeaweedFS on 127.0.0.1)"),
     ("W2-S3", "W2 against S3 (SeaweedFS on 127.0.0.1)"),
+    ("W1-GCS", "W1 against Google Cloud Storage (fake-gcs-server on 127.0.0.1)"),
+    ("W2-GCS", "W2 against Google Cloud Storage (fake-gcs-server on 127.0.0.1)"),
+    ("W1-AZ", "W1 against Azure Blob Storage (Azurite on 127.0.0.1)"),
+    ("W2-AZ", "W2 against Azure Blob Storage (Azurite on 127.0.0.1)"),
+    ("W1-LFS", "W1 against a Git LFS server (giftless on 127.0.0.1)"),
+    ("W2-LFS", "W2 against a Git LFS server (giftless on 127.0.0.1)"),
 ])
+# the remote kinds beside S3, by workload suffix (CLOUD)
+KINDS = [("S3", "S3 (SeaweedFS)"), ("GCS", "GCS (fake-gcs-server)"), ("AZ", "Azure (Azurite)"),
+         ("LFS", "Git LFS (giftless)")]
 # (workload, step, mode) -> the physical floor (a "floor" step of that workload, or (tool, step))
 FLOORS = {
     ("W1", "add+commit", ""): "openssl dgst -sha256",
@@ -129,7 +138,8 @@ def params(s):
 
 
 def na_cell(wl, column):
-    return "n/a" if wl.endswith("-S3") and column == "git-lfs" else "–"
+    no_lfs = wl.endswith(("-S3", "-GCS", "-AZ"))
+    return "n/a" if no_lfs and column == "git-lfs" else "–"
 
 
 def mode_label(mode):
@@ -308,7 +318,7 @@ p("")
 p("Seconds (median). Ratio columns: git-data's time divided by the other's (below 1 = git-data faster).")
 p("")
 for wl, title, cols in measured():
-    if wl.endswith("-S3") and "git-lfs" not in cols and "git-lfs" in present:
+    if wl.endswith(("-S3", "-GCS", "-AZ")) and "git-lfs" not in cols and "git-lfs" in present:
         cols.insert(1, "git-lfs")
     anchors = [c for c in ANCHORS if c in cols]
     p(f"### {wl}: {params(title)}")
@@ -325,6 +335,26 @@ for wl, title, cols in measured():
         rats = [ratio(gdv, vals[c]) for c in anchors]
         p("| " + " | ".join([STEP_LABEL.get(step, step) + mode_label(mode)] + cells + [floor_cell] + rats
                             + [ratio(gdv, fv)]) + " |")
+    p("")
+
+kinds_seen = [(k, label) for k, label in KINDS if any(order.get(f"{w}-{k}") for w in ("W1", "W2"))]
+if len(kinds_seen) > 1:
+    p("### Remote kinds: git-data against each server, ÷ S3")
+    p("")
+    p("Seconds (median) of git-data's push and clone against each server on 127.0.0.1; the")
+    p("ratio is that time divided by the same step against S3 (above 1 = slower than S3).")
+    p("Emulators are not the clouds: the ratios compare git-data's clients, not the services.")
+    p("")
+    heads = ["workload", "step"] + [label for _, label in kinds_seen]
+    heads += [f"{k} ÷ S3" for k, _ in kinds_seen if k != "S3"]
+    p("| " + " | ".join(heads) + " |")
+    p("|---|---|" + "---:|" * (len(heads) - 2))
+    for w in ("W1", "W2"):
+        for step in ("push", "clone"):
+            vals = {k: t(f"{w}-{k}", step, "gitdata") for k, _ in kinds_seen}
+            rats = [ratio(vals[k], vals.get("S3")) for k, _ in kinds_seen if k != "S3"]
+            p(f"| {w} | {STEP_LABEL.get(step, step)} | " + " | ".join(secs(vals[k]) for k, _ in kinds_seen)
+              + " | " + " | ".join(rats) + " |")
     p("")
 
 p("## Peak memory")
@@ -359,7 +389,8 @@ for w in ("W2", "W5"):
     s = sizes.get((w, "data", "floor"))
     if s:
         data_ref[w] = s[0][0]
-data_ref["W1-S3"], data_ref["W2-S3"] = data_ref.get("W1"), data_ref.get("W2")
+for k, _ in KINDS:
+    data_ref[f"W1-{k}"], data_ref[f"W2-{k}"] = data_ref.get("W1"), data_ref.get("W2")
 p("| workload | what | " + " | ".join(present) + " | data |")
 p("|---|---|" + "---:|" * (len(present) + 1))
 for wl in WORKLOADS:
