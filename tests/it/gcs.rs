@@ -201,6 +201,9 @@ fn storage_emulator_host_is_honoured_and_gc_lists_the_bucket() {
     let name = format!("emu/objects/{}", git_data::oid::Oid::of_bytes(&old).shard_path());
     assert_eq!(server.object(&name), None, "the unreachable version is gone");
     assert_stored(&server, "emu", &new);
+    let shown = env.data(&repo, &["env"]).stdout;
+    assert!(shown.contains(&format!("endpoint {}", server.endpoint)), "{shown}");
+    assert!(shown.contains("credentials: none: an emulator"), "{shown}");
     let test = env.data(&repo, &["remote", "test"]);
     assert!(test.stdout.contains("works for push and pull"), "{}", test.stdout);
 }

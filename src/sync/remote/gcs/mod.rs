@@ -54,14 +54,13 @@ pub(crate) fn open(
     sizes: (u64, usize),
     state_dir: &Path,
 ) -> Result<Arc<dyn Remote>, RemoteError> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let endpoint = auth::endpoint(configured_endpoint, var("STORAGE_EMULATOR_HOST").as_deref());
-    let credential_file = var("GOOGLE_APPLICATION_CREDENTIALS");
+    let credential_file =
+        std::env::var("GOOGLE_APPLICATION_CREDENTIALS").ok().filter(|v| !v.trim().is_empty());
     if let Some(path) = &credential_file {
         auth::check_credential_file(name, path)?;
     }
-    // A token is never sent in clear: an endpoint on plain HTTP is an emulator.
-    let auth = if endpoint.starts_with("http://") { Auth::Anonymous } else { Auth::Google };
+    let (endpoint, anonymous) = resolve_endpoint(configured_endpoint);
+    let auth = if anonymous { Auth::Anonymous } else { Auth::Google };
     let (part_size, concurrency) = sizes;
     Ok(Arc::new(GcsRemote::new(GcsSettings {
         name: name.to_string(),
@@ -76,12 +75,24 @@ pub(crate) fn open(
     })))
 }
 
+/// The endpoint a remote uses (its own, else STORAGE_EMULATOR_HOST, else Google's), and
+/// whether it goes without credentials: a token is never sent in clear, so an endpoint on
+/// plain HTTP is an emulator.
+pub(crate) fn resolve_endpoint(configured: Option<&str>) -> (String, bool) {
+    let emulator = std::env::var("STORAGE_EMULATOR_HOST").ok();
+    let endpoint = auth::endpoint(configured, emulator.as_deref());
+    let anonymous = endpoint.starts_with("http://");
+    (endpoint, anonymous)
+}
+
 pub(crate) struct GcsRemote {
     s: GcsSettings,
     store: OnceCell<GoogleCloudStorage>,
     /// For the JSON API uploads.
     http: reqwest::Client,
     slots: Arc<Semaphore>,
+    /// Ranges of large downloads in flight (each holds a part in memory).
+    ranges: Semaphore,
 }
 
 impl GcsRemote {
@@ -92,7 +103,8 @@ impl GcsRemote {
             .build()
             .unwrap_or_default();
         let slots = Arc::new(Semaphore::new(s.concurrency.max(1)));
-        GcsRemote { s, store: OnceCell::new(), http, slots }
+        let ranges = Semaphore::new(s.concurrency.max(1));
+        GcsRemote { s, store: OnceCell::new(), http, slots, ranges }
     }
 
     /// The client, built once; with Google credentials, a first token is fetched then, so
@@ -257,11 +269,19 @@ impl Remote for GcsRemote {
         }
         let ranges: Vec<_> =
             (1..size.div_ceil(part)).map(|i| i * part..size.min((i + 1) * part)).collect();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        // All of a download's slots at once (never some, then more: no two downloads can
+        // wait on each other), so that the ranges held in memory across all downloads stay
+        // within concurrency × part size.
+        let window = self.s.concurrency.clamp(1, ranges.len());
+        let _slots = self.ranges.acquire_many(window as u32).await;
         let mut parts = stream::iter(ranges.into_iter().map(|r| {
             let path = path.clone();
             async move { store.get_range(&path, r).await }
         }))
-        .buffered(self.s.concurrency.max(1));
+        .buffered(window);
         while let Some(bytes) = parts.next().await {
             let bytes = bytes.map_err(|e| self.err(&doing, &e))?;
             sink.write_all(&bytes).map_err(|e| self.write_err(&name, e))?;
