@@ -227,3 +227,32 @@ fn gs_remotes_take_an_endpoint_but_not_s3_options() {
         "{yaml}"
     );
 }
+
+#[test]
+fn many_objects_are_checked_by_listing_their_shards() {
+    let Some(server) = GcsServer::start() else { return };
+    let env = Env::new();
+    env.set_env("GIT_DATA_LIST_THRESHOLD", "1");
+    let repo = gcs_project(&env, &server, "many");
+    let files: Vec<Vec<u8>> = (0..3).map(|i| bytes(20 + i, 3000)).collect();
+    for (i, data) in files.iter().enumerate() {
+        write(&repo.join(format!("f{i}.bin")), data);
+    }
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "three"]);
+    let push = env.git(&repo, &["push", "origin", "main"]);
+    assert!(push.stderr.contains("uploaded 3 files"), "{}", push.stderr);
+    let (fresh, out) = env.clone_of("many", "fresh");
+    assert_eq!(out.code, 0, "{}", out.all());
+    // one object lost on the server: a push from a clone that knows nothing yet finds it
+    let name = format!("many/objects/{}", git_data::oid::Oid::of_bytes(&files[1]).shard_path());
+    let gone = server.request(
+        "DELETE",
+        &format!("/storage/v1/b/{BUCKET}/o/{}", name.replace('/', "%2F")),
+        b"",
+    );
+    assert!(matches!(gone, Some(200 | 204)), "{gone:?}");
+    let push = env.data(&fresh, &["push", "--verify-remote"]);
+    assert!(push.all().contains("uploaded 1 file"), "{}", push.all());
+    assert_stored(&server, "many", &files[1]);
+}

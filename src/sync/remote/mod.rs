@@ -253,7 +253,7 @@ pub(crate) fn open_entry(
             bucket,
             prefix,
             entry.endpoint.as_deref(),
-            (config.part_size, config.concurrency),
+            (config.part_size, config.concurrency, config.list_threshold),
             state_dir,
         ),
         Location::Azure { .. } => azure::open(name, &entry.url),

@@ -40,6 +40,8 @@ pub(crate) struct GcsSettings {
     pub credential_file: Option<String>,
     pub part_size: u64,
     pub concurrency: usize,
+    /// From this many keys on, existence checks list shard prefixes (one HEAD each below).
+    pub list_threshold: usize,
     /// Where resumable uploads are recorded.
     pub state_dir: PathBuf,
 }
@@ -51,7 +53,7 @@ pub(crate) fn open(
     bucket: String,
     prefix: String,
     configured_endpoint: Option<&str>,
-    sizes: (u64, usize),
+    sizes: (u64, usize, usize),
     state_dir: &Path,
 ) -> Result<Arc<dyn Remote>, RemoteError> {
     let credential_file =
@@ -61,7 +63,7 @@ pub(crate) fn open(
     }
     let (endpoint, anonymous) = resolve_endpoint(configured_endpoint);
     let auth = if anonymous { Auth::Anonymous } else { Auth::Google };
-    let (part_size, concurrency) = sizes;
+    let (part_size, concurrency, list_threshold) = sizes;
     Ok(Arc::new(GcsRemote::new(GcsSettings {
         name: name.to_string(),
         bucket,
@@ -71,6 +73,7 @@ pub(crate) fn open(
         credential_file,
         part_size,
         concurrency,
+        list_threshold,
         state_dir: state_dir.to_path_buf(),
     })))
 }
@@ -162,6 +165,25 @@ impl GcsRemote {
         }
     }
 
+    /// Every object under `objects/<below>`, following the listing to its end (or failing
+    /// whole: a caller never acts on half a listing); other names are left out.
+    async fn list_under(&self, below: &str) -> Result<Vec<Listed>, RemoteError> {
+        let store = self.store().await?;
+        let base = self.objects_base();
+        let prefix = StorePath::from(format!("{base}{below}").trim_end_matches('/'));
+        let doing = format!("list {base}{below}");
+        let mut listing = store.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.try_next().await.map_err(|e| self.err(&doing, &e))? {
+            let name = meta.location.to_string();
+            if let Some(key) = name.strip_prefix(&base).and_then(Key::from_object_path) {
+                let modified = Some(SystemTime::from(meta.last_modified));
+                out.push(Listed { key, size: meta.size, modified });
+            }
+        }
+        Ok(out)
+    }
+
     fn write_err(&self, name: &str, e: std::io::Error) -> RemoteError {
         RemoteError::new(
             &self.s.name,
@@ -225,6 +247,27 @@ impl Remote for GcsRemote {
 
     async fn stat(&self, key: &Key) -> Result<Option<u64>, RemoteError> {
         self.stat_object(&self.object_name(key)).await
+    }
+
+    async fn stat_batch(&self, keys: &[Key]) -> Result<Option<Vec<Option<u64>>>, RemoteError> {
+        if keys.len() < self.s.list_threshold {
+            return Ok(None);
+        }
+        let mut shards: Vec<String> =
+            keys.iter().map(|k| format!("{}/", &k.path()["objects/".len()..][..2])).collect();
+        shards.sort();
+        shards.dedup();
+        let listings: Vec<_> = stream::iter(
+            shards.into_iter().map(|shard| async move { self.list_under(&shard).await }),
+        )
+        .buffer_unordered(self.s.concurrency.max(1))
+        .collect()
+        .await;
+        let mut found = std::collections::HashMap::new();
+        for listing in listings {
+            found.extend(listing?.into_iter().map(|l| (l.key, l.size)));
+        }
+        Ok(Some(keys.iter().map(|k| found.get(k).copied()).collect()))
     }
 
     async fn put(
@@ -291,20 +334,7 @@ impl Remote for GcsRemote {
     }
 
     async fn list(&self) -> Result<Vec<Listed>, RemoteError> {
-        let store = self.store().await?;
-        let base = self.objects_base();
-        let prefix = StorePath::from(base.trim_end_matches('/'));
-        let doing = format!("list {base}");
-        let mut listing = store.list(Some(&prefix));
-        let mut out = Vec::new();
-        while let Some(meta) = listing.try_next().await.map_err(|e| self.err(&doing, &e))? {
-            let name = meta.location.to_string();
-            if let Some(key) = name.strip_prefix(&base).and_then(Key::from_object_path) {
-                let modified = Some(SystemTime::from(meta.last_modified));
-                out.push(Listed { key, size: meta.size, modified });
-            }
-        }
-        Ok(out)
+        self.list_under("").await
     }
 
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
