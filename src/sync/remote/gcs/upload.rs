@@ -6,9 +6,12 @@
 //! resumable session creates the object only with its last chunk); `put` sends
 //! `ifGenerationMatch=0` so an object already there is kept (and its size checked), `put_over`
 //! replaces; the stored size is checked against the file's; the session URL of a large upload
-//! is recorded under `state_dir/gcs-uploads/` so a push killed mid-file asks the server how
-//! much it holds (`Content-Range: bytes */SIZE`) and sends only the rest. The file is streamed
-//! from disk, never held in memory. No request is retried here.
+//! and the bytes the server acknowledged are recorded under `state_dir/gcs-uploads/` (owner
+//! only: the URL lets anyone upload), so a push killed mid-file sends on from there (the
+//! server's answer says what it really holds), or asks (`Content-Range: bytes */SIZE`) when
+//! nothing was acknowledged. A session that ended with a short object (fake-gcs-server ends
+//! one on a status query) or that the server forgot is started over, replacing that object.
+//! The file is streamed from disk, never held in memory. No request is retried here.
 
 use super::GcsRemote;
 use crate::progress::Progress;
