@@ -256,3 +256,29 @@ fn many_objects_are_checked_by_listing_their_shards() {
     assert!(push.all().contains("uploaded 1 file"), "{}", push.all());
     assert_stored(&server, "many", &files[1]);
 }
+
+#[test]
+fn damaged_objects_are_found_and_replaced_small_and_large() {
+    let Some(server) = GcsServer::start() else { return };
+    let env = Env::new();
+    let repo = gcs_project(&env, &server, "fix");
+    let (small, big) = (bytes(30, 9000), bytes(31, 6 * MIB + 1));
+    write(&repo.join("small.bin"), &small);
+    commit(&env, &repo, "big.bin", &big);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    // the same names with other bytes of the same size, stored behind git-data's back
+    for (seed, data) in [(32, &small), (33, &big)] {
+        let name = format!("fix/objects/{}", git_data::oid::Oid::of_bytes(data).shard_path());
+        let path = format!(
+            "/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={}",
+            name.replace('/', "%2F")
+        );
+        assert_eq!(server.request("POST", &path, &bytes(seed, data.len())), Some(200));
+    }
+    let found = env.data_fails(&repo, &["fsck", "--remote"]);
+    assert!(found.stdout.contains("2 missing or damaged"), "{}", found.stdout);
+    let repair = env.data(&repo, &["fsck", "--remote", "--repair"]);
+    assert!(repair.stdout.contains("2 repaired"), "{}", repair.stdout);
+    assert_stored(&server, "fix", &small);
+    assert_stored(&server, "fix", &big);
+}
