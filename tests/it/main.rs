@@ -13,6 +13,8 @@ mod everyday;
 mod faults;
 mod fuzz;
 mod gc;
+mod gcs;
+mod gcsserver;
 mod harness;
 mod inputs;
 mod integrity;

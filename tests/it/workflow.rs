@@ -8,6 +8,7 @@ const MIB: usize = 1 << 20;
 pub(crate) enum Remote<'a> {
     Directory,
     S3(&'a crate::s3server::S3Server),
+    Gcs(&'a crate::gcsserver::GcsServer),
     /// Another S3-compatible server (SeaweedFS in CI): endpoint, bucket, key, secret.
     External {
         endpoint: String,
@@ -33,6 +34,10 @@ pub(crate) fn workflow(remote: Remote) {
             env.use_s3(&repo, server, "team/proj");
             Some(server.root.join(crate::s3server::BUCKET).join("team/proj"))
         }
+        Remote::Gcs(server) => {
+            crate::gcs::use_gcs(&env, &repo, server, "team/proj");
+            None
+        }
         Remote::External { endpoint, bucket, key, secret } => {
             let url = format!("s3://{bucket}/run-{}", std::process::id());
             env.use_s3_at(&repo, endpoint, &url, key, secret);
@@ -42,6 +47,9 @@ pub(crate) fn workflow(remote: Remote) {
     let stored = |data: &[u8]| {
         if let Some(store) = &store {
             assert_eq!(read(&object_path(store, data)), data, "object on the remote");
+        }
+        if let Remote::Gcs(server) = &remote {
+            crate::gcs::assert_stored(server, "team/proj", data);
         }
     };
     let attrs = String::from_utf8(read(&repo.join(".gitattributes"))).unwrap();

@@ -50,7 +50,7 @@ pub struct RemoteAddArgs {
     pub name: String,
     /// A directory (/mnt/team-data, file:///path) or s3://bucket/prefix.
     pub url: String,
-    /// S3 endpoint URL for S3-compatible stores (OVH, MinIO, ...).
+    /// Endpoint URL: an S3-compatible store (OVH, MinIO, ...) or a GCS emulator.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// S3 region.

@@ -71,10 +71,24 @@ pub(crate) fn run(g: &GlobalArgs) -> Result<i32> {
             println!("  {mark} {name}  {}", crate::sync::remote::redact(&r.url));
             if r.url.starts_with("s3://") {
                 print_s3(&ctx, name, r);
+            } else if r.url.starts_with("gs://") {
+                print_gcs(r);
             }
         }
     }
     Ok(0)
+}
+
+/// A GCS remote's endpoint and where its credentials come from (never their contents).
+fn print_gcs(r: &crate::config::RemoteEntry) {
+    let (endpoint, anonymous) = crate::sync::remote::gcs::resolve_endpoint(r.endpoint.as_deref());
+    let creds = match std::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
+        _ if anonymous => "none: an emulator on plain HTTP is used without a token".to_string(),
+        Ok(file) if !file.trim().is_empty() => format!("GOOGLE_APPLICATION_CREDENTIALS ({file})"),
+        _ => "gcloud's application default credentials, else the metadata server".to_string(),
+    };
+    println!("      endpoint {}", crate::sync::remote::redact(&endpoint));
+    println!("      credentials: {creds}");
 }
 
 /// Endpoint, region and where credentials come from (never the secret itself).

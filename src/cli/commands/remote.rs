@@ -202,7 +202,18 @@ fn add(
     }
     let location = parse_url(&a.url, base).map_err(|e| hinted(e.message, e.hint))?;
     let is_s3 = matches!(location, Location::S3 { .. });
+    let is_gcs = matches!(location, Location::Gcs { .. });
+    if is_gcs
+        && (a.region.is_some() || a.path_style || a.profile.is_some() || a.checksums.is_some())
+    {
+        return Err(hinted(
+            "--region, --path-style, --profile and --checksums apply to s3:// remotes only",
+            "a gs:// remote takes --endpoint (for an emulator); credentials come from \
+             GOOGLE_APPLICATION_CREDENTIALS or `gcloud auth application-default login`",
+        ));
+    }
     if !is_s3
+        && !is_gcs
         && (a.endpoint.is_some()
             || a.region.is_some()
             || a.path_style

@@ -248,7 +248,14 @@ pub(crate) fn open_entry(
             concurrency: config.concurrency,
             state_dir: state_dir.to_path_buf(),
         }))),
-        Location::Gcs { .. } => gcs::open(name, &entry.url),
+        Location::Gcs { bucket, prefix } => gcs::open(
+            name,
+            bucket,
+            prefix,
+            entry.endpoint.as_deref(),
+            (config.part_size, config.concurrency, config.list_threshold),
+            state_dir,
+        ),
         Location::Azure { .. } => azure::open(name, &entry.url),
         Location::Lfs { .. } => lfs::open(name, &entry.url),
     }
