@@ -17,6 +17,8 @@ mod harness;
 mod inputs;
 mod integrity;
 mod lfs;
+mod lfs_server;
+mod lfsserver;
 mod migrate;
 mod paths;
 mod policy;
