@@ -4,7 +4,7 @@
 //!
 //! Invariants: a secret only ever travels on a pipe to git and in an `Authorization`
 //! header, never in a message or an argument; git may prompt only when the user sits at a
-//! terminal (otherwise `GIT_TERMINAL_PROMPT=0`), so tests and CI never hang on a prompt.
+//! terminal (otherwise `GIT_TERMINAL_PROMPT=0`), so scripts, tests and CI never hang on a prompt.
 
 use crate::git::{git_command, run_git_input};
 use base64::Engine;
@@ -49,8 +49,10 @@ fn describe(url: &str) -> String {
 fn credential(base: &Path, action: &str, input: String) -> Result<String, String> {
     let mut cmd = git_command();
     cmd.current_dir(base).args(["credential", action]);
-    // git prompts on the terminal (not on our pipes) when nothing else has the credentials
-    if action == "fill" && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    // git prompts on the terminal (/dev/tty, not our pipes) when no helper has the
+    // credentials: allowed when the user watches (stderr is a terminal, as in a `git push`
+    // whose pre-push hook runs us), never in scripts, CI and tests
+    if action == "fill" && std::io::stderr().is_terminal() {
         match std::env::var_os("GIT_TERMINAL_PROMPT") {
             Some(v) => cmd.env("GIT_TERMINAL_PROMPT", v),
             None => cmd.env_remove("GIT_TERMINAL_PROMPT"),
