@@ -65,7 +65,7 @@ pub(crate) fn test(local: &Local<'_>, name: Option<&str>) -> Result<Tested> {
     }
     let read = transfer.call(|| async {
         let mut sink = AtomicFile::hash_only();
-        remote.get(&key, &mut sink, &hidden).await?;
+        remote.get_sized(&key, size, &mut sink, &hidden).await?;
         match sink.digest() {
             (got, n) if got == oid && n == size => Ok(()),
             (_, n) => Err(RemoteError::new(

@@ -107,8 +107,8 @@ impl Transfer {
         if objects.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<Key> = objects.iter().map(|(o, _)| Key::Object(*o)).collect();
-        let sizes = match self.call(|| remote.stat_batch(&keys))? {
+        let sized: Vec<(Key, u64)> = objects.iter().map(|(o, s)| (Key::Object(*o), *s)).collect();
+        let sizes = match self.call(|| remote.stat_sized(&sized))? {
             Some(sizes) => sizes,
             None => {
                 let results = self.run(
@@ -288,7 +288,7 @@ async fn download_one(
     }
     let mut attempts = retry.attempts(progress);
     loop {
-        let got = remote.get(&Key::Object(oid), &mut sink, progress).await;
+        let got = remote.get_sized(&Key::Object(oid), size, &mut sink, progress).await;
         // the cache's own write failed (a full disk): not the remote's fault
         if let (Err(_), Some(local)) = (&got, sink.write_error()) {
             let path = store.object_path(&oid);

@@ -67,7 +67,7 @@ async fn check_one(
     let read = retry
         .run(progress, || async {
             let mut sink = AtomicFile::hash_only();
-            remote.get(&key, &mut sink, progress).await.map(|()| sink.digest())
+            remote.get_sized(&key, size, &mut sink, progress).await.map(|()| sink.digest())
         })
         .await;
     match read {

@@ -115,6 +115,7 @@ fn setup(env: &Env, repo: &Path, name: &str, target: &Target) {
             let url = format!("s3://{bucket}/harness-{}-{name}", std::process::id());
             env.use_s3_at(repo, endpoint, &url, key, secret);
         }
+        Target::Lfs(server) => crate::lfs_server::use_lfs(env, repo, server, &format!("h/{name}")),
     }
 }
 
@@ -124,7 +125,7 @@ fn verify(env: &Env, name: &str, target: &Target, team: &[PathBuf], large: bool)
     let store = match target {
         Target::Directory => Some(env.path(&format!("{name}-store"))),
         Target::S3(server) => Some(server.root.join(crate::s3server::BUCKET).join(name)),
-        Target::External { .. } | Target::Gcs(_) => None,
+        Target::External { .. } | Target::Gcs(_) | Target::Lfs(_) => None,
     };
     if let Some(store) = store {
         assert!(!files_below(&store.join("objects")).is_empty(), "{name}: nothing was stored");

@@ -20,6 +20,8 @@ mod inputs;
 mod integrity;
 mod lfs;
 mod lfs_mixed;
+mod lfs_server;
+mod lfsserver;
 mod migrate;
 mod paths;
 mod policy;

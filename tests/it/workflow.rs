@@ -16,6 +16,8 @@ pub(crate) enum Remote<'a> {
         key: String,
         secret: String,
     },
+    /// A Git LFS server (giftless), its token given by a git credential helper.
+    Lfs(&'a crate::lfsserver::LfsServer),
 }
 
 #[test]
@@ -23,16 +25,23 @@ fn track_commit_tag_push_clone_and_switch_versions() {
     workflow(Remote::Directory);
 }
 
+/// Where the remote keeps the object with these bytes.
+type Locate<'a> = Box<dyn Fn(&[u8]) -> std::path::PathBuf + 'a>;
+
 /// The README workflow, against one kind of remote; `store` is where objects land on disk.
 pub(crate) fn workflow(remote: Remote) {
     let env = Env::new();
     let repo = env.project("proj");
     // where objects land on disk, when the test can look (not on an external server)
-    let store = match &remote {
-        Remote::Directory => Some(env.path("proj-store")),
+    let store: Option<Locate> = match &remote {
+        Remote::Directory => {
+            let store = env.path("proj-store");
+            Some(Box::new(move |data| object_path(&store, data)))
+        }
         Remote::S3(server) => {
             env.use_s3(&repo, server, "team/proj");
-            Some(server.root.join(crate::s3server::BUCKET).join("team/proj"))
+            let store = server.root.join(crate::s3server::BUCKET).join("team/proj");
+            Some(Box::new(move |data| object_path(&store, data)))
         }
         Remote::Gcs(server) => {
             crate::gcs::use_gcs(&env, &repo, server, "team/proj");
@@ -43,10 +52,14 @@ pub(crate) fn workflow(remote: Remote) {
             env.use_s3_at(&repo, endpoint, &url, key, secret);
             None
         }
+        Remote::Lfs(server) => {
+            crate::lfs_server::use_lfs(&env, &repo, server, "team/proj");
+            Some(Box::new(|data| server.object_file("team/proj", data)))
+        }
     };
     let stored = |data: &[u8]| {
         if let Some(store) = &store {
-            assert_eq!(read(&object_path(store, data)), data, "object on the remote");
+            assert_eq!(read(&store(data)), data, "object on the remote");
         }
         if let Remote::Gcs(server) = &remote {
             crate::gcs::assert_stored(server, "team/proj", data);

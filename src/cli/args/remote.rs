@@ -48,7 +48,8 @@ pub struct SetCredentialsArgs {
 pub struct RemoteAddArgs {
     /// A name for the remote (letters, digits, '-', '_', '.').
     pub name: String,
-    /// A directory (/mnt/team-data, file:///path) or s3://bucket/prefix.
+    /// A directory (/mnt/team-data, file:///path), s3://bucket/prefix, or a Git LFS server:
+    /// lfs+https://host/org/repo.git/info/lfs, or lfs+origin (the one of git remote origin).
     pub url: String,
     /// Endpoint URL: an S3-compatible store (OVH, MinIO, ...) or a GCS emulator.
     #[arg(long)]

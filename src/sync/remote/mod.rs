@@ -149,6 +149,16 @@ pub(crate) trait Remote: Send + Sync {
     async fn stat_batch(&self, _keys: &[Key]) -> Result<Option<Vec<Option<u64>>>, RemoteError> {
         Ok(None)
     }
+    /// The stored sizes of objects whose expected sizes the caller knows (from their
+    /// pointers): for a store that needs the size to answer (the Git LFS Batch API). The
+    /// default asks [`Remote::stat_batch`].
+    async fn stat_sized(
+        &self,
+        objects: &[(Key, u64)],
+    ) -> Result<Option<Vec<Option<u64>>>, RemoteError> {
+        let keys: Vec<Key> = objects.iter().map(|(k, _)| *k).collect();
+        self.stat_batch(&keys).await
+    }
     /// Stores the `size` bytes of the local file `src` at `key` (whole or not at all).
     async fn put(
         &self,
@@ -176,6 +186,17 @@ pub(crate) trait Remote: Send + Sync {
         sink: &mut AtomicFile,
         progress: &Progress,
     ) -> Result<(), RemoteError>;
+    /// [`Remote::get`] of an object whose size the caller knows (from its pointer), for a
+    /// store that needs the size to find it (the Git LFS Batch API); the default ignores it.
+    async fn get_sized(
+        &self,
+        key: &Key,
+        _size: u64,
+        sink: &mut AtomicFile,
+        progress: &Progress,
+    ) -> Result<(), RemoteError> {
+        self.get(key, sink, progress).await
+    }
     /// Every object the remote holds (for `gc --remote`); other files are left out.
     async fn list(&self) -> Result<Vec<Listed>, RemoteError>;
     /// Deletes `key`; a key that is not there is success.
@@ -257,7 +278,10 @@ pub(crate) fn open_entry(
             state_dir,
         ),
         Location::Azure { .. } => azure::open(name, &entry.url),
-        Location::Lfs { .. } => lfs::open(name, &entry.url),
+        Location::Lfs { endpoint } => lfs::open(name, lfs::Target::Url(&endpoint), base),
+        Location::LfsOfRemote { git_remote } => {
+            lfs::open(name, lfs::Target::GitRemote(&git_remote), base)
+        }
     }
 }
 

@@ -33,6 +33,11 @@ pub(crate) enum Location {
     Lfs {
         endpoint: String,
     },
+    /// The Git LFS server of a git remote of each clone (`lfs+origin`), found as git-lfs
+    /// finds it: `lfs.url`, `remote.<name>.lfsurl`, else derived from the remote's URL.
+    LfsOfRemote {
+        git_remote: String,
+    },
 }
 
 /// Why a URL or endpoint is refused, and what to write instead.
@@ -86,10 +91,19 @@ pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
         return Ok(Location::Azure { container, prefix });
     }
     if let Some(rest) = url.strip_prefix("lfs+") {
+        let remote_name = |n: &str| {
+            !n.is_empty()
+                && !n.starts_with(['-', '.', '/'])
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        if remote_name(rest) {
+            return Ok(Location::LfsOfRemote { git_remote: rest.to_string() });
+        }
         if !(rest.starts_with("https://") || rest.starts_with("http://")) || rest.len() < 9 {
             return refuse(
                 format!("`{url}` is not a Git LFS server URL"),
-                "use lfs+https://HOST/ORG/REPO.git/info/lfs",
+                "use lfs+https://HOST/ORG/REPO.git/info/lfs, or lfs+REMOTE for the LFS server \
+                 of a git remote (lfs+origin)",
             );
         }
         return Ok(Location::Lfs { endpoint: rest.trim_end_matches('/').to_string() });
@@ -236,9 +250,10 @@ mod tests {
             dir("lfs+https://h/o/r.git/info/lfs/"),
             Ok(Location::Lfs { endpoint: "https://h/o/r.git/info/lfs".into() })
         );
+        assert_eq!(dir("lfs+origin"), Ok(Location::LfsOfRemote { git_remote: "origin".into() }));
         for bad in ["s3:///x", "gs://", "az:///x", "lfs+ftp://h", "", "file://x", "s3://a b/c"]
             .into_iter()
-            .chain(["file://host/x", "unknown://x"])
+            .chain(["file://host/x", "unknown://x", "lfs+", "lfs+-x", "lfs+a b"])
         {
             assert!(dir(bad).is_err(), "{bad}");
         }

@@ -114,7 +114,7 @@ fn transient(kind: Option<aws_config::retry::ErrorKind>) -> bool {
 
 /// Whether no connection could be made at all (refused, name not resolved, no route): the
 /// request was never sent. Decided on types: hyper's connect errors and the OS error kinds.
-fn no_connection(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn no_connection(err: &(dyn std::error::Error + 'static)) -> bool {
     use std::io::ErrorKind as Io;
     let mut cur = Some(err);
     while let Some(e) = cur {
@@ -138,7 +138,7 @@ fn no_connection(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The deepest error message in a chain (the SDK's top-level messages are generic).
-fn root_cause(err: &dyn std::error::Error) -> String {
+pub(crate) fn root_cause(err: &dyn std::error::Error) -> String {
     let mut cur: &dyn std::error::Error = err;
     while let Some(next) = cur.source() {
         cur = next;
