@@ -55,3 +55,69 @@ fn an_lfs_server_remote_tracks_with_filter_lfs_and_git_data_serves_it() {
     env.data(&clone, &["uninstall"]);
     assert_eq!(local_config(&env, &clone, "lfs"), "");
 }
+
+fn git_lfs_installed() -> bool {
+    std::process::Command::new("git-lfs").arg("version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn git_lfs_users_and_git_data_users_share_one_repository_on_one_server() {
+    let Some(server) = crate::lfsserver::LfsServer::start() else { return };
+    if !git_lfs_installed() {
+        eprintln!("skipped: git-lfs is not installed (benches/setup.sh installs it)");
+        return;
+    }
+    let env = Env::new();
+    let origin = env.path("team.git");
+    env.git(env.root(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
+    // a git-data user sets the repository up on the team's LFS server
+    let repo = env.path("gd");
+    env.git(env.root(), &["clone", "-q", origin.to_str().unwrap(), repo.to_str().unwrap()]);
+    crate::lfs_server::use_lfs(&env, &repo, &server, "team/shared");
+    env.data(&repo, &["track", "*.bin"]);
+    let model = bytes(31, 2_000_000);
+    write(&repo.join("model.bin"), &model);
+    env.git(&repo, &["add", "."]);
+    env.git(&repo, &["commit", "-qm", "model v1"]);
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&server.object_file("team/shared", &model)), model, "on the LFS server");
+
+    // a git-lfs user clones it: git-lfs's own driver and hooks, the server from .lfsconfig
+    let lfs = env.path("lfs-user");
+    env.git(
+        env.root(),
+        &["clone", "-q", "--no-checkout", origin.to_str().unwrap(), lfs.to_str().unwrap()],
+    );
+    env.git(&lfs, &["lfs", "install", "--local", "--force"]);
+    env.git(&lfs, &["config", "lfs.url", &server.endpoint("team/shared")]);
+    env.git(&lfs, &["checkout", "-q", "main"]);
+    assert_eq!(read(&lfs.join("model.bin")), model, "git-lfs smudged what git-data pushed");
+    let status = env.git(&lfs, &["status", "--porcelain"]).stdout;
+    assert_eq!(status, "", "git-lfs user's clone is clean");
+    // … and pushes a new version of the model and a new file with git-lfs
+    let model2 = bytes(32, 1_500_000);
+    let extra = bytes(33, 700_000);
+    write(&lfs.join("model.bin"), &model2);
+    write(&lfs.join("extra.bin"), &extra);
+    env.git(&lfs, &["add", "."]);
+    env.git(&lfs, &["commit", "-qm", "model v2 (git-lfs)"]);
+    env.git(&lfs, &["push", "-q", "origin", "main"]);
+    assert_eq!(env.git(&lfs, &["cat-file", "-p", "HEAD:extra.bin"]).stdout, pointer_of(&extra));
+
+    // the git-data user pulls: git-data serves filter=lfs and fetches from the same server
+    env.git(&repo, &["pull", "-q", "origin", "main"]);
+    assert_eq!(read(&repo.join("model.bin")), model2);
+    assert_eq!(read(&repo.join("extra.bin")), extra);
+    assert_clean(&env, &repo);
+    env.git(&repo, &["checkout", "-q", "HEAD~1"]);
+    assert_eq!(read(&repo.join("model.bin")), model, "the older version comes back");
+    assert!(!repo.join("extra.bin").exists());
+
+    // a fresh git-data clone: `git data install` serves lfs and writes the data
+    let fresh = env.path("gd-fresh");
+    env.git(env.root(), &["clone", "-q", origin.to_str().unwrap(), fresh.to_str().unwrap()]);
+    env.data(&fresh, &["install"]);
+    assert_eq!(read(&fresh.join("model.bin")), model2);
+    assert_eq!(read(&fresh.join("extra.bin")), extra);
+    assert_clean(&env, &fresh);
+}
