@@ -74,6 +74,10 @@ fn git_lfs_users_and_git_data_users_share_one_repository_on_one_server() {
     let repo = env.path("gd");
     env.git(env.root(), &["clone", "-q", origin.to_str().unwrap(), repo.to_str().unwrap()]);
     crate::lfs_server::use_lfs(&env, &repo, &server, "team/shared");
+    let tested = env.data(&repo, &["remote", "test", "storage"]).stdout;
+    assert!(tested.contains("ok      read it back"), "{tested}");
+    assert!(tested.contains("leave the probe there (a Git LFS server's API cannot delete)"));
+    assert!(!tested.contains(&server.token()), "the token is never printed");
     env.data(&repo, &["track", "*.bin"]);
     let model = bytes(31, 2_000_000);
     write(&repo.join("model.bin"), &model);

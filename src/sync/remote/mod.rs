@@ -199,6 +199,10 @@ pub(crate) trait Remote: Send + Sync {
     }
     /// Every object the remote holds (for `gc --remote`); other files are left out.
     async fn list(&self) -> Result<Vec<Listed>, RemoteError>;
+    /// Whether `list` and `delete` work: a Git LFS server's API has neither.
+    fn can_delete(&self) -> bool {
+        true
+    }
     /// Deletes `key`; a key that is not there is success.
     async fn delete(&self, key: &Key) -> Result<(), RemoteError>;
 }

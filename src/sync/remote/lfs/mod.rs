@@ -274,6 +274,10 @@ impl Remote for LfsRemote {
         Err(self.err(ErrorKind::Other, format!("cannot list {}: {NO_LISTING}", self.location)))
     }
 
+    fn can_delete(&self) -> bool {
+        false
+    }
+
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
         let oid = Self::oid(key).short(12);
         Err(self.err(ErrorKind::Other, format!("cannot delete {oid}: {NO_LISTING}")))
