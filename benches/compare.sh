@@ -270,9 +270,10 @@ new_rep() {
     s3) DATA_URL=s3://$S3_BUCKET/$name ;;
     gcs) DATA_URL=gs://$GIT_DATA_TEST_GCS_BUCKET/$name ;;
     azure) DATA_URL=az://$GIT_DATA_TEST_AZURE_CONTAINER/$name ;;
-    lfs) DATA_URL=lfs+$GIT_DATA_TEST_LFS_URL/bench/$name.git/info/lfs ;;
+    lfs) DATA_URL=lfs+${GIT_DATA_TEST_LFS_URL%%/bench/*}/bench/$name.git/info/lfs ;;
     *) DATA_URL=$R/store ;;
   esac
+  export DATA_URL   # the adapters run in processes of their own
   "$SELF" _call "$(base_of "$tool")_setup" "$REPO" "$GIT_URL" "$DATA_URL" "$tool" >> "$LOG" 2>&1 ||
     die "$wl / $tool: set-up failed (see $LOG)"
 }
@@ -569,7 +570,8 @@ emu_start() { # KIND
   rm -rf "$SCRATCH/emu" && mkdir -p "$SCRATCH/emu"
   vars=$("$script" start "$SCRATCH/emu") || { note "CLOUD: the $1 emulator did not start: left out"; return 1; }
   eval "$vars"
-  EMU_DATA=$SCRATCH/emu/data EMU_KIND=$1
+  EMU_KIND=$1 EMU_DATA=$SCRATCH/emu/data
+  [[ $1 == lfs ]] && EMU_DATA=$SCRATCH/emu/storage
   if [[ $1 == lfs ]]; then   # the token, through a git credential helper, for git-data and git-lfs alike
     git config --global credential.helper \
       "!f() { echo username=_jwt; echo password=$GIT_DATA_TEST_LFS_TOKEN; }; f"

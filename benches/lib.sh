@@ -219,7 +219,8 @@ gitdata_setup() { # REPO GIT_URL DATA_URL [VARIANT]
     gitdata-hl) git config data.linkMode hardlink ;;
     gitdata-copy) git config data.linkMode copy ;;
   esac
-  git add .gitdata.yaml && git commit -q -m "git-data remote"
+  git add .gitdata.yaml && if [[ -f .lfsconfig ]]; then git add .lfsconfig; fi   # (lfs+https://)
+  git commit -q -m "git-data remote"
 }
 # track_add TOOL REPO PATH…: `git TOOL track` the paths' patterns, `git add`, commit.
 track_add() {
@@ -237,7 +238,16 @@ gitdata_add() { # `git data add`: data files hashed and stored on every core, no
   git commit -q -m "data: $*"
 }
 gitdata_push() { cd "$1" && git push -q origin main --tags; }   # the pre-push hook uploads
-gitdata_clone() { git clone -q "$1" "$2"; }                     # smudge + post-checkout restore
+gitdata_clone() { # smudge + post-checkout restore
+  if [[ ${DATA_URL:-} == lfs+* ]]; then
+    # files say filter=lfs: git-lfs (installed globally here) stays out of it, and `git data
+    # install` in the new clone serves the name and writes the data, as the README says
+    git -c filter.lfs.process= -c filter.lfs.smudge=cat -c filter.lfs.required=false clone -q "$1" "$2"
+    git -C "$2" data install -q > /dev/null
+  else
+    git clone -q "$1" "$2"
+  fi
+}
 gitdata_status() { git -C "$1" data status --no-progress > /dev/null; }
 
 # --- git-lfs: filter process + pre-push hook; file:// remotes use its standalone transfer

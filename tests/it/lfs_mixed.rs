@@ -17,6 +17,9 @@ fn an_lfs_server_remote_tracks_with_filter_lfs_and_git_data_serves_it() {
     let url = "lfs+http://127.0.0.1:9/team/mixed.git/info/lfs";
     let added = env.data(&repo, &["remote", "add", "storage", url]);
     assert!(added.stdout.contains("serving the `lfs` filter in this clone"), "{}", added.stdout);
+    assert!(added.stdout.contains("Wrote lfs.url to .lfsconfig"), "{}", added.stdout);
+    let lfsconfig = String::from_utf8(read(&repo.join(".lfsconfig"))).unwrap();
+    assert!(lfsconfig.contains("url = http://127.0.0.1:9/team/mixed.git/info/lfs"), "{lfsconfig}");
     let cfg = local_config(&env, &repo, "lfs");
     assert!(cfg.contains("filter.lfs.process git-data filter-process"), "{cfg}");
     assert!(cfg.contains("merge.lfs.driver git-data merge-driver"), "{cfg}");
@@ -86,14 +89,14 @@ fn git_lfs_users_and_git_data_users_share_one_repository_on_one_server() {
     env.git(&repo, &["push", "-q", "origin", "main"]);
     assert_eq!(read(&server.object_file("team/shared", &model)), model, "on the LFS server");
 
-    // a git-lfs user clones it: git-lfs's own driver and hooks, the server from .lfsconfig
+    // a git-lfs user clones it: git-lfs's own driver and hooks, and the server from the
+    // .lfsconfig that `git data remote add` wrote
     let lfs = env.path("lfs-user");
     env.git(
         env.root(),
         &["clone", "-q", "--no-checkout", origin.to_str().unwrap(), lfs.to_str().unwrap()],
     );
     env.git(&lfs, &["lfs", "install", "--local", "--force"]);
-    env.git(&lfs, &["config", "lfs.url", &server.endpoint("team/shared")]);
     env.git(&lfs, &["checkout", "-q", "main"]);
     assert_eq!(read(&lfs.join("model.bin")), model, "git-lfs smudged what git-data pushed");
     let status = env.git(&lfs, &["status", "--porcelain"]).stdout;

@@ -182,6 +182,11 @@ fn the_endpoint_is_found_from_the_git_remote_as_git_lfs_finds_it() {
     let env = Env::new();
     let repo = env.project("det");
     use_lfs(&env, &repo, &server, "unused/unused");
+    // that explicit URL was written to .lfsconfig for git-lfs users, where lfs+origin would
+    // find it first, as git-lfs does
+    let lfsconfig = String::from_utf8(read(&repo.join(".lfsconfig"))).unwrap();
+    assert!(lfsconfig.contains(&server.endpoint("unused/unused")), "{lfsconfig}");
+    std::fs::remove_file(repo.join(".lfsconfig")).unwrap();
     let git_url = format!("http://127.0.0.1:{}/team/det", server.port);
     env.git(&repo, &["remote", "set-url", "origin", &git_url]);
     env.data(&repo, &["remote", "add", "--force", "storage", "lfs+origin"]);
