@@ -90,7 +90,8 @@ impl Env {
         cmd.current_dir(dir);
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().into_owned();
-            if k.starts_with("GIT_") || k.starts_with("AWS_") || k == "CI" {
+            if k.starts_with("GIT_") || k.starts_with("AWS_") || k.starts_with("AZURE") || k == "CI"
+            {
                 cmd.env_remove(&k);
             }
         }

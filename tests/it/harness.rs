@@ -110,6 +110,7 @@ fn setup(env: &Env, repo: &Path, name: &str, target: &Target) {
     match target {
         Target::Directory => {}
         Target::S3(server) => env.use_s3(repo, server, name),
+        Target::Azure(server) => crate::azure::use_azurite(env, repo, server, "harness", name),
         Target::External { endpoint, bucket, key, secret } => {
             let url = format!("s3://{bucket}/harness-{}-{name}", std::process::id());
             env.use_s3_at(repo, endpoint, &url, key, secret);
@@ -123,7 +124,7 @@ fn verify(env: &Env, name: &str, target: &Target, team: &[PathBuf], large: bool)
     let store = match target {
         Target::Directory => Some(env.path(&format!("{name}-store"))),
         Target::S3(server) => Some(server.root.join(crate::s3server::BUCKET).join(name)),
-        Target::External { .. } => None,
+        Target::External { .. } | Target::Azure(_) => None,
     };
     if let Some(store) = store {
         assert!(!files_below(&store.join("objects")).is_empty(), "{name}: nothing was stored");

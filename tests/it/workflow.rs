@@ -8,6 +8,8 @@ const MIB: usize = 1 << 20;
 pub(crate) enum Remote<'a> {
     Directory,
     S3(&'a crate::s3server::S3Server),
+    /// Azure Blob Storage on Azurite.
+    Azure(&'a crate::azuriteserver::AzuriteServer),
     /// Another S3-compatible server (SeaweedFS in CI): endpoint, bucket, key, secret.
     External {
         endpoint: String,
@@ -32,6 +34,10 @@ pub(crate) fn workflow(remote: Remote) {
         Remote::S3(server) => {
             env.use_s3(&repo, server, "team/proj");
             Some(server.root.join(crate::s3server::BUCKET).join("team/proj"))
+        }
+        Remote::Azure(server) => {
+            crate::azure::use_azurite(&env, &repo, server, "proj", "team/proj");
+            None
         }
         Remote::External { endpoint, bucket, key, secret } => {
             let url = format!("s3://{bucket}/run-{}", std::process::id());

@@ -249,7 +249,16 @@ pub(crate) fn open_entry(
             state_dir: state_dir.to_path_buf(),
         }))),
         Location::Gcs { .. } => gcs::open(name, &entry.url),
-        Location::Azure { .. } => azure::open(name, &entry.url),
+        Location::Azure { container, prefix } => Ok(azure::open(azure::AzureSettings {
+            name: name.to_string(),
+            container,
+            prefix,
+            account: entry.account.clone(),
+            endpoint: entry.endpoint.clone(),
+            secret: config.azure_secrets.get(name).cloned(),
+            part_size: config.part_size,
+            concurrency: config.concurrency,
+        })),
         Location::Lfs { .. } => lfs::open(name, &entry.url),
     }
 }
