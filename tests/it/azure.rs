@@ -206,3 +206,23 @@ fn remote_add_checks_the_azure_options() {
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.all().contains("no storage account is known"), "{}", out.all());
 }
+
+#[test]
+fn without_credentials_the_push_names_the_ways_to_give_them() {
+    let Some(server) = AzuriteServer::start() else { return };
+    server.create_container("nocreds");
+    let env = Env::new();
+    let repo = env.project("nocreds");
+    let args =
+        ["remote", "add", "--force", "storage", "az://nocreds/x", "--endpoint", &server.endpoint];
+    env.data(&repo, &args);
+    commit(&env, &repo, "model.bin", &bytes(38, 3000));
+    // no key anywhere: the chain ends at managed identity, whose service is not here
+    let push = env.data_fails(&repo, &["push"]);
+    assert!(
+        push.all().contains("no usable credentials for account `devstoreaccount1`"),
+        "{}",
+        push.all()
+    );
+    assert!(push.all().contains("set-credentials storage"), "{}", push.all());
+}

@@ -28,15 +28,40 @@ pub(crate) struct Status {
     pub code: Option<String>,
 }
 
-/// The reqwest client object_store would use, with error responses made into [`Status`].
+/// A failure of a credential service (managed identity, a token endpoint), not of the blob
+/// service: the host that failed and how (never a token or key).
+#[derive(Debug, thiserror::Error)]
+#[error("the credential service at {host} failed: {detail}")]
+pub(crate) struct TokenService {
+    pub host: String,
+    pub detail: String,
+}
+
+/// The reqwest client object_store would use, with error responses made into [`Status`], and
+/// any failure of a request to another host than the blob service into [`TokenService`].
 #[derive(Debug)]
-struct TypedStatus(HttpClient);
+struct TypedStatus {
+    inner: HttpClient,
+    /// `host[:port]` of the blob service; `None`: unknown (every request counts as the store's).
+    store: Option<String>,
+}
 
 #[async_trait]
 impl HttpService for TypedStatus {
     async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let resp = self.0.execute(req).await?;
+        let host = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        let to_store = self.store.as_deref().is_none_or(|s| s == host);
+        let token_service =
+            |detail: String| HttpError::new(HttpErrorKind::Unknown, TokenService { host, detail });
+        let resp = match self.inner.execute(req).await {
+            Ok(resp) => resp,
+            Err(e) if to_store => return Err(e),
+            Err(e) => return Err(token_service(e.to_string())),
+        };
         let status = resp.status();
+        if !to_store && (status.is_client_error() || status.is_server_error()) {
+            return Err(token_service(format!("HTTP {status}")));
+        }
         if status.is_client_error() || status.is_server_error() {
             let code = resp
                 .headers()
@@ -54,12 +79,21 @@ impl HttpService for TypedStatus {
 }
 
 #[derive(Debug)]
-struct Connector;
+struct Connector {
+    store: Option<String>,
+}
 
 impl HttpConnector for Connector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        Ok(HttpClient::new(TypedStatus(ReqwestConnector::default().connect(options)?)))
+        let inner = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(TypedStatus { inner, store: self.store.clone() }))
     }
+}
+
+/// `host[:port]` of a URL.
+fn authority(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?']).next()?.to_string())
 }
 
 /// The environment's value of `key`, when set and not empty.
@@ -123,12 +157,18 @@ pub(super) fn build(s: &AzureSettings) -> Result<MicrosoftAzure, RemoteError> {
         options = options.with_allow_http(true);
     }
     let retry = RetryConfig { max_retries: 0, ..RetryConfig::default() };
+    let store = match &s.endpoint {
+        Some(endpoint) => authority(endpoint),
+        None => Some(format!("{account}.blob.core.windows.net")),
+    };
+    // the emulator switch of the environment picks its own address
+    let store = store.filter(|_| env("AZURE_STORAGE_USE_EMULATOR").is_none());
     let mut b = MicrosoftAzureBuilder::from_env()
         .with_account(account)
         .with_container_name(&s.container)
         .with_client_options(options)
         .with_retry(retry)
-        .with_http_connector(Connector);
+        .with_http_connector(Connector { store });
     if let Some(endpoint) = &s.endpoint {
         b = b.with_endpoint(endpoint.clone());
     }

@@ -6,7 +6,7 @@
 //! object_store's transport error kinds. Never includes a secret: messages carry names, codes
 //! and statuses only (object_store hides request URLs that carry a SAS token).
 
-use super::client::Status;
+use super::client::{Status, TokenService};
 use crate::sync::remote::{ErrorKind, RemoteError};
 use object_store::client::{HttpError, HttpErrorKind};
 
@@ -53,6 +53,13 @@ pub(crate) fn classify(site: &Site, doing: &str, err: &object_store::Error) -> R
     let new = |kind, msg: String| {
         RemoteError::new(site.remote, kind, format!("{doing}: {msg}")).with_cause(msg)
     };
+    if let Some(t) = find::<TokenService>(err) {
+        return new(
+            ErrorKind::Denied,
+            format!("no usable credentials for account `{}` ({t})", site.account),
+        )
+        .with_hint(credentials_hint(site.remote));
+    }
     if let Some(s) = status(err) {
         return service(site, doing, s);
     }
@@ -99,7 +106,7 @@ fn credentials_hint(remote: &str) -> String {
     format!(
         "store an account key or SAS token with `git data remote set-credentials {remote}` \
          (`--sas` for a token), or set AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, \
-         AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or log in with `az login`"
+         AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or `az login` with AZURE_USE_AZURE_CLI=true"
     )
 }
 
