@@ -226,3 +226,62 @@ fn without_credentials_the_push_names_the_ways_to_give_them() {
     );
     assert!(push.all().contains("set-credentials storage"), "{}", push.all());
 }
+
+#[test]
+fn a_killed_block_upload_resumes_with_the_blocks_it_sent() {
+    let Some(server) = AzuriteServer::start() else { return };
+    let env = Env::new();
+    let repo = env.project("resume");
+    use_azurite(&env, &repo, &server, "resume", "data");
+    let yaml = std::fs::read_to_string(repo.join(".gitdata.yaml")).unwrap();
+    // one block at a time, and no retries: the second push succeeds only if the blocks the
+    // first one recorded are still good for the commit
+    let settings = "transfer:\n  part-size: 5MiB\n  concurrency: 1\n  retries: 0\n";
+    write(&repo.join(".gitdata.yaml"), format!("{yaml}{settings}").as_bytes());
+    let big = bytes(39, 120 * MIB + 11); // 25 blocks
+    commit(&env, &repo, "model.bin", &big);
+    let records = repo.join(".git/data/azure-blocks");
+    let recorded = || -> usize {
+        let Ok(dir) = std::fs::read_dir(&records) else { return 0 };
+        let text: String =
+            dir.flatten().map(|f| std::fs::read_to_string(f.path()).unwrap_or_default()).collect();
+        text.matches("\":\"").count().saturating_sub(1) // "blob":"…" is not a block
+    };
+    // git-data itself, not `git data`: killing git would leave its child running
+    let mut push = env.command(&repo, env!("CARGO_BIN_EXE_git-data")).arg("push").spawn().unwrap();
+    let started = std::time::Instant::now();
+    while recorded() < 2 {
+        assert!(push.try_wait().unwrap().is_none(), "the push ended before it could be killed");
+        assert!(started.elapsed().as_secs() < 60, "no blocks recorded");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    push.kill().unwrap(); // SIGKILL
+    push.wait().unwrap();
+    let sent = recorded();
+    assert!((2..25).contains(&sent), "{sent} blocks recorded");
+    let record = std::fs::read_dir(&records).unwrap().flatten().next().unwrap().path();
+    let record: serde_json::Value = serde_json::from_slice(&read(&record)).unwrap();
+    let ids: Vec<String> = record["blocks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|id| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(id.as_str().unwrap())
+        })
+        .collect();
+
+    let again = env.data(&repo, &["push"]);
+    assert!(again.all().contains("uploaded 1 file"), "{}", again.all());
+    assert_eq!(recorded(), 0, "the record is gone once the blob is committed");
+    // the blocks sent before the kill are part of the blob: they were not sent again
+    let blob = format!("data/objects/{}", git_data::oid::Oid::of_bytes(&big).shard_path());
+    let committed = server.committed_blocks("resume", &blob);
+    for id in &ids {
+        assert!(committed.contains(id.as_str()), "block {id} was sent again: {committed}");
+    }
+    env.git(&repo, &["push", "-q", "origin", "main"]);
+    let (fresh, out) = env.clone_of("resume", "fresh");
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(read(&fresh.join("model.bin")) == big, "the resumed upload differs");
+}

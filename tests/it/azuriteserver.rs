@@ -119,12 +119,11 @@ impl AzuriteServer {
         std::fs::read_to_string(self._dir.path().join("azurite.log")).unwrap_or_default()
     }
 
-    /// Creates a container (containers are the user's to create: git-data never does); one
-    /// that exists already is fine.
-    pub(crate) fn create_container(&self, name: &str) {
-        let url = format!("{}/{name}?restype=container", self.endpoint);
+    /// One request signed with the account key: its status and body.
+    fn request(&self, method: &str, path_and_query: &str) -> (u16, String) {
+        let url = format!("{}/{path_and_query}", self.endpoint);
         let mut req = http::Request::builder()
-            .method("PUT")
+            .method(method)
             .uri(&url)
             .header("content-length", "0")
             .body(HttpRequestBody::empty())
@@ -134,9 +133,28 @@ impl AzuriteServer {
         let options = object_store::ClientOptions::new().with_allow_http(true);
         let client = ReqwestConnector::default().connect(&options).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let resp = rt.block_on(client.execute(req)).expect("create container");
-        let status = resp.status().as_u16();
+        rt.block_on(async {
+            let resp = client.execute(req).await.expect("request to azurite");
+            let status = resp.status().as_u16();
+            let body = resp.into_body().bytes().await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&body).into_owned();
+            (status, body)
+        })
+    }
+
+    /// Creates a container (containers are the user's to create: git-data never does); one
+    /// that exists already is fine.
+    pub(crate) fn create_container(&self, name: &str) {
+        let (status, _) = self.request("PUT", &format!("{name}?restype=container"));
         assert!(status == 201 || status == 409, "create container {name}: {status} {}", self.log());
+    }
+
+    /// The committed block list of a blob, as the service's XML.
+    pub(crate) fn committed_blocks(&self, container: &str, blob: &str) -> String {
+        let (status, body) = self
+            .request("GET", &format!("{container}/{blob}?comp=blocklist&blocklisttype=committed"));
+        assert_eq!(status, 200, "get block list: {body}");
+        body
     }
 
     /// Stops the server now (a test of a server that is down).

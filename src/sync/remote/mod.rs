@@ -258,6 +258,7 @@ pub(crate) fn open_entry(
             secret: config.azure_secrets.get(name).cloned(),
             part_size: config.part_size,
             concurrency: config.concurrency,
+            state_dir: state_dir.to_path_buf(),
         })),
         Location::Lfs { .. } => lfs::open(name, &entry.url),
     }

@@ -9,6 +9,7 @@
 //! principal, Azure CLI, managed identity), and never appear in output; the client is built
 //! once per remote, on first use, with object_store's retries off.
 
+mod blocks;
 mod client;
 mod error;
 mod settings;

@@ -21,6 +21,8 @@ pub(crate) struct AzureSettings {
     pub secret: Option<AzureSecret>,
     pub part_size: u64,
     pub concurrency: usize,
+    /// Where resumable block uploads are recorded.
+    pub state_dir: std::path::PathBuf,
 }
 
 impl AzureSettings {
@@ -54,6 +56,7 @@ mod tests {
             secret: None,
             part_size: 1,
             concurrency: 1,
+            state_dir: std::path::PathBuf::new(),
         }
     }
 

@@ -1,10 +1,7 @@
 //! Uploads and downloads of the Azure remote.
 //!
-//! Uploads: an object up to the part size is one Put Blob; a bigger one is sent as blocks of
-//! the part size, read from the file as they go (at most `concurrency` parts in memory and in
-//! flight across all objects), then committed by one Put Block List, after which the stored
-//! size is checked. Blocks that were never committed (a killed push) are not resumed: Azure
-//! drops them by itself after 7 days, and the next push sends the object again.
+//! Uploads: an object up to the part size is one Put Blob (If-None-Match: * unless it
+//! replaces); a bigger one goes up in blocks (crate::sync::remote::azure::blocks).
 //!
 //! Downloads: the first part-size range comes with the object's size and ETag; the rest is
 //! fetched in parallel ranges pinned to that ETag (If-Match) and written in order into the
@@ -13,15 +10,13 @@
 use super::{AzureRemote, error};
 use crate::fs::atomic::AtomicFile;
 use crate::progress::Progress;
-use crate::sync::remote::{ErrorKind, Key, Remote, RemoteError};
+use crate::sync::remote::{Key, Remote, RemoteError};
 use futures_util::{StreamExt, stream};
 use object_store::path::Path as StorePath;
 use object_store::{
-    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
-    PutPayload,
+    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 };
 use std::path::Path;
-use tokio::io::AsyncReadExt;
 
 impl AzureRemote {
     /// Stores `src` at `key`; `over` replaces what is there, else an object of the right size
@@ -70,68 +65,6 @@ impl AzureRemote {
             Err(e) => return Err(self.err(&doing, &e)),
         }
         progress.inc(size);
-        Ok(())
-    }
-
-    /// A block upload: parts read and sent in parallel, committed at once, size checked.
-    async fn upload_blocks(
-        &self,
-        path: &StorePath,
-        doing: &str,
-        src: &Path,
-        size: u64,
-        progress: &Progress,
-    ) -> Result<(), RemoteError> {
-        let client = self.client()?;
-        let mut file = tokio::fs::File::open(src)
-            .await
-            .map_err(|e| self.local(format!("cannot read {}: {e}", src.display())))?;
-        let mut upload = client.put_multipart(path).await.map_err(|e| self.err(doing, &e))?;
-        let mut sent = tokio::task::JoinSet::new();
-        let mut offset = 0u64;
-        let mut failed = None;
-        while offset < size && failed.is_none() {
-            let Ok(permit) = self.parts.clone().acquire_owned().await else { break };
-            let len = self.s.part_size.min(size - offset);
-            let mut buf = vec![0u8; len as usize];
-            file.read_exact(&mut buf)
-                .await
-                .map_err(|e| self.local(format!("cannot read {}: {e}", src.display())))?;
-            offset += len;
-            let part = upload.put_part(PutPayload::from(buf));
-            sent.spawn(async move {
-                let r = part.await;
-                drop(permit);
-                r.map(|()| len)
-            });
-            // collect what finished meanwhile, so an error stops reading at once
-            while let Some(done) = sent.try_join_next() {
-                match done {
-                    Ok(Ok(n)) => progress.inc(n),
-                    Ok(Err(e)) => failed = Some(self.err(doing, &e)),
-                    Err(e) => failed = Some(self.local(format!("{doing}: a part failed: {e}"))),
-                }
-            }
-        }
-        while let Some(done) = sent.join_next().await {
-            match done {
-                Ok(Ok(n)) => progress.inc(n),
-                Ok(Err(e)) => failed = failed.or(Some(self.err(doing, &e))),
-                Err(e) => failed = failed.or(Some(self.local(format!("{doing}: {e}")))),
-            }
-        }
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        upload.complete().await.map_err(|e| self.err(doing, &e))?;
-        let stored = client.head(path).await.map_err(|e| self.err(doing, &e))?.size;
-        if stored != size {
-            return Err(RemoteError::new(
-                &self.s.name,
-                ErrorKind::Transient,
-                format!("{doing}: the store kept {stored} bytes, not {size}"),
-            ));
-        }
         Ok(())
     }
 
