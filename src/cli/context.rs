@@ -32,6 +32,13 @@ impl Context {
         let mut config =
             Config::resolve_with(file, file_path, repo.data_dir(), repo.local_settings())?;
         for (name, remote) in &config.file.remotes {
+            // an Azure remote's account key or SAS token: this clone's, else the user's
+            if let Some(secret) = repo
+                .remote_azure_secret(name)
+                .or_else(|| crate::git::credentials::user_azure_secret(&remote.url))
+            {
+                config.azure_secrets.insert(name.clone(), secret);
+            }
             // this clone's own keys, else the user's for the remote's URL
             let (keys, source) = match repo.remote_keys(name) {
                 Some(k) => (k, format!(".git/config (data.remote.{name}.accessKeyId")),

@@ -27,6 +27,9 @@ pub struct RemoteEntry {
     /// `when-required` for S3-compatible stores that reject the SDK's default checksums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksums: Option<ChecksumMode>,
+    /// The Azure storage account of an `az://` remote (not a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// When the S3 client sends request checksums.
@@ -51,6 +54,22 @@ pub struct StaticKeys {
 impl std::fmt::Debug for StaticKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "StaticKeys({}, secret redacted)", mask_key_id(&self.access_key_id))
+    }
+}
+
+/// The secret kept for an Azure remote in git config: a storage account key or a SAS token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AzureSecret {
+    AccountKey(String),
+    Sas(String),
+}
+
+impl std::fmt::Debug for AzureSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AzureSecret::AccountKey(_) => write!(f, "AccountKey(redacted)"),
+            AzureSecret::Sas(_) => write!(f, "Sas(redacted)"),
+        }
     }
 }
 

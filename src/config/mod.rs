@@ -25,8 +25,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// See [`Config::prune_recent_days`]: git-lfs's default window of recent refs (7 days).
 pub const DEFAULT_PRUNE_RECENT_DAYS: u64 = 7;
 pub use file::{
-    CheckoutSection, ChecksumMode, FileConfig, PolicySection, RemoteEntry, SizeSetting, StaticKeys,
-    TransferSection, mask_key_id,
+    AzureSecret, CheckoutSection, ChecksumMode, FileConfig, PolicySection, RemoteEntry,
+    SizeSetting, StaticKeys, TransferSection, mask_key_id,
 };
 pub use retry::{DEFAULT_DEADLINE, DEFAULT_RETRIES, DurationSetting};
 /// Default multipart part size for S3 uploads (S3 allows 5 MiB to 5 GiB, and 10,000 parts).
@@ -159,6 +159,8 @@ pub struct Config {
     pub keys: BTreeMap<String, StaticKeys>,
     /// Where each remote's keys in `keys` come from (for `git data env`).
     pub key_sources: BTreeMap<String, String>,
+    /// The account key or SAS token per Azure remote name, from git config.
+    pub azure_secrets: BTreeMap<String, AzureSecret>,
     /// Checkouts leave pointer files and never download (`GIT_DATA_SKIP_SMUDGE`, or git-lfs's
     /// `GIT_LFS_SKIP_SMUDGE`; `data.skipSmudge` in git config): for CI jobs that need no
     /// data, or only the part `git data pull` fetches.
@@ -278,6 +280,7 @@ impl Config {
             },
             keys: BTreeMap::new(),
             key_sources: BTreeMap::new(),
+            azure_secrets: BTreeMap::new(),
             skip_smudge: match &local.skip_smudge {
                 Some(v) => parse_bool(v).ok_or_else(|| {
                     invalid("GIT_DATA_SKIP_SMUDGE", v, "expected 1 or 0 (true or false)")

@@ -155,6 +155,18 @@ impl Repo {
         })
     }
 
+    /// The Azure secret for the remote `name` kept in git config
+    /// (`data.remote.NAME.azureAccountKey`, else `.azureSasToken`).
+    pub(crate) fn remote_azure_secret(&self, name: &str) -> Option<crate::config::AzureSecret> {
+        let get = |k: &str| {
+            self.config_string(&format!("data.remote.{name}.{k}")).filter(|v| !v.is_empty())
+        };
+        use crate::config::AzureSecret;
+        get("azureAccountKey")
+            .map(AzureSecret::AccountKey)
+            .or_else(|| get("azureSasToken").map(AzureSecret::Sas))
+    }
+
     /// Sets (`Some`) or removes (`None`) values in the repository's own `.git/config`, under
     /// git's lock protocol, without passing values on any command line (they may be secrets).
     pub(crate) fn write_local_config(

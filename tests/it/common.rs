@@ -93,6 +93,7 @@ impl Env {
             if k.starts_with("GIT_")
                 || k.starts_with("AWS_")
                 || k.starts_with("GOOGLE_")
+                || k.starts_with("AZURE")
                 || k == "STORAGE_EMULATOR_HOST"
                 || k == "CI"
             {

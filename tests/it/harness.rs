@@ -111,6 +111,7 @@ fn setup(env: &Env, repo: &Path, name: &str, target: &Target) {
         Target::Directory => {}
         Target::S3(server) => env.use_s3(repo, server, name),
         Target::Gcs(server) => crate::gcs::use_gcs(env, repo, server, name),
+        Target::Azure(server) => crate::azure::use_azurite(env, repo, server, "harness", name),
         Target::External { endpoint, bucket, key, secret } => {
             let url = format!("s3://{bucket}/harness-{}-{name}", std::process::id());
             env.use_s3_at(repo, endpoint, &url, key, secret);
@@ -125,7 +126,7 @@ fn verify(env: &Env, name: &str, target: &Target, team: &[PathBuf], large: bool)
     let store = match target {
         Target::Directory => Some(env.path(&format!("{name}-store"))),
         Target::S3(server) => Some(server.root.join(crate::s3server::BUCKET).join(name)),
-        Target::External { .. } | Target::Gcs(_) | Target::Lfs(_) => None,
+        Target::External { .. } | Target::Gcs(_) | Target::Azure(_) | Target::Lfs(_) => None,
     };
     if let Some(store) = store {
         assert!(!files_below(&store.join("objects")).is_empty(), "{name}: nothing was stored");

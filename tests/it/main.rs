@@ -1,6 +1,8 @@
 //! The integration tests: one binary, real git, hermetic temporary repositories.
 
 mod add;
+mod azure;
+mod azuriteserver;
 mod common;
 mod concurrency;
 mod crash;

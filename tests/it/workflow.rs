@@ -9,6 +9,8 @@ pub(crate) enum Remote<'a> {
     Directory,
     S3(&'a crate::s3server::S3Server),
     Gcs(&'a crate::gcsserver::GcsServer),
+    /// Azure Blob Storage on Azurite.
+    Azure(&'a crate::azuriteserver::AzuriteServer),
     /// Another S3-compatible server (SeaweedFS in CI): endpoint, bucket, key, secret.
     External {
         endpoint: String,
@@ -45,6 +47,10 @@ pub(crate) fn workflow(remote: Remote) {
         }
         Remote::Gcs(server) => {
             crate::gcs::use_gcs(&env, &repo, server, "team/proj");
+            None
+        }
+        Remote::Azure(server) => {
+            crate::azure::use_azurite(&env, &repo, server, "proj", "team/proj");
             None
         }
         Remote::External { endpoint, bucket, key, secret } => {

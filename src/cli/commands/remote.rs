@@ -10,6 +10,8 @@ use crate::hint::hinted;
 use crate::sync::remote::{Location, check_endpoint, parse_url, redact};
 use anyhow::Result;
 
+mod azure;
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
@@ -172,7 +174,8 @@ fn rename(ctx: &Context, file: &mut FileConfig, old: &str, new: &str) -> Result<
             &section(to),
         ]))
     };
-    let had_keys = ctx.repo.remote_keys(old).is_some();
+    let had_keys =
+        ctx.repo.remote_keys(old).is_some() || ctx.repo.remote_azure_secret(old).is_some();
     if had_keys {
         move_keys(old, new)?;
     }
@@ -203,18 +206,30 @@ fn add(
     let location = parse_url(&a.url, base).map_err(|e| hinted(e.message, e.hint))?;
     let is_s3 = matches!(location, Location::S3 { .. });
     let is_gcs = matches!(location, Location::Gcs { .. });
-    if is_gcs
+    let is_azure = matches!(location, Location::Azure { .. });
+    if a.account.is_some() && !is_azure {
+        return Err(hinted(
+            "--account applies to az:// remotes only",
+            "drop it; S3 credentials come from the AWS chain or `git data remote set-credentials`",
+        ));
+    }
+    if (is_gcs || is_azure)
         && (a.region.is_some() || a.path_style || a.profile.is_some() || a.checksums.is_some())
     {
         return Err(hinted(
             "--region, --path-style, --profile and --checksums apply to s3:// remotes only",
-            "a gs:// remote takes --endpoint (for an emulator); credentials come from \
-             GOOGLE_APPLICATION_CREDENTIALS or `gcloud auth application-default login`",
+            if is_gcs {
+                "a gs:// remote takes --endpoint (for an emulator); credentials come from \
+                 GOOGLE_APPLICATION_CREDENTIALS or `gcloud auth application-default login`"
+            } else {
+                "an az:// remote takes --account and --endpoint (e.g. Azurite's \
+                 http://127.0.0.1:10000/devstoreaccount1)"
+            },
         ));
     }
     if !is_s3
         && !is_gcs
-        && (a.endpoint.is_some()
+        && ((a.endpoint.is_some() && !is_azure)
             || a.region.is_some()
             || a.path_style
             || a.profile.is_some()
@@ -244,6 +259,7 @@ fn add(
         path_style: a.path_style.then_some(true),
         profile: a.profile,
         checksums: a.checksums,
+        account: a.account,
     };
     if let Some(old) = file.remotes.get(&a.name)
         && !a.force
@@ -356,8 +372,18 @@ fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> R
             "`git data remote list` shows them",
         ));
     }
+    let url = &file.remotes[&a.name].url;
+    if url.starts_with("az://") || url.starts_with("azure://") {
+        return azure::set_credentials(ctx, url, &a);
+    }
+    if a.sas {
+        return Err(hinted(
+            format!("--sas applies to az:// remotes only (`{}` is {})", a.name, redact(url)),
+            "drop --sas",
+        ));
+    }
     if a.global {
-        return set_user_credentials(ctx, &file.remotes[&a.name].url, a);
+        return set_user_credentials(ctx, url, a);
     }
     let sub = format!("remote.{}", a.name);
     if a.unset {

@@ -281,7 +281,17 @@ pub(crate) fn open_entry(
             (config.part_size, config.concurrency, config.list_threshold),
             state_dir,
         ),
-        Location::Azure { .. } => azure::open(name, &entry.url),
+        Location::Azure { container, prefix } => Ok(azure::open(azure::AzureSettings {
+            name: name.to_string(),
+            container,
+            prefix,
+            account: entry.account.clone(),
+            endpoint: entry.endpoint.clone(),
+            secret: config.azure_secrets.get(name).cloned(),
+            part_size: config.part_size,
+            concurrency: config.concurrency,
+            state_dir: state_dir.to_path_buf(),
+        })),
         Location::Lfs { endpoint } => lfs::open(name, lfs::Target::Url(&endpoint), base),
         Location::LfsOfRemote { git_remote } => {
             lfs::open(name, lfs::Target::GitRemote(&git_remote), base)

@@ -85,8 +85,8 @@ pub(crate) fn parse_url(url: &str, base: &Path) -> Result<Location, UrlError> {
         let (container, prefix) = bucket_and_prefix(
             url,
             rest,
-            "use az://CONTAINER[/PREFIX]; the storage account comes from AZURE_STORAGE_ACCOUNT \
-             or --endpoint",
+            "use az://CONTAINER[/PREFIX]; the storage account comes from --account, \
+             AZURE_STORAGE_ACCOUNT_NAME or --endpoint",
         )?;
         return Ok(Location::Azure { container, prefix });
     }

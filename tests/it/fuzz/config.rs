@@ -82,6 +82,7 @@ fn remote() -> impl Strategy<Value = RemoteEntry> {
             path_style,
             profile,
             checksums,
+            ..Default::default()
         })
 }
 
