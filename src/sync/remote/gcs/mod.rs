@@ -11,6 +11,7 @@
 
 mod auth;
 mod error;
+mod session;
 mod upload;
 
 use super::{ErrorKind, Key, Listed, Remote, RemoteError};

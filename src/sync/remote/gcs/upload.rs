@@ -13,32 +13,21 @@
 //! one on a status query) or that the server forgot is started over, replacing that object.
 //! The file is streamed from disk, never held in memory. No request is retried here.
 
-use super::GcsRemote;
+use super::{GcsRemote, session};
 use crate::progress::Progress;
 use crate::sync::remote::{ErrorKind, RemoteError};
 use futures_util::stream;
 use reqwest::{Response, StatusCode, Url};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use session::Record;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Resumable chunks are multiples of this.
 const QUANTUM: u64 = 256 * 1024;
 /// Bytes read from disk per body piece.
 const PIECE: u64 = 1 << 20;
-
-/// The local record of a resumable upload in progress.
-#[derive(Serialize, Deserialize, Debug)]
-struct Record {
-    bucket: String,
-    object: String,
-    size: u64,
-    session: String,
-    /// Bytes the server has acknowledged.
-    #[serde(default)]
-    sent: u64,
-}
 
 /// How an upload ended.
 enum Outcome {
@@ -207,34 +196,6 @@ impl Upload<'_> {
             StatusCode::PRECONDITION_FAILED => Ok(Outcome::AlreadyThere),
             _ => Err(self.refused(resp, &doing).await),
         }
-    }
-
-    fn record_path(&self) -> PathBuf {
-        let id = crate::oid::Oid::of_bytes(
-            format!("{}/{}", self.remote.s.bucket, self.object).as_bytes(),
-        );
-        self.remote.s.state_dir.join("gcs-uploads").join(format!("{}.json", id.short(32)))
-    }
-
-    fn load(&self) -> Option<Record> {
-        let rec: Record = serde_json::from_slice(&std::fs::read(self.record_path()).ok()?).ok()?;
-        (rec.size == self.size && rec.object == self.object && rec.bucket == self.remote.s.bucket)
-            .then_some(rec)
-    }
-
-    /// Writes the record, readable by its owner only (the session URL lets anyone who has
-    /// it upload). Best effort: a lost record only means sending the file again.
-    fn save(&self, rec: &Record) {
-        use crate::fs::textfile::{Access, replace};
-        let path = self.record_path();
-        let (Some(dir), Ok(text)) = (path.parent(), serde_json::to_vec(rec)) else { return };
-        let tmp = self.remote.s.state_dir.join("tmp");
-        let _ =
-            std::fs::create_dir_all(dir).and_then(|_| replace(&path, &text, &tmp, Access::Private));
-    }
-
-    fn forget(&self) {
-        let _ = std::fs::remove_file(self.record_path());
     }
 
     /// Starts a resumable session; `None` when the object is there already.
