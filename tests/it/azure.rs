@@ -141,6 +141,9 @@ fn a_refused_account_key_is_named_and_never_printed() {
     let test = env.run(&repo, "git", &["data", "remote", "test"]);
     assert_eq!(test.code, 1, "{}", test.all());
     assert!(!test.all().contains(wrong), "{}", test.all());
+    let shown = env.data(&repo, &["env"]).stdout;
+    assert!(shown.contains("credentials: an account key (set-credentials)"), "{shown}");
+    assert!(!shown.contains(wrong), "{shown}");
 
     // a malformed SAS token is named before any request
     let sas = "sv=2021-08-06&ss=b&srt=co&sp=rwdl&se=2099-01-01T00%3A00%3A00Z-no-signature";

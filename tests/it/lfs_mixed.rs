@@ -81,6 +81,9 @@ fn git_lfs_users_and_git_data_users_share_one_repository_on_one_server() {
     assert!(tested.contains("ok      read it back"), "{tested}");
     assert!(tested.contains("leave the probe there (a Git LFS server's API cannot delete)"));
     assert!(!tested.contains(&server.token()), "the token is never printed");
+    let shown = env.data(&repo, &["env"]).stdout;
+    assert!(shown.contains(&format!("Git LFS server {}", server.endpoint("team/shared"))));
+    assert!(shown.contains("credentials: git's credential helpers"), "{shown}");
     env.data(&repo, &["track", "*.bin"]);
     let model = bytes(31, 2_000_000);
     write(&repo.join("model.bin"), &model);

@@ -73,6 +73,10 @@ pub(crate) fn run(g: &GlobalArgs) -> Result<i32> {
                 print_s3(&ctx, name, r);
             } else if r.url.starts_with("gs://") {
                 print_gcs(r);
+            } else if r.url.starts_with("az://") || r.url.starts_with("azure://") {
+                print_azure(&ctx, name, r);
+            } else if let Some(rest) = r.url.strip_prefix("lfs+") {
+                print_lfs(rest);
             }
         }
     }
@@ -89,6 +93,43 @@ fn print_gcs(r: &crate::config::RemoteEntry) {
     };
     println!("      endpoint {}", crate::sync::remote::redact(&endpoint));
     println!("      credentials: {creds}");
+}
+
+/// An Azure remote's account, endpoint and where its credentials come from (never them).
+fn print_azure(ctx: &Context, name: &str, r: &crate::config::RemoteEntry) {
+    use crate::config::AzureSecret;
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let account = r.account.clone().map(|a| format!("{a} (.gitdata.yaml)")).or_else(|| {
+        ["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"]
+            .iter()
+            .find_map(|k| var(k).map(|a| format!("{a} ({k})")))
+    });
+    println!("      account {}", account.as_deref().unwrap_or("from the endpoint, if any"));
+    if let Some(e) = &r.endpoint {
+        println!("      endpoint {}", crate::sync::remote::redact(e));
+    }
+    let creds = match ctx.config.azure_secrets.get(name) {
+        Some(AzureSecret::AccountKey(_)) => "an account key (set-credentials)".to_string(),
+        Some(AzureSecret::Sas(_)) => "a SAS token (set-credentials)".to_string(),
+        None => match ["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID"]
+            .iter()
+            .find(|k| var(k).is_some())
+        {
+            Some(k) => format!("{k} and the rest of Azure's environment chain"),
+            None => "Azure's chain: the Azure CLI or a managed identity".to_string(),
+        },
+    };
+    println!("      credentials: {creds}");
+}
+
+/// A Git LFS server remote: where it is found and where credentials come from.
+fn print_lfs(rest: &str) {
+    if rest.contains("://") {
+        println!("      Git LFS server {}", crate::sync::remote::redact(rest));
+    } else {
+        println!("      Git LFS server of git remote `{rest}` (lfs.url, lfsurl, else its URL)");
+    }
+    println!("      credentials: git's credential helpers (or git-lfs-authenticate over SSH)");
 }
 
 /// Endpoint, region and where credentials come from (never the secret itself).
