@@ -246,8 +246,9 @@ fn a_killed_block_upload_resumes_with_the_blocks_it_sent() {
     let records = repo.join(".git/data/azure-blocks");
     let recorded = || -> usize {
         let Ok(dir) = std::fs::read_dir(&records) else { return 0 };
+        let records = dir.flatten().filter(|f| f.path().extension().is_some_and(|e| e == "json"));
         let text: String =
-            dir.flatten().map(|f| std::fs::read_to_string(f.path()).unwrap_or_default()).collect();
+            records.map(|f| std::fs::read_to_string(f.path()).unwrap_or_default()).collect();
         text.matches("\":\"").count().saturating_sub(1) // "blob":"…" is not a block
     };
     // git-data itself, not `git data`: killing git would leave its child running
@@ -277,6 +278,8 @@ fn a_killed_block_upload_resumes_with_the_blocks_it_sent() {
     let again = env.data(&repo, &["push"]);
     assert!(again.all().contains("uploaded 1 file"), "{}", again.all());
     assert_eq!(recorded(), 0, "the record is gone once the blob is committed");
+    let left: Vec<_> = std::fs::read_dir(&records).unwrap().flatten().map(|f| f.path()).collect();
+    assert!(left.is_empty(), "stray files: {left:?}");
     // the blocks sent before the kill are part of the blob: they were not sent again
     let blob = format!("data/objects/{}", git_data::oid::Oid::of_bytes(&big).shard_path());
     let committed = server.committed_blocks("resume", &blob);

@@ -2,15 +2,16 @@
 //! in `.gitdata.yaml`, which is committed so the whole team (and every clone) uses them. No
 //! secret is ever written there; a name is never replaced silently (`add --force` does).
 
-use crate::cli::args::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
+use crate::cli::args::{RemoteAddArgs, RemoteCommand};
 use crate::cli::context::Context;
-use crate::config::{FileConfig, RemoteEntry, StaticKeys};
-use crate::fs::textfile::Access;
+use crate::config::{FileConfig, RemoteEntry};
 use crate::hint::hinted;
 use crate::sync::remote::{Location, check_endpoint, parse_url, redact};
 use anyhow::Result;
 
 mod azure;
+mod credentials;
+mod lfs;
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -61,7 +62,7 @@ pub(crate) fn run(ctx: &Context, cmd: RemoteCommand) -> Result<i32> {
             }
         }
         // the team's file wherever it is found: a `git clone --no-checkout` has none yet
-        RemoteCommand::SetCredentials(a) => set_credentials(ctx, &ctx.config.file, a)?,
+        RemoteCommand::SetCredentials(a) => credentials::set_credentials(ctx, &ctx.config.file, a)?,
         RemoteCommand::SetUrl { name, url } => set_url(ctx, &mut file, &base, &name, url)?,
         RemoteCommand::Rename { old, new } => rename(ctx, &mut file, &old, &new)?,
         RemoteCommand::Test { name } => return test(ctx, name.as_deref()),
@@ -305,7 +306,7 @@ fn add(
     }
     let is_default = file.default_remote.as_deref() == Some(a.name.as_str());
     if let (Location::Lfs { endpoint }, true) = (&location, is_default) {
-        lfs_config(ctx, endpoint)?;
+        lfs::lfs_config(ctx, endpoint)?;
     }
     let lfs = matches!(location, Location::Lfs { .. } | Location::LfsOfRemote { .. });
     if lfs && crate::git::hooks::filter_configured(&ctx.repo) {
@@ -315,137 +316,6 @@ fn add(
         {
             println!("{line}");
             println!("`git data track` now writes filter=lfs lines, which git-lfs users share");
-        }
-    }
-    Ok(())
-}
-
-/// Records a Git LFS server named outright as `lfs.url` in the committed `.lfsconfig`, where
-/// git-lfs looks: git-lfs users of a mixed team (and git-lfs in a git-data user's clone) then
-/// use the same server. An `lfs.url` already there is left alone, and said so when it differs.
-fn lfs_config(ctx: &Context, endpoint: &str) -> Result<()> {
-    use crate::git::{git_command, run_git};
-    let path = ctx.work_tree()?.join(".lfsconfig");
-    let file = path.to_string_lossy().into_owned();
-    let current = run_git(git_command().args(["config", "-f", &file, "--get", "lfs.url"]))
-        .ok()
-        .map(|v| v.trim().to_string());
-    match current {
-        Some(url) if url == endpoint => {}
-        Some(url) => crate::cli::ui::say(
-            ctx.global.quiet,
-            format!(
-                "note: .lfsconfig sends git-lfs users to {} (lfs.url), not to this remote",
-                redact(&url)
-            ),
-        ),
-        None => {
-            run_git(git_command().args(["config", "-f", &file, "lfs.url", endpoint]))
-                .map_err(|e| anyhow::anyhow!("cannot write .lfsconfig: {e}"))?;
-            crate::cli::ui::say(
-                ctx.global.quiet,
-                "Wrote lfs.url to .lfsconfig, so git-lfs users use the same server: \
-                 git add .lfsconfig",
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Reads one line: from a no-echo prompt on a terminal, else from standard input.
-fn read_secret(prompt: &str) -> Result<String> {
-    use std::io::IsTerminal;
-    let line = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt)?
-    } else {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        line
-    };
-    Ok(line.trim().to_string())
-}
-
-fn set_credentials(ctx: &Context, file: &FileConfig, a: SetCredentialsArgs) -> Result<()> {
-    if !file.remotes.contains_key(&a.name) {
-        return Err(hinted(
-            format!("no data remote named `{}`", a.name),
-            "`git data remote list` shows them",
-        ));
-    }
-    let url = &file.remotes[&a.name].url;
-    if url.starts_with("az://") || url.starts_with("azure://") {
-        return azure::set_credentials(ctx, url, &a);
-    }
-    if a.sas {
-        return Err(hinted(
-            format!("--sas applies to az:// remotes only (`{}` is {})", a.name, redact(url)),
-            "drop --sas",
-        ));
-    }
-    if a.global {
-        return set_user_credentials(ctx, url, a);
-    }
-    let sub = format!("remote.{}", a.name);
-    if a.unset {
-        let none = |k| ("data", sub.as_str(), k, None);
-        ctx.repo.write_local_config(
-            &[none("accessKeyId"), none("secretAccessKey"), none("sessionToken")],
-            Access::Shared,
-        )?;
-        if !ctx.global.quiet {
-            println!("Removed the keys of `{}` from .git/config.", a.name);
-        }
-        return Ok(());
-    }
-    let keys = read_keys(&a)?;
-    let id = &keys.access_key_id;
-    ctx.repo.write_local_config(
-        &[
-            ("data", sub.as_str(), "accessKeyId", Some(id)),
-            ("data", sub.as_str(), "secretAccessKey", Some(&keys.secret_access_key)),
-            ("data", sub.as_str(), "sessionToken", keys.session_token.as_deref()),
-        ],
-        Access::Private,
-    )?;
-    if !ctx.global.quiet {
-        println!(
-            "Stored keys for `{}` in .git/config (access key {}); they are used before the AWS credential chain.",
-            a.name,
-            crate::config::mask_key_id(id)
-        );
-    }
-    Ok(())
-}
-
-/// The keys from the flags, the terminal or standard input.
-fn read_keys(a: &SetCredentialsArgs) -> Result<StaticKeys> {
-    let id = match &a.access_key_id {
-        Some(id) => id.clone(),
-        None => read_secret("Access key id: ")?,
-    };
-    let secret = read_secret("Secret access key: ")?;
-    if id.is_empty() || secret.is_empty() {
-        return Err(hinted(
-            "empty access key id or secret",
-            "pass the secret on standard input, e.g. `git data remote set-credentials NAME --access-key-id ID < secret.txt`",
-        ));
-    }
-    let token = if a.session_token { Some(read_secret("Session token: ")?) } else { None };
-    Ok(StaticKeys { access_key_id: id, secret_access_key: secret, session_token: token })
-}
-
-/// `set-credentials --global`: the user's keys for the remote's URL, for all their clones.
-fn set_user_credentials(ctx: &Context, url: &str, a: SetCredentialsArgs) -> Result<()> {
-    let keys = if a.unset { None } else { Some(read_keys(&a)?) };
-    let file = crate::git::credentials::set_user_keys(url, keys.as_ref())?;
-    if !ctx.global.quiet {
-        match keys {
-            Some(k) => println!(
-                "Stored your keys for {url} (and URLs under it) in {} (access key {}); a clone's own keys come first.",
-                file.display(),
-                crate::config::mask_key_id(&k.access_key_id)
-            ),
-            None => println!("Removed your keys for {url} from {}.", file.display()),
         }
     }
     Ok(())

@@ -77,7 +77,7 @@ fn what(secret: &AzureSecret) -> &'static str {
 
 /// One non-empty secret from the terminal or standard input.
 fn read(prompt: &str, example: &str) -> Result<String> {
-    let secret = super::read_secret(prompt)?;
+    let secret = super::credentials::read_secret(prompt)?;
     if secret.is_empty() {
         return Err(hinted(
             "empty secret",

@@ -51,15 +51,15 @@ impl AzureRemote {
         }
     }
 
-    /// Best effort: a lost record only means sending blocks again.
+    /// Best effort: a lost record only means sending blocks again. Written through a temp
+    /// file that names its process, so the temp a killed push leaves is swept by the next.
     fn save(&self, rec: &Record) {
+        use crate::fs::textfile::{Access, replace};
         let path = self.record_path(&rec.blob);
-        let Some(dir) = path.parent() else { return };
-        let _ = std::fs::create_dir_all(dir).and_then(|_| {
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            serde_json::to_writer(&mut tmp, rec)?;
-            tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
-        });
+        let (Some(dir), Ok(text)) = (path.parent(), serde_json::to_vec(rec)) else { return };
+        let tmp = self.s.state_dir.join("tmp");
+        let _ =
+            std::fs::create_dir_all(dir).and_then(|_| replace(&path, &text, &tmp, Access::Private));
     }
 
     fn forget(&self, blob: &str) {
