@@ -38,25 +38,19 @@ pub(crate) fn install(g: &GlobalArgs, args: &InstallArgs) -> Result<i32> {
             lines.push(format!("git-data: hooks are in place ({})", names.join(", ")));
         }
     }
+    // opened after the filter configuration is written; again only if serving `lfs` adds to it
     let local = repo.filter(|r| !args.global && r.work_tree.is_some());
-    if local.is_some() {
-        let ctx = Context::open_lenient(g)?;
-        if let Some(line) = serve_lfs(&ctx)? {
-            lines.push(line);
-        }
+    let mut ctx = local.map(|_| Context::open_lenient(g)).transpose()?;
+    if let Some(line) = ctx.as_ref().map(serve_lfs).transpose()?.flatten() {
+        lines.push(line);
+        ctx = Some(Context::open_lenient(g)?);
     }
     if !g.quiet {
         for l in lines {
             println!("{l}");
         }
     }
-    match local {
-        Some(repo) => {
-            drop(repo); // reopened with the configuration just written
-            restore(&Context::open_lenient(g)?)
-        }
-        None => Ok(0),
-    }
+    ctx.map_or(Ok(0), |ctx| restore(&ctx))
 }
 
 /// Where the team's data remote is a Git LFS server (tracked files say `filter=lfs`), makes

@@ -207,6 +207,34 @@ pub(crate) trait Remote: Send + Sync {
     async fn delete(&self, key: &Key) -> Result<(), RemoteError>;
 }
 
+/// The sizes of `keys` from one listing per first-level shard they fall in (`ab` of
+/// `objects/ab/cd/<oid>`), `concurrency` listings at a time: `stat_batch` of the stores where
+/// a listing is cheaper than a lookup per key (S3, GCS). `list_shard` lists one shard.
+pub(crate) async fn stat_by_shards<F, Fut>(
+    keys: &[Key],
+    concurrency: usize,
+    list_shard: F,
+) -> Result<Vec<Option<u64>>, RemoteError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Listed>, RemoteError>>,
+{
+    use futures_util::{StreamExt, stream};
+    let mut shards: Vec<String> =
+        keys.iter().map(|k| k.path()["objects/".len()..][..2].to_string()).collect();
+    shards.sort();
+    shards.dedup();
+    let listings: Vec<_> = stream::iter(shards.into_iter().map(list_shard))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut found = std::collections::HashMap::new();
+    for listing in listings {
+        found.extend(listing?.into_iter().map(|l| (l.key, l.size)));
+    }
+    Ok(keys.iter().map(|k| found.get(k).copied()).collect())
+}
+
 /// Opens the remote `name` (or the default one) of a resolved configuration.
 pub(crate) fn open(
     config: &Config,

@@ -254,21 +254,8 @@ impl Remote for GcsRemote {
         if keys.len() < self.s.list_threshold {
             return Ok(None);
         }
-        let mut shards: Vec<String> =
-            keys.iter().map(|k| format!("{}/", &k.path()["objects/".len()..][..2])).collect();
-        shards.sort();
-        shards.dedup();
-        let listings: Vec<_> = stream::iter(
-            shards.into_iter().map(|shard| async move { self.list_under(&shard).await }),
-        )
-        .buffer_unordered(self.s.concurrency.max(1))
-        .collect()
-        .await;
-        let mut found = std::collections::HashMap::new();
-        for listing in listings {
-            found.extend(listing?.into_iter().map(|l| (l.key, l.size)));
-        }
-        Ok(Some(keys.iter().map(|k| found.get(k).copied()).collect()))
+        let list = |shard: String| async move { self.list_under(&format!("{shard}/")).await };
+        Ok(Some(super::stat_by_shards(keys, self.s.concurrency, list).await?))
     }
 
     async fn put(

@@ -8,7 +8,6 @@
 use super::S3Remote;
 use crate::sync::remote::{ErrorKind, Key, Listed, RemoteError};
 use futures_util::{StreamExt, stream};
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 /// One key of a listing: its name, size and last modification.
@@ -48,13 +47,10 @@ impl S3Remote {
         }
     }
 
-    /// The sizes of every object under one shard prefix (`objects/ab/`), by object key.
-    pub(super) async fn list_shard(
-        &self,
-        shard: &str,
-    ) -> Result<HashMap<String, u64>, RemoteError> {
-        let prefix = format!("{}{shard}/", self.objects_base());
-        Ok(self.list_prefix(&prefix).await?.into_iter().map(|(k, size, _)| (k, size)).collect())
+    /// Every object under one shard prefix (`objects/ab/`).
+    pub(super) async fn list_shard(&self, shard: &str) -> Result<Vec<Listed>, RemoteError> {
+        let base = self.objects_base();
+        Ok(objects(&base, self.list_prefix(&format!("{base}{shard}/")).await?))
     }
 
     /// Every object of the remote: sixteen listings (one per first hex digit) in parallel.
@@ -68,11 +64,7 @@ impl S3Remote {
                 .await;
         let mut out = Vec::new();
         for listing in listings {
-            for (k, size, modified) in listing? {
-                if let Some(key) = k.strip_prefix(&base).and_then(Key::from_object_path) {
-                    out.push(Listed { key, size, modified });
-                }
-            }
+            out.extend(objects(&base, listing?));
         }
         Ok(out)
     }
@@ -88,4 +80,13 @@ impl S3Remote {
             }
         }
     }
+}
+
+/// The objects among listed `(key, size, modified)` entries under `base` (other files left out).
+fn objects(base: &str, listed: Vec<(String, u64, Option<SystemTime>)>) -> Vec<Listed> {
+    let object = |(k, size, modified): (String, u64, Option<SystemTime>)| {
+        let key = k.strip_prefix(base).and_then(Key::from_object_path)?;
+        Some(Listed { key, size, modified })
+    };
+    listed.into_iter().filter_map(object).collect()
 }

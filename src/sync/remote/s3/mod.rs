@@ -26,8 +26,6 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
-use futures_util::{StreamExt, stream};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,21 +193,8 @@ impl Remote for S3Remote {
         if keys.len() < self.s.list_threshold {
             return Ok(None);
         }
-        let mut shards: Vec<String> =
-            keys.iter().map(|k| k.path()["objects/".len()..][..2].to_string()).collect();
-        shards.sort();
-        shards.dedup();
-        let listings: Vec<_> = stream::iter(
-            shards.into_iter().map(|shard| async move { self.list_shard(&shard).await }),
-        )
-        .buffer_unordered(self.s.concurrency.max(1))
-        .collect()
-        .await;
-        let mut found = HashMap::new();
-        for listing in listings {
-            found.extend(listing?);
-        }
-        Ok(Some(keys.iter().map(|k| found.get(&self.object_key(k)).copied()).collect()))
+        let list = |shard: String| async move { self.list_shard(&shard).await };
+        Ok(Some(super::stat_by_shards(keys, self.s.concurrency, list).await?))
     }
 
     async fn put(
