@@ -5,7 +5,7 @@
 //! stages); the graph has no cycle (refused, naming the stages in the cycle); `order` is a
 //! topological order that keeps the order of `dvc.yaml` wherever the edges allow.
 
-use super::PipelineError;
+use super::error::PipelineError;
 use super::spec::Stage;
 
 /// Edges and a topological order over stage indexes.

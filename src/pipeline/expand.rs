@@ -7,7 +7,7 @@
 //! defined once (vars that redefine one are refused, naming it); `item` and `key` shadow
 //! everything else; every produced name is unique.
 
-use super::PipelineError;
+use super::error::PipelineError;
 use super::template::{Scope, render, scalar_text};
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
@@ -77,7 +77,7 @@ pub(crate) fn expand(
     let mut out: Vec<(String, Value)> = Vec::new();
     for (name, body) in stages {
         let name = name.as_str().ok_or_else(|| PipelineError::File {
-            file: super::PIPELINE_NAME.into(),
+            file: super::error::PIPELINE_NAME.into(),
             message: format!("stage name `{name:?}` is not text"),
         })?;
         let err = |m: String| PipelineError::stage(name, m);

@@ -6,8 +6,8 @@
 //! names, no overlapping outputs and no cycle.
 
 use super::dag::{self, Dag};
+use super::error::{PIPELINE_NAME, PipelineError};
 use super::spec::{self, Stage};
-use super::{PIPELINE_NAME, PipelineError};
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
 

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// git-data's lock file, beside the pipeline file.
+pub(crate) const LOCK_NAME: &str = "gitdata.lock";
+
 pub(crate) const SCHEMA: &str = "git-data/1";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

@@ -7,7 +7,7 @@
 //! relative to the repository root (`repo`), and also kept as written (`path`, relative to
 //! `wdir`, which is what the lock file records).
 
-use super::PipelineError;
+use super::error::PipelineError;
 use serde_yaml::{Mapping, Value};
 
 const STAGE_KEYS: &[&str] = &[
@@ -106,10 +106,10 @@ pub(crate) fn parse_stage(name: &str, body: &Value, dir: &str) -> Result<Stage, 
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err(err("`wdir` must be a folder".into())),
     };
-    let wdir = super::join_path(dir, wdir_text)
+    let wdir = join_path(dir, wdir_text)
         .ok_or_else(|| err(format!("`wdir: {wdir_text}` leaves the repository")))?;
     let at = |p: &str| -> Result<StagePath, PipelineError> {
-        let repo = super::join_path(&wdir, p).filter(|r| r != ".").ok_or_else(|| {
+        let repo = join_path(&wdir, p).filter(|r| r != ".").ok_or_else(|| {
             err(format!("path `{p}` is absolute, empty or leaves the repository"))
         })?;
         Ok(StagePath { path: p.to_string(), repo })
@@ -241,6 +241,25 @@ fn parse_param(stage: &str, item: &Value) -> Result<(String, Option<Vec<String>>
     }
 }
 
+/// Joins `rel` (relative to `base`, both `/`-separated, relative to the repository root) and
+/// resolves `.` and `..`; `None` for an absolute path or one that leaves the repository.
+pub(crate) fn join_path(base: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() { ".".to_string() } else { parts.join("/") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +322,15 @@ mod tests {
         assert_eq!(msg("cmd: x\ndeps: a\n"), "stage `train`: `deps` must be a list");
         assert!(msg("cmd: x\ndeps: [../../x]\n").contains("leaves the repository"));
         assert!(msg("cmd: x\nouts: [/abs]\n").contains("is absolute"));
+    }
+
+    #[test]
+    fn paths_join_and_stay_inside() {
+        assert_eq!(join_path("", "data/x.csv").as_deref(), Some("data/x.csv"));
+        assert_eq!(join_path("sub/wd", "../in.csv").as_deref(), Some("sub/in.csv"));
+        assert_eq!(join_path("sub", "./out/").as_deref(), Some("sub/out"));
+        assert_eq!(join_path("sub", "..").as_deref(), Some("."));
+        assert_eq!(join_path("", "../x"), None);
+        assert_eq!(join_path("", "/etc/passwd"), None);
     }
 }

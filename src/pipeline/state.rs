@@ -36,7 +36,7 @@ impl fmt::Display for Reason {
         match self {
             Reason::Forced => write!(f, "forced (-f)"),
             Reason::AlwaysChanged => write!(f, "always_changed"),
-            Reason::NoEntry => write!(f, "never ran (no entry in {})", super::LOCK_NAME),
+            Reason::NoEntry => write!(f, "never ran (no entry in {})", super::lock::LOCK_NAME),
             Reason::CmdChanged => write!(f, "cmd changed"),
             Reason::DepsListChanged => write!(f, "its list of deps changed"),
             Reason::DepChanged(p) => write!(f, "dep `{p}` changed"),
