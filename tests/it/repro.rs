@@ -431,3 +431,70 @@ fn refuses_unknown_keys_overlapping_outputs_and_cycles_by_name() {
         out.stderr
     );
 }
+
+#[test]
+fn outputs_git_ignores_are_named_and_left_unstaged() {
+    let env = Env::new();
+    let repo = env.project("ignored");
+    let yaml = "stages:\n  make:\n    cmd: echo made > model.pkl && echo kept > kept.pkl\n    outs: [model.pkl, kept.pkl]\n";
+    write(&repo.join("dvc.yaml"), yaml.as_bytes());
+    // what `dvc add`/`dvc repro` leave behind for each output
+    write(&repo.join(".gitignore"), b"/model.pkl\n");
+    let out = repro(&env, &repo, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "git-data: warning: git ignores the output model.pkl (.gitignore:1: /model.pkl): it is \
+             stored and recorded in gitdata.lock, but not staged\nhint: remove those rules"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.git(&repo, &["ls-files", "--", "model.pkl"]).stdout, "");
+    assert!(object_path(&repo.join(".git/data"), b"made\n").is_file());
+    assert_eq!(env.git(&repo, &["show", ":kept.pkl"]).stdout, pointer_of(b"kept\n"));
+    assert!(text(&repo.join("gitdata.lock")).contains(&sha256(b"made\n")));
+}
+
+#[test]
+fn a_killed_run_keeps_the_stages_it_finished_and_the_next_run_takes_over() {
+    let env = Env::new();
+    let repo = env.project("killed");
+    let pid_file = env.path("slow.pid");
+    env.set_env("PIDFILE", pid_file.to_str().expect("utf8"));
+    let yaml = r#"stages:
+  quick:
+    cmd: echo q > q.txt
+    outs: [q.txt]
+  slow:
+    cmd: if [ -e go ]; then cat q.txt > s.txt; else echo $$ > "$PIDFILE"; exec sleep 30; fi
+    deps: [q.txt]
+    outs: [s.txt]
+"#;
+    write(&repo.join("dvc.yaml"), yaml.as_bytes());
+    let mut child = env
+        .command(&repo, env!("CARGO_BIN_EXE_git-data"))
+        .arg("repro")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pid_file.exists() || text(&pid_file).trim().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the slow stage never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    env.run(&repo, "kill", &["-9", text(&pid_file).trim()]);
+    let lock = text(&repo.join("gitdata.lock"));
+    assert!(lock.starts_with("schema: git-data/1\nstages:\n  quick:\n"), "{lock}");
+    assert!(!lock.contains("slow"), "{lock}");
+    let owner = repo.join(".git/data/repro/root.owner");
+    assert!(owner.exists(), "the killed run's claim is left behind");
+    write(&repo.join("go"), b"");
+    let out = repro(&env, &repo, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.starts_with("Up to date quick\nRunning slow: never ran"), "{}", out.stdout);
+    assert_eq!(text(&repo.join("s.txt")), "q\n");
+    assert!(!owner.exists());
+}

@@ -87,7 +87,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
 
 fn print_event(event: Event<'_>, quiet: bool) {
     match event {
-        Event::Started { stage, reason } => println!("Running {stage}: {reason}"),
+        Event::Started { stage, reason } if !quiet => println!("Running {stage}: {reason}"),
         Event::Done { stage, seconds } if !quiet => println!("Done {stage} ({seconds:.1}s)"),
         Event::UpToDate { stage, cutoff: true } if !quiet => {
             println!("Up to date {stage}: its upstream outputs came out unchanged")
@@ -133,14 +133,31 @@ fn print_plan(p: &Pipeline, plan: &[(usize, Plan)]) -> i32 {
 /// them, the other outputs, the lock file and `.gitattributes` with `git add` (through the
 /// filter, which finds their objects already stored).
 fn stage_outputs(ctx: &Context, root: &Path, p: &Pipeline, ran: &[usize]) -> Result<()> {
+    let outs: Vec<&crate::pipeline::spec::Out> =
+        ran.iter().flat_map(|&i| &p.stages[i].outs).collect();
+    // a file inside stands for a directory: `/report/` ignores it, and `report` is a folder
+    let probes: Vec<String> = outs
+        .iter()
+        .map(|o| match root.join(&o.at.repo).is_dir() {
+            true => format!("{}/x", o.at.repo),
+            false => o.at.repo.clone(),
+        })
+        .collect();
+    let rules = crate::git::ignore::ignored_by_each(
+        root,
+        &probes.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     let mut to_add: Vec<String> = Vec::new();
     let mut cached: Vec<(String, bool)> = Vec::new();
-    for &i in ran {
-        for out in &p.stages[i].outs {
-            to_add.push(out.at.repo.clone());
-            if out.cache {
-                cached.push((out.at.repo.clone(), root.join(&out.at.repo).is_dir()));
-            }
+    let mut ignored = Vec::new();
+    for ((out, probe), rule) in outs.iter().zip(&probes).zip(rules) {
+        if let Some(rule) = rule {
+            ignored.push((out.at.repo.clone(), rule));
+            continue;
+        }
+        to_add.push(out.at.repo.clone());
+        if out.cache {
+            cached.push((out.at.repo.clone(), probe != &out.at.repo));
         }
     }
     let probes: Vec<BString> = cached
@@ -179,6 +196,18 @@ fn stage_outputs(ctx: &Context, root: &Path, p: &Pipeline, ran: &[usize]) -> Res
         .args(&to_add)
         .output()
         .context("cannot run git add")?;
+    for (path, rule) in &ignored {
+        eprintln!(
+            "git-data: warning: git ignores the output {path} ({rule}): it is stored and recorded \
+             in {LOCK_NAME}, but not staged"
+        );
+    }
+    if !ignored.is_empty() {
+        eprintln!(
+            "hint: remove those rules (DVC writes one for each output) so that git can track the \
+             outputs as git-data files, then run `git data repro` again"
+        );
+    }
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err(hinted(
