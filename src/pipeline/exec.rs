@@ -31,6 +31,11 @@ pub(crate) enum StageFailure {
     Spawn { cmd: String, source: io::Error },
     #[error("`{cmd}` failed ({status}); its log: {}", log.display())]
     Exit { cmd: String, status: String, log: PathBuf, tail: String },
+    #[error(
+        "its dependency `{0}` is only a pointer here, its data is not in the work tree: run \
+         `git data pull` first"
+    )]
+    PointerDep(String),
     #[error("it did not write its output `{0}`")]
     NoOutput(String),
     #[error(transparent)]
@@ -60,6 +65,9 @@ pub(crate) fn execute(
     store: &Store,
     logs: &Path,
 ) -> Result<StageLock, StageFailure> {
+    if let Some(path) = inputs.pointer_deps.first() {
+        return Err(StageFailure::PointerDep(path.clone()));
+    }
     for out in stage.outs.iter().filter(|o| !o.persist) {
         remove(&root.join(&out.at.repo))
             .map_err(|source| StageFailure::Clean { path: out.at.path.clone(), source })?;

@@ -2,6 +2,10 @@
 //! id its git-data pointer carries); a directory's is the id of its manifest, a text listing
 //! one `<sha256> <size> <path>` line per file below it, sorted by path.
 //!
+//! A git-data pointer in the work tree (a clone that has not downloaded that file yet) has the
+//! id of the data it stands for, and is flagged: a stage can be found up to date without the
+//! data, but cannot run on it.
+//!
 //! Invariants: with a store, every byte hashed is also stored (file objects and the manifest
 //! itself), so a recorded id always names objects in the cache; the manifest of the same
 //! tree is the same bytes on every machine (paths `/`-separated, relative, byte-sorted).
@@ -19,6 +23,8 @@ pub(crate) struct Hashed {
     pub size: u64,
     /// Files in the directory; `None` for a file.
     pub nfiles: Option<u64>,
+    /// The file, or a file of the directory, is a git-data pointer, not its data.
+    pub pointers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,17 +47,18 @@ pub(crate) fn hash(abs: &Path, store: Option<&Store>) -> Result<Option<Hashed>, 
         Err(e) => return Err(io_err(e)),
     };
     if !meta.is_dir() {
-        let (oid, size) = hash_file(abs, store)?;
-        return Ok(Some(Hashed { oid, size, nfiles: None }));
+        let (oid, size, pointers) = hash_file(abs, store)?;
+        return Ok(Some(Hashed { oid, size, nfiles: None, pointers }));
     }
     let mut files = Vec::new();
     walk(abs, "", &mut files)?;
     files.sort();
     let mut manifest = String::new();
-    let mut total = 0;
+    let (mut total, mut pointers) = (0, false);
     for rel in &files {
-        let (oid, size) = hash_file(&abs.join(rel), store)?;
+        let (oid, size, pointer) = hash_file(&abs.join(rel), store)?;
         total += size;
+        pointers |= pointer;
         manifest.push_str(&format!("{} {size} {rel}\n", oid.to_hex()));
     }
     let oid = match store {
@@ -63,21 +70,29 @@ pub(crate) fn hash(abs: &Path, store: Option<&Store>) -> Result<Option<Hashed>, 
         }
         None => Oid::of_bytes(manifest.as_bytes()),
     };
-    Ok(Some(Hashed { oid, size: total, nfiles: Some(files.len() as u64) }))
+    Ok(Some(Hashed { oid, size: total, nfiles: Some(files.len() as u64), pointers }))
 }
 
-fn hash_file(path: &Path, store: Option<&Store>) -> Result<(Oid, u64), HashError> {
-    match store {
-        Some(store) => {
-            let file = std::fs::File::open(path)
-                .map_err(|source| HashError::Io { path: path.to_path_buf(), source })?;
-            store
-                .insert_reader(file)
-                .map_err(|source| HashError::Store { path: path.to_path_buf(), source })
+/// A file's id and size, and whether it is a pointer (then the id and size of its data).
+fn hash_file(path: &Path, store: Option<&Store>) -> Result<(Oid, u64, bool), HashError> {
+    let io_err = |source| HashError::Io { path: path.to_path_buf(), source };
+    let Some(store) = store else {
+        let meta = std::fs::metadata(path).map_err(io_err)?;
+        if meta.len() < crate::pointer::MAX_POINTER_SIZE as u64 {
+            let bytes = std::fs::read(path).map_err(io_err)?;
+            if let Ok(p) = crate::pointer::Pointer::parse(&bytes) {
+                return Ok((p.oid, p.size, true));
+            }
+            return Ok((Oid::of_bytes(&bytes), bytes.len() as u64, false));
         }
-        None => oid::hash_file(path)
-            .map_err(|source| HashError::Io { path: path.to_path_buf(), source }),
-    }
+        let (oid, size) = oid::hash_file(path).map_err(io_err)?;
+        return Ok((oid, size, false));
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let (oid, size) = store
+        .insert_reader(file)
+        .map_err(|source| HashError::Store { path: path.to_path_buf(), source })?;
+    Ok((oid, size, false))
 }
 
 /// Every file below `dir`, as `/`-separated paths after `prefix`.
@@ -113,6 +128,7 @@ mod tests {
         std::fs::write(d.join("sub/a.txt"), b"a").unwrap();
         let file = hash(&d.join("b.txt"), None).unwrap().unwrap();
         assert_eq!((file.oid, file.size, file.nfiles), (Oid::of_bytes(b"bee"), 3, None));
+        assert!(!file.pointers);
         let manifest = format!(
             "{} 3 b.txt\n{} 1 sub/a.txt\n",
             Oid::of_bytes(b"bee").to_hex(),
@@ -120,13 +136,23 @@ mod tests {
         );
         let store = Store::new(dir.path().join("cache"));
         let stored = hash(&d, Some(&store)).unwrap().unwrap();
-        assert_eq!(
-            stored,
-            Hashed { oid: Oid::of_bytes(manifest.as_bytes()), size: 4, nfiles: Some(2) }
-        );
+        let want = Hashed {
+            oid: Oid::of_bytes(manifest.as_bytes()),
+            size: 4,
+            nfiles: Some(2),
+            pointers: false,
+        };
+        assert_eq!(stored, want);
         assert_eq!(std::fs::read(store.object_path(&stored.oid)).unwrap(), manifest.as_bytes());
         assert_eq!(std::fs::read(store.object_path(&Oid::of_bytes(b"a"))).unwrap(), b"a");
         assert_eq!(hash(&d, None).unwrap(), Some(stored));
         assert_eq!(hash(&dir.path().join("missing"), None).unwrap(), None);
+        // a pointer where the data should be: the data's id, flagged
+        let pointer = crate::pointer::Pointer::new(Oid::of_bytes(b"a"), 1).encode();
+        std::fs::write(d.join("sub/a.txt"), &pointer).unwrap();
+        let seen = hash(&d, None).unwrap().unwrap();
+        assert_eq!((seen.oid, seen.pointers), (want.oid, true));
+        let file = hash(&d.join("sub/a.txt"), None).unwrap().unwrap();
+        assert_eq!((file.oid, file.size, file.pointers), (Oid::of_bytes(b"a"), 1, true));
     }
 }

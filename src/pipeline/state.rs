@@ -64,18 +64,24 @@ pub(crate) enum StateError {
 pub(crate) struct Inputs {
     pub deps: Vec<PathLock>,
     pub params: ParamValues,
+    /// Deps that are (or hold) git-data pointers whose data is not in the work tree.
+    pub pointer_deps: Vec<String>,
 }
 
 /// Hashes the deps and reads the params of `stage` under the repository `root`.
 pub(crate) fn inputs(root: &Path, stage: &Stage) -> Result<Inputs, StateError> {
     let mut deps = Vec::with_capacity(stage.deps.len());
+    let mut pointer_deps = Vec::new();
     for dep in &stage.deps {
         let h = hash::hash(&root.join(&dep.repo), None)?
             .ok_or_else(|| StateError::MissingDep(dep.path.clone()))?;
+        if h.pointers {
+            pointer_deps.push(dep.repo.clone());
+        }
         deps.push(PathLock::new(&dep.path, &h));
     }
     let params = params::values(root, &stage.params).map_err(StateError::Params)?;
-    Ok(Inputs { deps, params })
+    Ok(Inputs { deps, params, pointer_deps })
 }
 
 /// Why `stage` must run, or `None` when it is up to date.

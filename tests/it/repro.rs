@@ -498,3 +498,27 @@ fn a_killed_run_keeps_the_stages_it_finished_and_the_next_run_takes_over() {
     assert_eq!(text(&repo.join("s.txt")), "q\n");
     assert!(!owner.exists());
 }
+
+#[test]
+fn a_pointer_in_place_of_a_dependency_is_up_to_date_but_cannot_run() {
+    let env = Env::new();
+    let (repo, trace_path) = pipeline_project(&env);
+    assert_eq!(repro(&env, &repo, &[]).code, 0);
+    // as a clone that has not downloaded data.csv has it: its pointer, same id
+    write(&repo.join("data.csv"), pointer_of(b"1,2\n3,4\n").as_bytes());
+    let out = repro(&env, &repo, &[]);
+    assert!(out.stdout.ends_with("Stages: 0 ran, 4 up to date\n"), "{}", out.all());
+    write(&repo.join("params.yaml"), PARAMS.replace("factor: 2", "factor: 3").as_bytes());
+    let out = repro(&env, &repo, &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "stage prepare failed: its dependency `data.csv` is only a pointer here, its data is \
+             not in the work tree: run `git data pull` first"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(trace(&trace_path), "prepare\nfeaturize\ntrain\nevaluate\n");
+    assert_eq!(text(&repo.join("prepared.csv")), "2,4\n6,8\n", "nothing was deleted");
+}
