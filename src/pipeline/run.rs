@@ -310,7 +310,8 @@ mod tests {
     fn frozen_always_changed_and_the_early_cutoff() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let yaml = "stages:\n  a:\n    cmd: echo x > a.txt\n    outs: [a.txt]\n  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n  \
+        std::fs::write(root.join("seed"), "s").unwrap();
+        let yaml = "stages:\n  a:\n    cmd: echo x > a.txt\n    deps: [seed]\n    outs: [a.txt]\n  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n  \
                     c:\n    cmd: date > c.txt\n    outs: [c.txt]\n    always_changed: true\n  f:\n    cmd: exit 1\n    frozen: true\n";
         let (events, summary) = go(root, yaml, false);
         let never = "never ran (no entry in gitdata.lock)";

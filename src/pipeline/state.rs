@@ -1,5 +1,6 @@
 //! Whether a stage must run, and why: the first of these that holds, in this order —
-//! `always_changed`; no entry in the lock file; the list of deps, a dep's id, the tracked
+//! `always_changed`; no entry in the lock file; no deps and no params (such a stage always
+//! runs, as DVC's do); the list of deps, a dep's id, the tracked
 //! params or one of their values changed; the command changed (a param templated into it is
 //! reported as the param); the list of outputs changed, or an output is missing or no longer
 //! has its recorded id. Otherwise it is up to date.
@@ -21,6 +22,7 @@ pub(crate) enum Reason {
     Forced,
     AlwaysChanged,
     NoEntry,
+    NoDeps,
     CmdChanged,
     DepsListChanged,
     DepChanged(String),
@@ -37,6 +39,7 @@ impl fmt::Display for Reason {
             Reason::Forced => write!(f, "forced (-f)"),
             Reason::AlwaysChanged => write!(f, "always_changed"),
             Reason::NoEntry => write!(f, "never ran (no entry in {})", super::lock::LOCK_NAME),
+            Reason::NoDeps => write!(f, "a stage without deps or params always runs"),
             Reason::CmdChanged => write!(f, "cmd changed"),
             Reason::DepsListChanged => write!(f, "its list of deps changed"),
             Reason::DepChanged(p) => write!(f, "dep `{p}` changed"),
@@ -97,6 +100,9 @@ pub(crate) fn check(
     let Some(entry) = entry else {
         return Ok(Some(Reason::NoEntry));
     };
+    if stage.deps.is_empty() && stage.params.is_empty() {
+        return Ok(Some(Reason::NoDeps));
+    }
     let paths = |v: &[PathLock]| v.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
     if paths(&entry.deps) != paths(&now.deps) {
         return Ok(Some(Reason::DepsListChanged));
@@ -199,6 +205,9 @@ mod tests {
             "cmd: run\ndeps: [in.csv]\nparams: [lr]\nouts: [out.txt]\nalways_changed: true\n",
         );
         assert_eq!(check(&always, Some(&e)), Some(Reason::AlwaysChanged));
+        let lone = stage("cmd: run\nouts: [out.txt]\n");
+        let lone_entry = entry(root, &lone);
+        assert_eq!(check(&lone, Some(&lone_entry)), Some(Reason::NoDeps));
         let missing = stage("cmd: run\ndeps: [nope.csv]\n");
         let err = inputs(root, &missing).unwrap_err();
         assert_eq!(err.to_string(), "dependency `nope.csv` is missing");

@@ -101,7 +101,7 @@ pub enum Command {
     Prune(PruneArgs),
     /// Run the stages of dvc.yaml whose inputs changed, in parallel along the pipeline.
     ///
-    /// Reads dvc.yaml unchanged and records each stage's command, dependency ids, param
+    /// Reads the dvc.yaml of the current folder, unchanged, and records each stage's command, dependency ids, param
     /// values and output ids in gitdata.lock beside it (dvc.lock is left alone). A stage
     /// runs when it has no entry there, or its command, a dependency, a tracked param or an
     /// output changed. Outputs become git-data files, stored in the cache and staged with the
