@@ -14,6 +14,7 @@ pub(crate) mod materialize;
 pub(crate) mod migrate;
 pub mod oid;
 pub(crate) mod par;
+pub(crate) mod pipeline;
 pub mod pointer;
 pub(crate) mod policy;
 pub(crate) mod progress;

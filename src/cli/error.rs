@@ -41,6 +41,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             "fix .gitdata.yaml (see docs/configuration.md), then run the command again".into(),
         );
     }
+    if let Some(p) = cause.downcast_ref::<crate::pipeline::PipelineError>() {
+        return p.hint();
+    }
     if let Some(GitError::NotARepository(_)) = cause.downcast_ref() {
         return Some("run this inside a git repository (git init, or cd into one)".into());
     }

@@ -30,6 +30,7 @@ mod policy;
 mod prune;
 mod readme;
 mod recovery;
+mod repro;
 mod retries;
 mod s3;
 mod s3server;

@@ -1,9 +1,11 @@
 //! Command-line definitions. The doc comments are the `--help` text, which is product surface
 //! (snapshot-tested).
 
+mod pipeline;
 mod remote;
 mod setup;
 
+pub use pipeline::ReproArgs;
 pub use remote::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 pub use setup::{CompletionShell, CompletionsArgs, InitArgs, InstallArgs, ManArgs, Preset};
 
@@ -97,6 +99,14 @@ pub enum Command {
     /// from the remote when it is checked out. A shared cache may hold other repositories'
     /// data: for it this is a dry run unless --force.
     Prune(PruneArgs),
+    /// Run the stages of dvc.yaml whose inputs changed, in parallel along the pipeline.
+    ///
+    /// Reads the dvc.yaml of the current folder, unchanged, and records each stage's command, dependency ids, param
+    /// values and output ids in gitdata.lock beside it (dvc.lock is left alone). A stage
+    /// runs when it has no entry there, or its command, a dependency, a tracked param or an
+    /// output changed. Outputs become git-data files, stored in the cache and staged with the
+    /// lock file, never committed. Logs: .git/data/repro/logs/<stage>.log.
+    Repro(ReproArgs),
     /// Show what git-data sees: version, repository, cache, remotes, link mode.
     Env,
     /// Check commits against the large-file policy and check their pointers (for CI).

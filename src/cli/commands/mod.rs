@@ -19,6 +19,7 @@ pub(crate) mod migrate;
 pub(crate) mod prune;
 pub(crate) mod push;
 pub(crate) mod remote;
+pub(crate) mod repro;
 pub(crate) mod status;
 pub(crate) mod track;
 
@@ -47,6 +48,7 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Command::Fsck(a) => fsck::run(&Context::open(g)?, &a),
         Command::Gc(a) => gc::run(&Context::open(g)?, &a),
         Command::Prune(a) => prune::run(&Context::open(g)?, &a),
+        Command::Repro(a) => repro::run(&Context::open(g)?, &a),
         Command::Env => env::run(g),
         Command::Check(a) => check::run(&Context::open(g)?, &a),
         Command::Migrate(c) => {

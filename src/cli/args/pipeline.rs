@@ -1,0 +1,23 @@
+//! Arguments of the pipeline commands: `repro`.
+
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ReproArgs {
+    /// Stages to run, with the stages they depend on (`name`, or a foreach/matrix `name` for
+    /// all its items, or `name@item`). Default: every stage of dvc.yaml.
+    pub targets: Vec<String>,
+    /// Run up to N stages at once: any stage whose upstream stages are done may start.
+    #[arg(short, long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Run the selected stages even if nothing they read changed.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print each stage and why it would run; run nothing, write nothing.
+    #[arg(long)]
+    pub dry: bool,
+    /// After a stage fails, keep running the stages that do not depend on it.
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+}

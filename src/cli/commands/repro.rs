@@ -1,0 +1,219 @@
+//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k]`: runs the stages of the `dvc.yaml` in
+//! the current folder whose inputs changed ([`crate::pipeline`]), prints each stage's fate
+//! and reason, then makes the outputs git-data files: their patterns tracked, their bytes
+//! stored (the runner stores them as it hashes them), and the outputs staged with the lock
+//! file and `.gitattributes` — never committed.
+//!
+//! Invariants: `--dry` writes nothing; one repro per pipeline at a time (an owner file); the
+//! exit code is 1 when a stage failed, and the failing stage's stderr tail is printed.
+
+use crate::cli::args::ReproArgs;
+use crate::cli::context::Context;
+use crate::git::attributes::{anchored, with_patterns};
+use crate::git::worktree;
+use crate::hint::hinted;
+use crate::pipeline::load::{self, Pipeline};
+use crate::pipeline::lock::LockFile;
+use crate::pipeline::owner::Owner;
+use crate::pipeline::run::{self, Event, Options, Paths, Plan};
+use crate::pipeline::{LOCK_NAME, PIPELINE_NAME, dag};
+use anyhow::{Context as _, Result};
+use gix::bstr::{BString, ByteSlice};
+use std::path::Path;
+
+pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
+    let root = ctx.work_tree()?.canonicalize()?;
+    let cwd = std::env::current_dir()?.canonicalize()?;
+    let dir = match cwd.strip_prefix(&root) {
+        Ok(rel) => rel.to_string_lossy().into_owned(),
+        Err(_) => String::new(),
+    };
+    if !root.join(&dir).join(PIPELINE_NAME).is_file() {
+        let shown = if dir.is_empty() { "the repository's root".to_string() } else { dir.clone() };
+        return Err(hinted(
+            format!("no {PIPELINE_NAME} in {shown}"),
+            format!("run `git data repro` in the folder that holds {PIPELINE_NAME}"),
+        ));
+    }
+    let pipeline = load::load(&root, &dir)?;
+    let selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    let lock_path = root.join(&dir).join(LOCK_NAME);
+    let mut lock = LockFile::read(&lock_path)?;
+    if args.dry {
+        return Ok(print_plan(
+            &pipeline,
+            &run::plan(&pipeline, &selected, &lock, &root, args.force),
+        ));
+    }
+    if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
+        return Err(hinted(
+            "git-data's filter is not set up for this repository",
+            "run `git data install` first, so that stage outputs can become git-data files",
+        ));
+    }
+    let data = ctx.repo.worktree_data_dir().join("repro");
+    let owner_name = if dir.is_empty() { "root".to_string() } else { dir.replace('/', "%") };
+    let _owner = Owner::claim(&data.join(format!("{owner_name}.owner")))?;
+    let paths = Paths {
+        root: root.clone(),
+        lock: lock_path,
+        tmp: ctx.repo.tmp_dir(),
+        logs: data.join("logs"),
+    };
+    let opts =
+        Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
+    let quiet = ctx.global.quiet;
+    let summary = run::run(&pipeline, &selected, &ctx.store, &mut lock, &opts, &paths, &mut |e| {
+        print_event(e, quiet)
+    })?;
+    if !summary.ran.is_empty() {
+        stage_outputs(ctx, &root, &pipeline, &summary.ran)?;
+    }
+    if !quiet {
+        let mut parts = vec![
+            format!("{} ran", summary.ran.len()),
+            format!("{} up to date", summary.up_to_date),
+        ];
+        if summary.failed > 0 {
+            parts.push(format!("{} failed", summary.failed));
+        }
+        if summary.skipped > 0 {
+            parts.push(format!("{} skipped", summary.skipped));
+        }
+        println!("Stages: {}", parts.join(", "));
+    }
+    Ok(if summary.failed > 0 { 1 } else { 0 })
+}
+
+fn print_event(event: Event<'_>, quiet: bool) {
+    match event {
+        Event::Started { stage, reason } if !quiet => println!("Running {stage}: {reason}"),
+        Event::Done { stage, seconds } if !quiet => println!("Done {stage} ({seconds:.1}s)"),
+        Event::UpToDate { stage, cutoff: true } if !quiet => {
+            println!("Up to date {stage}: its upstream outputs came out unchanged")
+        }
+        Event::UpToDate { stage, cutoff: false } if !quiet => println!("Up to date {stage}"),
+        Event::Frozen { stage } if !quiet => println!("Frozen {stage}: not run"),
+        Event::Failed { stage, error } => {
+            eprintln!("git-data: error: stage {stage} failed: {error}");
+            if let Some(tail) = error.stderr_tail() {
+                eprintln!("  last lines of its stderr:");
+                for line in tail.lines() {
+                    eprintln!("  | {line}");
+                }
+            }
+        }
+        Event::Skipped { stage, failed } => {
+            println!("Skipped {stage}: upstream stage {failed} failed")
+        }
+        _ => {}
+    }
+}
+
+/// Prints the plan; 1 when a stage cannot be checked (a dependency missing, a param absent).
+fn print_plan(p: &Pipeline, plan: &[(usize, Plan)]) -> i32 {
+    let mut code = 0;
+    for (i, what) in plan {
+        let name = &p.stages[*i].name;
+        match what {
+            Plan::Run(reason) => println!("would run {name}: {reason}"),
+            Plan::AfterUpstream(u) => println!("would run {name}: if {u} changes its outputs"),
+            Plan::UpToDate => println!("up to date {name}"),
+            Plan::Frozen => println!("frozen {name}: not run"),
+            Plan::Error(e) => {
+                println!("cannot run {name}: {e}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// Tracks the cached outputs of the stages that ran (a directory as `dir/**`), then stages
+/// them, the other outputs, the lock file and `.gitattributes` with `git add` (through the
+/// filter, which finds their objects already stored).
+fn stage_outputs(ctx: &Context, root: &Path, p: &Pipeline, ran: &[usize]) -> Result<()> {
+    let outs: Vec<&crate::pipeline::spec::Out> =
+        ran.iter().flat_map(|&i| &p.stages[i].outs).collect();
+    // a file inside stands for a directory: `/report/` ignores it, and `report` is a folder
+    let probes: Vec<String> = outs
+        .iter()
+        .map(|o| match root.join(&o.at.repo).is_dir() {
+            true => format!("{}/x", o.at.repo),
+            false => o.at.repo.clone(),
+        })
+        .collect();
+    let rules = crate::git::ignore::ignored_by_each(
+        root,
+        &probes.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    let mut to_add: Vec<String> = Vec::new();
+    let mut cached: Vec<(String, bool)> = Vec::new();
+    let mut ignored = Vec::new();
+    for ((out, probe), rule) in outs.iter().zip(&probes).zip(rules) {
+        if let Some(rule) = rule {
+            ignored.push((out.at.repo.clone(), rule));
+            continue;
+        }
+        to_add.push(out.at.repo.clone());
+        if out.cache {
+            cached.push((out.at.repo.clone(), probe != &out.at.repo));
+        }
+    }
+    let probes: Vec<BString> = cached
+        .iter()
+        .map(|(path, is_dir)| {
+            BString::from(if *is_dir { format!("{path}/x") } else { path.clone() })
+        })
+        .collect();
+    let flags = worktree::data_paths(&ctx.repo, probes.iter().map(|b| b.as_bstr()))?;
+    let patterns: Vec<String> = cached
+        .iter()
+        .zip(flags)
+        .filter(|(_, is_data)| !is_data)
+        .map(|((path, is_dir), _)| {
+            let pattern = anchored(path.as_bytes().as_bstr());
+            if *is_dir { format!("{pattern}/**") } else { pattern }
+        })
+        .collect();
+    if !patterns.is_empty() {
+        let attributes = root.join(".gitattributes");
+        let text = match std::fs::read_to_string(&attributes) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).context("cannot read .gitattributes"),
+        };
+        let new_text = with_patterns(&text, &patterns, ctx.filter_name());
+        let shared = crate::fs::textfile::Access::Shared;
+        crate::fs::textfile::replace(&attributes, new_text.as_bytes(), &ctx.repo.tmp_dir(), shared)
+            .context("cannot write .gitattributes")?;
+        to_add.push(".gitattributes".into());
+    }
+    to_add.push(crate::pipeline::join_path(&p.dir, LOCK_NAME).unwrap_or_else(|| LOCK_NAME.into()));
+    let out = crate::git::user_git()
+        .current_dir(root)
+        .args(["add", "--"])
+        .args(&to_add)
+        .output()
+        .context("cannot run git add")?;
+    for (path, rule) in &ignored {
+        eprintln!(
+            "git-data: warning: git ignores the output {path} ({rule}): it is stored and recorded \
+             in {LOCK_NAME}, but not staged"
+        );
+    }
+    if !ignored.is_empty() {
+        eprintln!(
+            "hint: remove those rules (DVC writes one for each output) so that git can track the \
+             outputs as git-data files, then run `git data repro` again"
+        );
+    }
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(hinted(
+            format!("the stages ran, but their outputs could not be staged: {msg}"),
+            "fix what git says (an output in .gitignore?), then `git add` the outputs and the lock file",
+        ));
+    }
+    Ok(())
+}

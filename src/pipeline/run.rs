@@ -1,0 +1,375 @@
+//! The scheduler of `git data repro`: the selected stages in graph order, up to `jobs` at a
+//! time, each checked ([`super::state`]) once its upstream stages are done and run
+//! ([`super::exec`]) when it must; and the dry-run plan.
+//!
+//! Invariants: only this thread touches the lock file, rewriting it whole after each stage
+//! that succeeded, so a crash loses at most the stages still running; a failed stage keeps
+//! its old entry; a stage starts only after all its selected upstream stages succeeded or
+//! were up to date; after a failure, new stages start only with `keep_going`, and then none
+//! downstream of the failure.
+
+use super::exec::{self, StageFailure};
+use super::load::Pipeline;
+use super::lock::{LockError, LockFile};
+use super::state::{self, Reason, StateError};
+use crate::store::Store;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+
+pub(crate) struct Options {
+    pub jobs: usize,
+    pub force: bool,
+    pub keep_going: bool,
+}
+
+/// Where the run reads and writes.
+pub(crate) struct Paths {
+    pub root: PathBuf,
+    pub lock: PathBuf,
+    /// Temp files of the lock's atomic rewrite.
+    pub tmp: PathBuf,
+    pub logs: PathBuf,
+}
+
+/// What happened to a stage, reported as it happens.
+pub(crate) enum Event<'a> {
+    Started {
+        stage: &'a str,
+        reason: &'a Reason,
+    },
+    Done {
+        stage: &'a str,
+        seconds: f64,
+    },
+    /// Up to date; `cutoff` when an upstream stage ran in this run (its outputs came out the same).
+    UpToDate {
+        stage: &'a str,
+        cutoff: bool,
+    },
+    Frozen {
+        stage: &'a str,
+    },
+    Failed {
+        stage: &'a str,
+        error: &'a StageFailure,
+    },
+    Skipped {
+        stage: &'a str,
+        failed: &'a str,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    /// Indexes of the stages that ran and succeeded.
+    pub ran: Vec<usize>,
+    pub up_to_date: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+enum Msg {
+    Started(usize, Reason),
+    Finished(usize, Outcome),
+}
+
+enum Outcome {
+    UpToDate,
+    Ran(Box<super::lock::StageLock>, f64),
+    Failed(StageFailure),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum St {
+    Pending,
+    Running,
+    Ok { ran: bool },
+    Failed,
+    Skipped,
+}
+
+/// Runs the selected stages; the lock file is rewritten after each success.
+pub(crate) fn run(
+    p: &Pipeline,
+    selected: &[bool],
+    store: &Store,
+    lock: &mut LockFile,
+    opts: &Options,
+    paths: &Paths,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary, LockError> {
+    let n = p.stages.len();
+    let mut waiting: Vec<usize> =
+        (0..n).map(|i| p.dag.upstream[i].iter().filter(|&&u| selected[u]).count()).collect();
+    let mut st = vec![St::Pending; n];
+    let mut ready: VecDeque<usize> =
+        p.dag.order.iter().copied().filter(|&i| selected[i] && waiting[i] == 0).collect();
+    let mut summary = Summary::default();
+    let mut stop = false;
+    let mut lock_error = None;
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let mut in_flight = 0;
+        loop {
+            while in_flight < opts.jobs.max(1) && !stop {
+                let Some(i) = ready.pop_front() else { break };
+                let stage = &p.stages[i];
+                if stage.frozen {
+                    report(Event::Frozen { stage: &stage.name });
+                    st[i] = St::Ok { ran: false };
+                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                    continue;
+                }
+                st[i] = St::Running;
+                let entry = lock.stages.get(&stage.name).cloned();
+                let tx = tx.clone();
+                let (root, logs, force) = (&paths.root, &paths.logs, opts.force);
+                scope.spawn(move || {
+                    let outcome = (|| {
+                        let now = state::inputs(root, stage)?;
+                        let reason = match force {
+                            true => Some(Reason::Forced),
+                            false => state::check(root, stage, entry.as_ref(), &now)?,
+                        };
+                        let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
+                        let _ = tx.send(Msg::Started(i, reason));
+                        let t0 = Instant::now();
+                        let entry = exec::execute(root, stage, now, store, logs)?;
+                        Ok(Outcome::Ran(Box::new(entry), t0.elapsed().as_secs_f64()))
+                    })()
+                    .unwrap_or_else(Outcome::Failed);
+                    let _ = tx.send(Msg::Finished(i, outcome));
+                });
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok(msg) = rx.recv() else { break };
+            let (i, outcome) = match msg {
+                Msg::Started(i, reason) => {
+                    report(Event::Started { stage: &p.stages[i].name, reason: &reason });
+                    continue;
+                }
+                Msg::Finished(i, outcome) => (i, outcome),
+            };
+            in_flight -= 1;
+            let name = &p.stages[i].name;
+            match outcome {
+                Outcome::UpToDate => {
+                    let cutoff = p.dag.upstream[i].iter().any(|&u| st[u] == St::Ok { ran: true });
+                    report(Event::UpToDate { stage: name, cutoff });
+                    summary.up_to_date += 1;
+                    st[i] = St::Ok { ran: false };
+                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                }
+                Outcome::Ran(entry, seconds) => {
+                    lock.stages.insert(name.clone(), *entry);
+                    if let Err(e) = lock.write(&paths.lock, &paths.tmp) {
+                        lock_error = Some(e);
+                        stop = true;
+                    }
+                    report(Event::Done { stage: name, seconds });
+                    summary.ran.push(i);
+                    st[i] = St::Ok { ran: true };
+                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                }
+                Outcome::Failed(error) => {
+                    report(Event::Failed { stage: name, error: &error });
+                    summary.failed += 1;
+                    st[i] = St::Failed;
+                    if !opts.keep_going {
+                        stop = true;
+                        continue;
+                    }
+                    let mut below: Vec<usize> = p.dag.downstream[i].clone();
+                    while let Some(d) = below.pop() {
+                        if selected[d] && st[d] == St::Pending {
+                            st[d] = St::Skipped;
+                            summary.skipped += 1;
+                            report(Event::Skipped { stage: &p.stages[d].name, failed: name });
+                            below.extend(&p.dag.downstream[d]);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    match lock_error {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
+
+/// Marks `i` done for its downstream stages; those with nothing left to wait for get ready.
+fn release(
+    p: &Pipeline,
+    selected: &[bool],
+    i: usize,
+    waiting: &mut [usize],
+    st: &[St],
+    ready: &mut VecDeque<usize>,
+) {
+    for &d in &p.dag.downstream[i] {
+        if selected[d] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 && st[d] == St::Pending {
+                ready.push_back(d);
+            }
+        }
+    }
+}
+
+/// What `--dry` says of a stage.
+pub(crate) enum Plan {
+    Run(Reason),
+    /// Runs if the named upstream stage, which runs, changes its outputs.
+    AfterUpstream(String),
+    UpToDate,
+    Frozen,
+    Error(StateError),
+}
+
+/// The plan of each selected stage, in graph order; nothing is run or written.
+pub(crate) fn plan(
+    p: &Pipeline,
+    selected: &[bool],
+    lock: &LockFile,
+    root: &std::path::Path,
+    force: bool,
+) -> Vec<(usize, Plan)> {
+    let mut runs = vec![false; p.stages.len()];
+    let mut out = Vec::new();
+    for &i in p.dag.order.iter().filter(|&&i| selected[i]) {
+        let stage = &p.stages[i];
+        let upstream =
+            p.dag.upstream[i].iter().find(|&&u| runs[u]).map(|&u| p.stages[u].name.clone());
+        let plan = if stage.frozen {
+            Plan::Frozen
+        } else if force {
+            Plan::Run(Reason::Forced)
+        } else {
+            match state::inputs(root, stage) {
+                Err(StateError::MissingDep(_)) if upstream.is_some() => {
+                    Plan::AfterUpstream(upstream.clone().unwrap_or_default())
+                }
+                Err(e) => Plan::Error(e),
+                Ok(now) => match state::check(root, stage, lock.stages.get(&stage.name), &now) {
+                    Ok(Some(reason)) => Plan::Run(reason),
+                    Ok(None) => match &upstream {
+                        Some(u) => Plan::AfterUpstream(u.clone()),
+                        None => Plan::UpToDate,
+                    },
+                    Err(e) => Plan::Error(e),
+                },
+            }
+        };
+        runs[i] = matches!(plan, Plan::Run(_) | Plan::AfterUpstream(_));
+        out.push((i, plan));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::load::load;
+
+    /// Runs the pipeline `yaml` in `root`; returns the events as text and the summary.
+    fn go(root: &std::path::Path, yaml: &str, keep_going: bool) -> (Vec<String>, Summary) {
+        std::fs::write(root.join("dvc.yaml"), yaml).unwrap();
+        let p = load(root, "").unwrap();
+        let paths = Paths {
+            root: root.to_path_buf(),
+            lock: root.join("gitdata.lock"),
+            tmp: root.join("tmp"),
+            logs: root.join("logs"),
+        };
+        let mut lock = LockFile::read(&paths.lock).unwrap();
+        let store = Store::new(root.join("cache"));
+        let opts = Options { jobs: 1, force: false, keep_going };
+        let mut events = Vec::new();
+        let selected = vec![true; p.stages.len()];
+        let summary = run(&p, &selected, &store, &mut lock, &opts, &paths, &mut |e| {
+            events.push(match e {
+                Event::Started { stage, reason } => format!("start {stage}: {reason}"),
+                Event::Done { stage, .. } => format!("done {stage}"),
+                Event::UpToDate { stage, cutoff } => format!("up to date {stage} cutoff={cutoff}"),
+                Event::Frozen { stage } => format!("frozen {stage}"),
+                Event::Failed { stage, .. } => format!("failed {stage}"),
+                Event::Skipped { stage, failed } => format!("skipped {stage} after {failed}"),
+            })
+        })
+        .unwrap();
+        (events, summary)
+    }
+
+    #[test]
+    fn frozen_always_changed_and_the_early_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("seed"), "s").unwrap();
+        let yaml = "stages:\n  a:\n    cmd: echo x > a.txt\n    deps: [seed]\n    outs: [a.txt]\n  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n  \
+                    c:\n    cmd: date > c.txt\n    outs: [c.txt]\n    always_changed: true\n  f:\n    cmd: exit 1\n    frozen: true\n";
+        let (events, summary) = go(root, yaml, false);
+        let never = "never ran (no entry in gitdata.lock)";
+        assert_eq!(
+            events,
+            [
+                format!("start a: {never}"),
+                "done a".into(),
+                "start c: always_changed".into(),
+                "done c".into(),
+                "frozen f".into(),
+                format!("start b: {never}"),
+                "done b".into(),
+            ]
+        );
+        assert_eq!((summary.ran, summary.up_to_date), (vec![0, 2, 1], 0));
+        let lock = LockFile::read(&root.join("gitdata.lock")).unwrap();
+        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        // same bytes from another command: a runs, b does not
+        let (events, _) = go(root, &yaml.replace("echo x > a.txt", "printf 'x\\n' > a.txt"), false);
+        assert_eq!(
+            events,
+            [
+                "start a: cmd changed",
+                "done a",
+                "start c: always_changed",
+                "done c",
+                "frozen f",
+                "up to date b cutoff=true"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failure_stops_the_run_or_with_keep_going_only_its_dependents() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let yaml = "stages:\n  bad:\n    cmd: exit 1\n    outs: [bad.txt]\n  mid:\n    cmd: cp bad.txt mid.txt\n    deps: [bad.txt]\n    outs: [mid.txt]\n  \
+                    end:\n    cmd: cp mid.txt end.txt\n    deps: [mid.txt]\n    outs: [end.txt]\n  ok:\n    cmd: echo > ok.txt\n    outs: [ok.txt]\n";
+        let never = "never ran (no entry in gitdata.lock)";
+        let (events, summary) = go(root, yaml, false);
+        assert_eq!(events, [format!("start bad: {never}"), "failed bad".into()]);
+        assert_eq!((summary.failed, summary.skipped, summary.ran.len()), (1, 0, 0));
+        assert!(!root.join("gitdata.lock").exists());
+        let (events, summary) = go(root, yaml, true);
+        assert_eq!(
+            events,
+            [
+                format!("start bad: {never}"),
+                "failed bad".into(),
+                "skipped mid after bad".into(),
+                "skipped end after bad".into(),
+                format!("start ok: {never}"),
+                "done ok".into(),
+            ]
+        );
+        assert_eq!((summary.failed, summary.skipped, summary.ran), (1, 2, vec![3]));
+        let lock = LockFile::read(&root.join("gitdata.lock")).unwrap();
+        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["ok"]);
+    }
+}
