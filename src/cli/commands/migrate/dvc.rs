@@ -279,7 +279,7 @@ fn print_kept(kept: &[(String, String)], stages: &[meta::Stage]) {
     }
     for s in stages {
         println!(
-            "    stage `{}` of {} (outputs: {}): pipelines stay with DVC (`dvc repro` works as before)",
+            "    stage `{}` of {} (outputs: {}): `dvc repro` works as before, or `git data repro` takes the pipeline over",
             s.name,
             s.file,
             if s.outs.is_empty() { "none".to_string() } else { s.outs.join(", ") }
