@@ -20,4 +20,8 @@ pub struct ReproArgs {
     /// After a stage fails, keep running the stages that do not depend on it.
     #[arg(short = 'k', long)]
     pub keep_going: bool,
+    /// Neither restore stages from the run cache (here or on the data remote) nor record the
+    /// stages that run in it.
+    #[arg(long)]
+    pub no_run_cache: bool,
 }

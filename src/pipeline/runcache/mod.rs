@@ -1,0 +1,158 @@
+//! The run cache of `git data repro`: a stage that must run is first looked up by its run key
+//! ([`key`]: its commands, deps' ids, params' values and output paths); when this repository
+//! or the data remote holds an entry for that key ([`entry`]) and every object it names can
+//! be had, the outputs are restored from the cache ([`restore`]) and the stage's lock entry
+//! is recorded as if it had run. After a stage runs, its entry is written here, and
+//! `git data push` sends it to the remote after its objects ([`remote`]); `gc` keeps the
+//! objects of recent entries ([`gc`]).
+//!
+//! Invariants: a lookup never fails a stage — a missing or damaged entry, a missing object, a
+//! remote that is down are all misses (the stage runs); a restore writes nothing until every
+//! object is in the cache; the lock entry of a restored stage is the one its run would have
+//! written (same deps, params and output ids). Stages that must run whatever they read
+//! (`always_changed`, no deps and no params, `-f`) and stages with `persist` outputs (their
+//! outputs depend on the previous ones) neither look up nor record.
+
+pub(crate) mod entry;
+pub(crate) mod gc;
+pub(crate) mod key;
+pub(crate) mod remote;
+pub(crate) mod restore;
+
+use super::lock::{Cmd, StageLock};
+use super::spec::Stage;
+use super::state::{Inputs, Reason};
+use crate::oid::Oid;
+use crate::store::Store;
+use entry::{Entries, Entry, EntryOut};
+use std::path::{Path, PathBuf};
+
+/// The run cache of one `repro`.
+pub(crate) struct RunCache {
+    pub entries: Entries,
+    /// Where restored files are written before their rename (the git directory's `data/tmp`).
+    pub tmp: PathBuf,
+    /// The data remote, when one is configured.
+    pub remote: Option<remote::RemoteRuns>,
+}
+
+/// What a lookup gave.
+pub(crate) enum Lookup {
+    /// The outputs were restored; the stage's new lock entry.
+    Restored(Box<StageLock>),
+    /// Not in the run cache (the stage runs), with a note to show once (the remote is down).
+    Miss(Option<String>),
+}
+
+impl RunCache {
+    /// Whether a stage that must run for `reason` may be restored and recorded.
+    pub(crate) fn applies(stage: &Stage, reason: &Reason) -> bool {
+        !matches!(reason, Reason::Forced | Reason::AlwaysChanged | Reason::NoDeps)
+            && !stage.always_changed
+            && !(stage.deps.is_empty() && stage.params.is_empty())
+            && !stage.outs.iter().any(|o| o.persist)
+    }
+
+    /// Looks `stage` (with inputs `now`, run key `key`) up: here, then on the remote;
+    /// restores its outputs under `root` from `store` on a hit.
+    pub(crate) fn lookup(
+        &self,
+        root: &Path,
+        stage: &Stage,
+        now: &Inputs,
+        key: Oid,
+        store: &Store,
+    ) -> Lookup {
+        let mut note = None;
+        let found = match self.entries.read(&key) {
+            Some(e) => Some(e),
+            None => match self.remote.as_ref().map(|r| (r.entry(&key), r)) {
+                Some((remote::Found::Entry(e), r)) => {
+                    // kept here, and known to be on that remote
+                    if self.entries.write(&key, &e).is_ok() {
+                        let _ = self.entries.mark_pushed(r.name(), &r.location(), &[key]);
+                    }
+                    Some(e)
+                }
+                Some((remote::Found::Down(why), r)) => {
+                    note = Some(format!(
+                        "the run cache on remote {} cannot be read ({why}); stages not found here run",
+                        r.name()
+                    ));
+                    None
+                }
+                Some((remote::Found::Missing, _)) | None => None,
+            },
+        };
+        let Some(entry) = found else { return Lookup::Miss(note) };
+        match self.restore(root, stage, &entry, store) {
+            Some(outs) => Lookup::Restored(Box::new(StageLock {
+                cmd: Cmd::of(&stage.cmds),
+                deps: now.deps.clone(),
+                params: now.params.clone(),
+                outs,
+            })),
+            None => Lookup::Miss(note),
+        }
+    }
+
+    /// The outputs of `entry` written under `root`, with their lock records; `None` (nothing
+    /// written) when the entry does not fit the stage or an object cannot be had.
+    fn restore(
+        &self,
+        root: &Path,
+        stage: &Stage,
+        entry: &Entry,
+        store: &Store,
+    ) -> Option<Vec<super::lock::PathLock>> {
+        let paths_match = entry.outs.len() == stage.outs.len()
+            && entry.outs.iter().zip(&stage.outs).all(|(e, o)| e.path == o.at.path);
+        if !paths_match {
+            return None;
+        }
+        // the outputs' own objects (files, manifests), then the files the manifests list
+        let direct: Vec<(Oid, u64)> = entry.outs.iter().map(|o| o.object()).collect::<Option<_>>()?;
+        self.have(store, &direct)?;
+        let all = remote::objects_of(store, entry)?;
+        self.have(store, &all)?;
+        let outs: Vec<super::lock::PathLock> = entry.outs.iter().map(EntryOut::lock).collect();
+        restore::restore(root, stage, &outs, store, &self.tmp).ok()?;
+        Some(outs)
+    }
+
+    /// `Some` when every object is in the cache, downloading the missing ones.
+    fn have(&self, store: &Store, objects: &[(Oid, u64)]) -> Option<()> {
+        let missing: Vec<(Oid, u64)> =
+            objects.iter().filter(|(o, s)| !store.contains(o, *s)).copied().collect();
+        if missing.is_empty() {
+            return Some(());
+        }
+        self.remote.as_ref()?.fetch(&missing).then_some(())
+    }
+
+    /// Records the outputs of a stage that ran with the run key `now_key` (its new lock entry
+    /// `lock`), every output being in `store`.
+    pub(crate) fn record(
+        &self,
+        now_key: &Oid,
+        lock: &StageLock,
+        store: &Store,
+    ) -> Result<(), String> {
+        let mut outs = Vec::with_capacity(lock.outs.len());
+        for out in &lock.outs {
+            let oid = Oid::from_hex(&out.sha256).map_err(|e| e.to_string())?;
+            let manifest_size = match out.nfiles {
+                None => None,
+                Some(_) => Some(
+                    std::fs::metadata(store.object_path(&oid))
+                        .map_err(|e| format!("the manifest of `{}`: {e}", out.path))?
+                        .len(),
+                ),
+            };
+            outs.push(EntryOut::new(out, manifest_size));
+        }
+        self.entries
+            .write(now_key, &Entry::new(now_key, outs))
+            .map_err(|e| format!("cannot write {}: {e}", self.entries.path(now_key).display()))
+    }
+}
