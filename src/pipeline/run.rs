@@ -157,9 +157,10 @@ pub(crate) fn run(
                                 Lookup::Restored(entry) => {
                                     return Ok(Outcome::Restored(entry, reason));
                                 }
-                                Lookup::Miss(note) => {
-                                    let _ = note.map(|n| tx.send(Msg::Note(n)));
+                                Lookup::Miss(Some(note)) => {
+                                    let _ = tx.send(Msg::Note(note));
                                 }
+                                Lookup::Miss(None) => {}
                             }
                         }
                         let _ = tx.send(Msg::Started(i, reason));
@@ -168,7 +169,8 @@ pub(crate) fn run(
                         if let (Some(cache), Some(key)) = (cache, key)
                             && let Err(e) = cache.record(&key, &entry, store)
                         {
-                            let note = format!("stage {}: not kept in the run cache: {e}", stage.name);
+                            let note =
+                                format!("stage {}: not kept in the run cache: {e}", stage.name);
                             let _ = tx.send(Msg::Note(note));
                         }
                         Ok(Outcome::Ran(Box::new(entry), t0.elapsed().as_secs_f64()))

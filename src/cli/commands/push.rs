@@ -25,10 +25,16 @@ pub(crate) fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
     ui::report_uploaded(ctx.global.quiet, &up);
     // run-cache entries go after the objects of this push, each after the objects it names
     let entries = Entries { dir: entries_dir(&ctx.repo.data_dir()), tmp: ctx.repo.tmp_dir() };
-    let runs = runcache::remote::push(&ctx.local(), args.remote.as_deref(), &entries, push.verify_remote)?;
+    let runs =
+        runcache::remote::push(&ctx.local(), args.remote.as_deref(), &entries, push.verify_remote)?;
     if !ctx.global.quiet && runs.entries > 0 {
         let s = if runs.entries == 1 { "y" } else { "ies" };
-        println!("Uploaded {} run-cache entr{s} (and {} object{} they name).", runs.entries, runs.objects, if runs.objects == 1 { "" } else { "s" });
+        println!(
+            "Uploaded {} run-cache entr{s} (and {} object{} they name).",
+            runs.entries,
+            runs.objects,
+            if runs.objects == 1 { "" } else { "s" }
+        );
     }
     if !ctx.global.quiet && runs.incomplete > 0 {
         eprintln!(

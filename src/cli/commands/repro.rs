@@ -68,10 +68,16 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
     let quiet = ctx.global.quiet;
     let cache = (!args.no_run_cache).then(|| run_cache(ctx));
-    let summary =
-        run::run(&pipeline, &selected, &ctx.store, &mut lock, &opts, &paths, cache.as_ref(), &mut |e| {
-            print_event(e, quiet)
-        })?;
+    let summary = run::run(
+        &pipeline,
+        &selected,
+        &ctx.store,
+        &mut lock,
+        &opts,
+        &paths,
+        cache.as_ref(),
+        &mut |e| print_event(e, quiet),
+    )?;
     let written: Vec<usize> = summary.ran.iter().chain(&summary.restored).copied().collect();
     if !written.is_empty() {
         stage_outputs(ctx, &root, &pipeline, &written)?;

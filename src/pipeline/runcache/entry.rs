@@ -182,7 +182,11 @@ impl Entries {
         if !current.starts_with(&header) || !(current.is_empty() || current.ends_with('\n')) {
             // a new record, or one whose last line was torn: rewrite it whole
             let kept = if current.starts_with(&header) { &current[header.len()..] } else { "" };
-            let kept: String = kept.lines().filter(|l| Oid::from_hex(l).is_ok()).map(|l| format!("{l}\n")).collect();
+            let kept: String = kept
+                .lines()
+                .filter(|l| Oid::from_hex(l).is_ok())
+                .map(|l| format!("{l}\n"))
+                .collect();
             text = format!("{header}{kept}{text}");
             let shared = crate::fs::textfile::Access::Shared;
             std::fs::create_dir_all(self.dir.join("pushed"))?;

@@ -45,10 +45,9 @@ impl Roots {
         &mut self,
         present: &HashSet<Oid, S>,
     ) {
-        let (ok, gone): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.kept).into_iter().partition(|(_, objects)| {
-                objects.iter().all(|o| present.contains(o))
-            });
+        let (ok, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.kept)
+            .into_iter()
+            .partition(|(_, objects)| objects.iter().all(|o| present.contains(o)));
         self.kept = ok;
         self.drop.extend(gone.into_iter().map(|(k, _)| k));
     }

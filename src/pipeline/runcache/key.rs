@@ -118,7 +118,9 @@ mod tests {
 
     #[test]
     fn the_text_is_canonical_and_each_part_counts() {
-        let s = stage("cmd: [python t.py, echo done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n");
+        let s = stage(
+            "cmd: [python t.py, echo done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n",
+        );
         let id = "ab".repeat(32);
         let want = format!(
             "git-data run key 1\ncmd \"python t.py\"\ncmd \"echo done\"\ndep {id} \"in.csv\"\n\
@@ -129,12 +131,18 @@ mod tests {
         let k = key(&s, &inputs(&id, "0.1"));
         assert_ne!(k, key(&s, &inputs(&id, "0.2")), "a param value");
         assert_ne!(k, key(&s, &inputs(&"cd".repeat(32), "0.1")), "a dep id");
-        let other_cmd = stage("cmd: [python t.py, echo Done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n");
+        let other_cmd = stage(
+            "cmd: [python t.py, echo Done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n",
+        );
         assert_ne!(k, key(&other_cmd, &inputs(&id, "0.1")), "a command");
-        let cached = stage("cmd: [python t.py, echo done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, metrics.json]\n");
+        let cached = stage(
+            "cmd: [python t.py, echo done]\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, metrics.json]\n",
+        );
         assert_ne!(k, key(&cached, &inputs(&id, "0.1")), "an output's cache flag");
         // the stage's folder is not part of it
-        let elsewhere = stage("cmd: [python t.py, echo done]\nwdir: sub\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n");
+        let elsewhere = stage(
+            "cmd: [python t.py, echo done]\nwdir: sub\ndeps: [in.csv]\nparams: [train]\nouts: [m.pkl, {metrics.json: {cache: false}}]\n",
+        );
         assert_eq!(k, key(&elsewhere, &inputs(&id, "0.1")));
     }
 }

@@ -47,10 +47,10 @@ pub(crate) enum Lookup {
 impl RunCache {
     /// Whether a stage that must run for `reason` may be restored and recorded.
     pub(crate) fn applies(stage: &Stage, reason: &Reason) -> bool {
-        !matches!(reason, Reason::Forced | Reason::AlwaysChanged | Reason::NoDeps)
-            && !stage.always_changed
-            && !(stage.deps.is_empty() && stage.params.is_empty())
-            && !stage.outs.iter().any(|o| o.persist)
+        let runs_anyway = matches!(reason, Reason::Forced | Reason::AlwaysChanged | Reason::NoDeps)
+            || stage.always_changed
+            || (stage.deps.is_empty() && stage.params.is_empty());
+        !runs_anyway && stage.outs.iter().all(|o| !o.persist)
     }
 
     /// Looks `stage` (with inputs `now`, run key `key`) up: here, then on the remote;
@@ -111,7 +111,8 @@ impl RunCache {
             return None;
         }
         // the outputs' own objects (files, manifests), then the files the manifests list
-        let direct: Vec<(Oid, u64)> = entry.outs.iter().map(|o| o.object()).collect::<Option<_>>()?;
+        let direct: Vec<(Oid, u64)> =
+            entry.outs.iter().map(|o| o.object()).collect::<Option<_>>()?;
         self.have(store, &direct)?;
         let all = remote::objects_of(store, entry)?;
         self.have(store, &all)?;

@@ -45,8 +45,8 @@ impl RemoteRuns {
         if local.config.default_remote.is_none() {
             return Ok(None);
         }
-        let remote = crate::sync::open_remote(local.config, local.repo, None)
-            .map_err(|e| e.to_string())?;
+        let remote =
+            crate::sync::open_remote(local.config, local.repo, None).map_err(|e| e.to_string())?;
         if !remote.holds_runs() {
             return Ok(None);
         }
@@ -72,7 +72,12 @@ impl RemoteRuns {
         if self.down.load(Ordering::Relaxed) {
             return Found::Missing;
         }
-        match self.transfer.block_on(read_entry(&*self.remote, &self.transfer, key, self.store.tmp_dir())) {
+        match self.transfer.block_on(read_entry(
+            &*self.remote,
+            &self.transfer,
+            key,
+            self.store.tmp_dir(),
+        )) {
             Ok(Some(entry)) => Found::Entry(entry),
             Ok(None) => Found::Missing,
             Err(e) => match self.down.swap(true, Ordering::Relaxed) {
@@ -109,7 +114,11 @@ pub(crate) async fn read_entry(
     tmp: &Path,
 ) -> Result<Option<Entry>, RemoteError> {
     let io_err = |e: std::io::Error| {
-        RemoteError::new(remote.name(), ErrorKind::Other, format!("cannot write a temp in {}: {e}", tmp.display()))
+        RemoteError::new(
+            remote.name(),
+            ErrorKind::Other,
+            format!("cannot write a temp in {}: {e}", tmp.display()),
+        )
     };
     let mut sink = AtomicFile::create(tmp).map_err(io_err)?;
     let hidden = Progress::hidden();
@@ -246,7 +255,13 @@ pub(crate) fn push(
     let _ = entries.mark_pushed(remote.name(), &remote.location(), &done);
     if !failed.is_empty() {
         return Err(crate::hint::hinted(
-            format!("{} run-cache entr{} could not be uploaded to {}:\n  {}", failed.len(), if failed.len() == 1 { "y" } else { "ies" }, remote.name(), failed.join("\n  ")),
+            format!(
+                "{} run-cache entr{} could not be uploaded to {}:\n  {}",
+                failed.len(),
+                if failed.len() == 1 { "y" } else { "ies" },
+                remote.name(),
+                failed.join("\n  ")
+            ),
             "fix the cause above, then run `git data push` again",
         ));
     }

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 /// What a temp of a restored file is called after (see `fs::stale`).
 const KIND: &str = "runout";
 
+/// An object and the file it becomes.
+type Placed = (Oid, u64, PathBuf);
+
 /// One file of a directory manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ManifestFile {
@@ -75,7 +78,7 @@ pub(crate) fn restore(
     let _ = std::fs::create_dir_all(tmp);
     crate::fs::stale::sweep(tmp, KIND);
     // check everything first: a restore that cannot finish must not start
-    let mut plan: Vec<(PathBuf, Vec<(Oid, u64, PathBuf)>, bool)> = Vec::new();
+    let mut plan: Vec<(PathBuf, Vec<Placed>, bool)> = Vec::new();
     for (out, recorded) in stage.outs.iter().zip(outs) {
         let target = root.join(&out.at.repo);
         let oid = Oid::from_hex(&recorded.sha256).map_err(|e| e.to_string())?;
@@ -89,7 +92,11 @@ pub(crate) fn restore(
         };
         for (oid, size, _) in &files {
             if !store.contains(oid, *size) {
-                return Err(format!("object {} of `{}` is not in the cache", oid.short(12), out.at.path));
+                return Err(format!(
+                    "object {} of `{}` is not in the cache",
+                    oid.short(12),
+                    out.at.path
+                ));
             }
         }
         plan.push((target, files, recorded.nfiles.is_some()));
