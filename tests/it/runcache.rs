@@ -29,9 +29,10 @@ const OUTPUTS: &[&str] =
     &["model.bin", "report/summary.txt", "report/sub/rows.txt", "metrics.json"];
 
 /// A committed project `rc` with the pipeline; the stage appends to the returned trace file,
-/// which lies outside every repository.
-fn project(env: &Env) -> (PathBuf, PathBuf) {
+/// which lies outside every repository. `setup` runs first (another remote, say).
+fn project(env: &Env, setup: impl Fn(&Path)) -> (PathBuf, PathBuf) {
     let repo = env.project("rc");
+    setup(&repo);
     write(&repo.join("train.sh"), TRAIN.as_bytes());
     write(&repo.join("params.yaml"), b"train: {lr: 0.1}\n");
     write(&repo.join("dvc.yaml"), PIPELINE.as_bytes());
@@ -101,8 +102,11 @@ fn entry_objects(store: &Path, entry: &str) -> Vec<String> {
 
 /// A project that ran with lr 0.1 then 0.2, committed and pushed (data, entries, git);
 /// returns it, the trace, and the outputs of the lr 0.1 run with its lock.
-fn ran_twice_and_pushed(env: &Env) -> (PathBuf, PathBuf, Vec<Vec<u8>>, Vec<u8>) {
-    let (repo, trace_path) = project(env);
+fn ran_twice_and_pushed(
+    env: &Env,
+    setup: impl Fn(&Path),
+) -> (PathBuf, PathBuf, Vec<Vec<u8>>, Vec<u8>) {
+    let (repo, trace_path) = project(env, setup);
     repro(env, &repo, &[]);
     let first = (outputs(&repo), read(&repo.join("gitdata.lock")));
     env.git(&repo, &["commit", "-qm", "lr 0.1"]);
@@ -119,7 +123,7 @@ fn ran_twice_and_pushed(env: &Env) -> (PathBuf, PathBuf, Vec<Vec<u8>>, Vec<u8>) 
 #[test]
 fn a_fresh_clone_restores_a_pushed_run_without_running_anything() {
     let env = Env::new();
-    let (_repo, trace_path, first, first_lock) = ran_twice_and_pushed(&env);
+    let (_repo, trace_path, first, first_lock) = ran_twice_and_pushed(&env, |_| {});
     let store = env.path("rc-store");
     // every entry on the remote names objects the remote holds (pushed after them)
     let entries = files(&store.join("runs"));
@@ -172,7 +176,7 @@ fn a_fresh_clone_restores_a_pushed_run_without_running_anything() {
 #[test]
 fn a_missing_object_or_a_remote_that_is_down_makes_the_stage_run() {
     let env = Env::new();
-    let (_repo, trace_path, first, _) = ran_twice_and_pushed(&env);
+    let (_repo, trace_path, first, _) = ran_twice_and_pushed(&env, |_| {});
     let store = env.path("rc-store");
     // the remote lost the metric of the lr 0.1 run: that entry is a miss
     let metric = sha256(&first[3]);
@@ -199,7 +203,7 @@ fn a_missing_object_or_a_remote_that_is_down_makes_the_stage_run() {
 #[test]
 fn gc_keeps_what_recent_entries_name_and_drops_entries_whose_objects_are_gone() {
     let env = Env::new();
-    let (repo, _trace, first, _) = ran_twice_and_pushed(&env);
+    let (repo, _trace, first, _) = ran_twice_and_pushed(&env, |_| {});
     let store = env.path("rc-store");
     // the lr 0.1 metric is named by no pointer, only by a run-cache entry
     let metric = sha256(&first[3]);
@@ -229,4 +233,30 @@ fn gc_keeps_what_recent_entries_name_and_drops_entries_whose_objects_are_gone() 
     assert!(
         files(&repo.join(".git/data/runs")).iter().all(|p| p.to_string_lossy().contains("pushed"))
     );
+}
+
+#[test]
+fn on_s3_a_lookup_is_one_read_and_a_fresh_clone_restores() {
+    let server = crate::s3server::S3Server::start();
+    let env = Env::new();
+    let (_repo, trace_path, first, _) =
+        ran_twice_and_pushed(&env, |repo| env.use_s3(repo, &server, "team/rc"));
+    let entries = files(&server.object_file("team/rc/runs"));
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let (clone, out) = env.clone_of("rc", "b");
+    assert_eq!(out.code, 0, "{}", out.all());
+    // a miss: one GET of the one key, no listing
+    server.faults.reset_counts();
+    set_lr(&clone, "0.5");
+    let out = repro(&env, &clone, &[]);
+    assert!(out.stdout.contains("Running train: param `train.lr` changed"), "{}", out.all());
+    assert_eq!((server.faults.count("ListObjectsV2"), server.faults.count("GetObject")), (0, 1));
+    // a hit: restored from the bucket, nothing run
+    server.faults.reset_counts();
+    set_lr(&clone, "0.1");
+    let out = repro(&env, &clone, &[]);
+    assert!(out.stdout.contains("Restored train from the run cache"), "{}", out.all());
+    assert_eq!(server.faults.count("ListObjectsV2"), 0);
+    assert_eq!(trace(&trace_path), "train\ntrain\ntrain\n");
+    assert_eq!(outputs(&clone), first);
 }

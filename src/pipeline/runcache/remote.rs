@@ -120,6 +120,8 @@ pub(crate) async fn read_entry(
             format!("cannot write a temp in {}: {e}", tmp.display()),
         )
     };
+    // what a killed read left
+    crate::fs::stale::sweep(tmp, READ_KIND);
     let mut sink = AtomicFile::create(tmp).map_err(io_err)?;
     let hidden = Progress::hidden();
     let retry = transfer.retry();
