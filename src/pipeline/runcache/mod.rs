@@ -10,8 +10,9 @@
 //! remote that is down are all misses (the stage runs); a restore writes nothing until every
 //! object is in the cache; the lock entry of a restored stage is the one its run would have
 //! written (same deps, params and output ids). Stages that must run whatever they read
-//! (`always_changed`, no deps and no params, `-f`) and stages with `persist` outputs (their
-//! outputs depend on the previous ones) neither look up nor record.
+//! (`always_changed`, no deps and no params, `-f`), stages without outputs (run for their
+//! effect) and stages with `persist` outputs (their outputs depend on the previous ones)
+//! neither look up nor record.
 
 pub(crate) mod entry;
 pub(crate) mod gc;
@@ -49,7 +50,8 @@ impl RunCache {
     pub(crate) fn applies(stage: &Stage, reason: &Reason) -> bool {
         let runs_anyway = matches!(reason, Reason::Forced | Reason::AlwaysChanged | Reason::NoDeps)
             || stage.always_changed
-            || (stage.deps.is_empty() && stage.params.is_empty());
+            || (stage.deps.is_empty() && stage.params.is_empty())
+            || stage.outs.is_empty();
         !runs_anyway && stage.outs.iter().all(|o| !o.persist)
     }
 
@@ -155,5 +157,70 @@ impl RunCache {
         self.entries
             .write(now_key, &Entry::new(now_key, outs))
             .map_err(|e| format!("cannot write {}: {e}", self.entries.path(now_key).display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::spec::parse_stage;
+    use crate::pipeline::state::inputs;
+
+    fn stage(yaml: &str) -> Stage {
+        parse_stage("s", &serde_yaml::from_str(yaml).unwrap(), "").unwrap()
+    }
+
+    #[test]
+    fn which_stages_use_it() {
+        let s = stage("cmd: x\ndeps: [a]\nouts: [o]\n");
+        assert!(RunCache::applies(&s, &Reason::NoEntry));
+        assert!(RunCache::applies(&s, &Reason::CmdChanged));
+        assert!(!RunCache::applies(&s, &Reason::Forced));
+        let persist = stage("cmd: x\ndeps: [a]\nouts: [{o: {persist: true}}]\n");
+        assert!(!RunCache::applies(&persist, &Reason::NoEntry));
+        assert!(!RunCache::applies(&stage("cmd: x\ndeps: [a]\n"), &Reason::NoEntry));
+        assert!(!RunCache::applies(&stage("cmd: x\nouts: [o]\n"), &Reason::NoEntry));
+        let always = stage("cmd: x\ndeps: [a]\nouts: [o]\nalways_changed: true\n");
+        assert!(!RunCache::applies(&always, &Reason::AlwaysChanged));
+    }
+
+    #[test]
+    fn a_recorded_run_is_restored_here_and_a_changed_input_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("wt");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("in.txt"), "x").unwrap();
+        let s = stage(
+            "cmd: mkdir -p d && cat in.txt > d/f && echo 1 > m.json\ndeps: [in.txt]\nouts: [d, {m.json: {cache: false}}]\n",
+        );
+        let store = Store::new(dir.path().join("cache"));
+        let tmp = dir.path().join("tmp");
+        let entries = Entries { dir: dir.path().join("runs"), tmp: tmp.clone() };
+        let cache = RunCache { entries, tmp, remote: None };
+        let now = inputs(&root, &s).unwrap();
+        let k = key::key(&s, &now);
+        assert!(matches!(cache.lookup(&root, &s, &now, k, &store), Lookup::Miss(None)));
+        let lock = crate::pipeline::exec::execute(
+            &root,
+            &s,
+            now.clone(),
+            &store,
+            &dir.path().join("logs"),
+        )
+        .unwrap();
+        cache.record(&k, &lock, &store).unwrap();
+        std::fs::remove_dir_all(root.join("d")).unwrap();
+        std::fs::remove_file(root.join("m.json")).unwrap();
+        let Lookup::Restored(restored) = cache.lookup(&root, &s, &now, k, &store) else {
+            panic!("not restored")
+        };
+        assert_eq!(*restored, lock);
+        assert_eq!(std::fs::read(root.join("d/f")).unwrap(), b"x");
+        assert_eq!(std::fs::read(root.join("m.json")).unwrap(), b"1\n");
+        std::fs::write(root.join("in.txt"), "y").unwrap();
+        let changed = inputs(&root, &s).unwrap();
+        let k2 = key::key(&s, &changed);
+        assert_ne!(k, k2);
+        assert!(matches!(cache.lookup(&root, &s, &changed, k2, &store), Lookup::Miss(None)));
     }
 }
