@@ -150,9 +150,11 @@ pub(crate) fn run(
                             false => state::check(root, stage, entry.as_ref(), &now)?,
                         };
                         let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
-                        let cache = cache.filter(|_| RunCache::applies(stage, &reason));
+                        let cache = cache.filter(|_| RunCache::applies(stage));
                         let key = cache.map(|_| super::runcache::key::key(stage, &now));
-                        if let (Some(cache), Some(key)) = (cache, key) {
+                        if let (Some(cache), Some(key), false) =
+                            (cache, key, reason == Reason::Forced)
+                        {
                             match cache.lookup(root, stage, &now, key, store) {
                                 Lookup::Restored(entry) => {
                                     return Ok(Outcome::Restored(entry, reason));

@@ -260,3 +260,25 @@ fn on_s3_a_lookup_is_one_read_and_a_fresh_clone_restores() {
     assert_eq!(trace(&trace_path), "train\ntrain\ntrain\n");
     assert_eq!(outputs(&clone), first);
 }
+
+#[test]
+fn an_entry_whose_object_cannot_be_pushed_stays_local() {
+    let env = Env::new();
+    let (repo, _trace) = project(&env, |_| {});
+    repro(&env, &repo, &[]);
+    env.git(&repo, &["commit", "-qm", "ran"]);
+    // the metric's object is gone from the cache: its entry cannot go up without it
+    let metric = sha256(&read(&repo.join("metrics.json")));
+    std::fs::remove_file(store_object(&repo.join(".git/data"), &metric)).expect("rm");
+    let out = env.data(&repo, &["push"]);
+    assert!(out.stderr.contains("1 run-cache entry was not pushed"), "{}", out.all());
+    let store = env.path("rc-store");
+    assert!(files(&store.join("runs")).is_empty(), "no entry without its objects");
+    assert!(store_object(&store, &sha256(&read(&repo.join("model.bin")))).is_file());
+    // once a run stores it again, the entry goes up after it
+    repro(&env, &repo, &["-f"]);
+    let out = env.data(&repo, &["push"]);
+    assert!(out.stdout.contains("Uploaded 1 run-cache entry"), "{}", out.all());
+    assert!(store_object(&store, &metric).is_file());
+    assert_eq!(files(&store.join("runs")).len(), 1);
+}

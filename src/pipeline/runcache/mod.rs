@@ -9,10 +9,10 @@
 //! Invariants: a lookup never fails a stage — a missing or damaged entry, a missing object, a
 //! remote that is down are all misses (the stage runs); a restore writes nothing until every
 //! object is in the cache; the lock entry of a restored stage is the one its run would have
-//! written (same deps, params and output ids). Stages that must run whatever they read
-//! (`always_changed`, no deps and no params, `-f`), stages without outputs (run for their
-//! effect) and stages with `persist` outputs (their outputs depend on the previous ones)
-//! neither look up nor record.
+//! written (same deps, params and output ids). Stages that run whatever they read
+//! (`always_changed`, no deps and no params), stages without outputs (run for their effect)
+//! and stages with `persist` outputs (their outputs depend on the previous ones) neither look
+//! up nor record; `-f` runs without looking up, and records.
 
 pub(crate) mod entry;
 pub(crate) mod gc;
@@ -22,7 +22,7 @@ pub(crate) mod restore;
 
 use super::lock::{Cmd, StageLock};
 use super::spec::Stage;
-use super::state::{Inputs, Reason};
+use super::state::Inputs;
 use crate::oid::Oid;
 use crate::store::Store;
 use entry::{Entries, Entry, EntryOut};
@@ -46,10 +46,10 @@ pub(crate) enum Lookup {
 }
 
 impl RunCache {
-    /// Whether a stage that must run for `reason` may be restored and recorded.
-    pub(crate) fn applies(stage: &Stage, reason: &Reason) -> bool {
-        let runs_anyway = matches!(reason, Reason::Forced | Reason::AlwaysChanged | Reason::NoDeps)
-            || stage.always_changed
+    /// Whether `stage` may be restored and recorded: not when it runs whatever it reads
+    /// (`always_changed`, no deps and no params), has no outputs, or a `persist` one.
+    pub(crate) fn applies(stage: &Stage) -> bool {
+        let runs_anyway = stage.always_changed
             || (stage.deps.is_empty() && stage.params.is_empty())
             || stage.outs.is_empty();
         !runs_anyway && stage.outs.iter().all(|o| !o.persist)
@@ -172,16 +172,14 @@ mod tests {
 
     #[test]
     fn which_stages_use_it() {
-        let s = stage("cmd: x\ndeps: [a]\nouts: [o]\n");
-        assert!(RunCache::applies(&s, &Reason::NoEntry));
-        assert!(RunCache::applies(&s, &Reason::CmdChanged));
-        assert!(!RunCache::applies(&s, &Reason::Forced));
+        assert!(RunCache::applies(&stage("cmd: x\ndeps: [a]\nouts: [o]\n")));
+        assert!(RunCache::applies(&stage("cmd: x\nparams: [lr]\nouts: [o]\n")));
         let persist = stage("cmd: x\ndeps: [a]\nouts: [{o: {persist: true}}]\n");
-        assert!(!RunCache::applies(&persist, &Reason::NoEntry));
-        assert!(!RunCache::applies(&stage("cmd: x\ndeps: [a]\n"), &Reason::NoEntry));
-        assert!(!RunCache::applies(&stage("cmd: x\nouts: [o]\n"), &Reason::NoEntry));
+        assert!(!RunCache::applies(&persist));
+        assert!(!RunCache::applies(&stage("cmd: x\ndeps: [a]\n")));
+        assert!(!RunCache::applies(&stage("cmd: x\nouts: [o]\n")));
         let always = stage("cmd: x\ndeps: [a]\nouts: [o]\nalways_changed: true\n");
-        assert!(!RunCache::applies(&always, &Reason::AlwaysChanged));
+        assert!(!RunCache::applies(&always));
     }
 
     #[test]
