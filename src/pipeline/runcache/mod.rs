@@ -65,36 +65,34 @@ impl RunCache {
         key: Oid,
         store: &Store,
     ) -> Lookup {
-        let mut note = None;
-        let found = match self.entries.read(&key) {
-            Some(e) => Some(e),
-            None => match self.remote.as_ref().map(|r| (r.entry(&key), r)) {
-                Some((remote::Found::Entry(e), r)) => {
-                    // kept here, and known to be on that remote
-                    if self.entries.write(&key, &e).is_ok() {
-                        let _ = self.entries.mark_pushed(r.name(), &r.location(), &[key]);
-                    }
-                    Some(e)
-                }
-                Some((remote::Found::Down(why), r)) => {
-                    note = Some(format!(
-                        "the run cache on remote {} cannot be read ({why}); stages not found here run",
-                        r.name()
-                    ));
-                    None
-                }
-                Some((remote::Found::Missing, _)) | None => None,
-            },
-        };
-        let Some(entry) = found else { return Lookup::Miss(note) };
-        match self.restore(root, stage, &entry, store) {
-            Some(outs) => Lookup::Restored(Box::new(StageLock {
+        let restored = |outs| {
+            Lookup::Restored(Box::new(StageLock {
                 cmd: Cmd::of(&stage.cmds),
                 deps: now.deps.clone(),
                 params: now.params.clone(),
                 outs,
-            })),
-            None => Lookup::Miss(note),
+            }))
+        };
+        let local = self.entries.read(&key);
+        if let Some(outs) = local.as_ref().and_then(|e| self.restore(root, stage, e, store)) {
+            return restored(outs);
+        }
+        let Some(remote) = &self.remote else { return Lookup::Miss(None) };
+        match remote.entry(&key) {
+            // the same entry as here: its objects were just found missing
+            remote::Found::Entry(e) if Some(&e) == local.as_ref() => Lookup::Miss(None),
+            remote::Found::Entry(e) => {
+                // kept here, and known to be on that remote
+                if self.entries.write(&key, &e).is_ok() {
+                    let _ = self.entries.mark_pushed(remote.name(), &remote.location(), &[key]);
+                }
+                self.restore(root, stage, &e, store).map_or(Lookup::Miss(None), restored)
+            }
+            remote::Found::Down(why) => Lookup::Miss(Some(format!(
+                "the run cache on remote {} cannot be read ({why}); stages not found here run",
+                remote.name()
+            ))),
+            remote::Found::Missing => Lookup::Miss(None),
         }
     }
 
