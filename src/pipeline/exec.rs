@@ -1,6 +1,7 @@
 //! Running one stage: its non-persistent outputs deleted, each command run by `sh -c` in the
 //! stage's working directory with stdout and stderr written to the stage's log, then its
-//! outputs hashed (and those with `cache: true` stored in the cache).
+//! outputs hashed and stored in the cache — those with `cache: false` too, so that a run-cache
+//! entry can name them (they stay plain git files all the same).
 //!
 //! Invariants: a stage that fails (a command exits non-zero, an output is not written) yields
 //! no lock entry; the log holds everything the commands printed, and the error carries the
@@ -83,7 +84,7 @@ pub(crate) fn execute(
     }
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
-        let h = hash::hash(&root.join(&out.at.repo), out.cache.then_some(store))?
+        let h = hash::hash(&root.join(&out.at.repo), Some(store))?
             .ok_or_else(|| StageFailure::NoOutput(out.at.path.clone()))?;
         outs.push(PathLock::new(&out.at.path, &h));
     }

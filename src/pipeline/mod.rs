@@ -6,7 +6,8 @@
 //! [`template`], `foreach`/`matrix` in [`expand`], each stage checked in [`spec`]); order the
 //! stages ([`dag`]); read tracked params ([`params`]); hash files and directories ([`hash`]);
 //! read and write the lock ([`lock`]); decide which stages must run and why ([`state`]); run
-//! them, in parallel along the graph ([`run`]). Invariant: nothing here prints; the command
+//! them, in parallel along the graph ([`run`]), or restore them from the run cache
+//! ([`runcache`]). Invariant: nothing here prints; the command
 //! line receives events and prints them.
 
 pub(crate) mod dag;
@@ -19,6 +20,7 @@ pub(crate) mod lock;
 pub(crate) mod owner;
 pub(crate) mod params;
 pub(crate) mod run;
+pub(crate) mod runcache;
 pub(crate) mod spec;
 pub(crate) mod state;
 pub(crate) mod template;

@@ -1,6 +1,7 @@
 //! The scheduler of `git data repro`: the selected stages in graph order, up to `jobs` at a
 //! time, each checked ([`super::state`]) once its upstream stages are done and run
-//! ([`super::exec`]) when it must; and the dry-run plan.
+//! ([`super::exec`]) when it must — unless the run cache restores it ([`super::runcache`]);
+//! and the dry-run plan.
 //!
 //! Invariants: only this thread touches the lock file, rewriting it whole after each stage
 //! that succeeded, so a crash loses at most the stages still running; a failed stage keeps
@@ -11,6 +12,7 @@
 use super::exec::{self, StageFailure};
 use super::load::Pipeline;
 use super::lock::{LockError, LockFile};
+use super::runcache::{Lookup, RunCache};
 use super::state::{self, Reason, StateError};
 use crate::store::Store;
 use std::collections::VecDeque;
@@ -43,6 +45,13 @@ pub(crate) enum Event<'a> {
         stage: &'a str,
         seconds: f64,
     },
+    /// Not run: its outputs were restored from the run cache.
+    Restored {
+        stage: &'a str,
+        reason: &'a Reason,
+    },
+    /// Something to tell once (the run cache's remote cannot be read, an entry not written).
+    Note(&'a str),
     /// Up to date; `cutoff` when an upstream stage ran in this run (its outputs came out the same).
     UpToDate {
         stage: &'a str,
@@ -65,6 +74,8 @@ pub(crate) enum Event<'a> {
 pub(crate) struct Summary {
     /// Indexes of the stages that ran and succeeded.
     pub ran: Vec<usize>,
+    /// Indexes of the stages restored from the run cache.
+    pub restored: Vec<usize>,
     pub up_to_date: usize,
     pub failed: usize,
     pub skipped: usize,
@@ -72,12 +83,14 @@ pub(crate) struct Summary {
 
 enum Msg {
     Started(usize, Reason),
+    Note(String),
     Finished(usize, Outcome),
 }
 
 enum Outcome {
     UpToDate,
     Ran(Box<super::lock::StageLock>, f64),
+    Restored(Box<super::lock::StageLock>, Reason),
     Failed(StageFailure),
 }
 
@@ -90,7 +103,9 @@ enum St {
     Skipped,
 }
 
-/// Runs the selected stages; the lock file is rewritten after each success.
+/// Runs the selected stages (restoring from the run cache `cache` those it holds); the lock
+/// file is rewritten after each success.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     p: &Pipeline,
     selected: &[bool],
@@ -98,6 +113,7 @@ pub(crate) fn run(
     lock: &mut LockFile,
     opts: &Options,
     paths: &Paths,
+    cache: Option<&RunCache>,
     report: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary, LockError> {
     let n = p.stages.len();
@@ -134,9 +150,31 @@ pub(crate) fn run(
                             false => state::check(root, stage, entry.as_ref(), &now)?,
                         };
                         let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
+                        let cache = cache.filter(|_| RunCache::applies(stage));
+                        let key = cache.map(|_| super::runcache::key::key(stage, &now));
+                        if let (Some(cache), Some(key), false) =
+                            (cache, key, reason == Reason::Forced)
+                        {
+                            match cache.lookup(root, stage, &now, key, store) {
+                                Lookup::Restored(entry) => {
+                                    return Ok(Outcome::Restored(entry, reason));
+                                }
+                                Lookup::Miss(Some(note)) => {
+                                    let _ = tx.send(Msg::Note(note));
+                                }
+                                Lookup::Miss(None) => {}
+                            }
+                        }
                         let _ = tx.send(Msg::Started(i, reason));
                         let t0 = Instant::now();
                         let entry = exec::execute(root, stage, now, store, logs)?;
+                        if let (Some(cache), Some(key)) = (cache, key)
+                            && let Err(e) = cache.record(&key, &entry, store)
+                        {
+                            let note =
+                                format!("stage {}: not kept in the run cache: {e}", stage.name);
+                            let _ = tx.send(Msg::Note(note));
+                        }
                         Ok(Outcome::Ran(Box::new(entry), t0.elapsed().as_secs_f64()))
                     })()
                     .unwrap_or_else(Outcome::Failed);
@@ -153,6 +191,10 @@ pub(crate) fn run(
                     report(Event::Started { stage: &p.stages[i].name, reason: &reason });
                     continue;
                 }
+                Msg::Note(note) => {
+                    report(Event::Note(&note));
+                    continue;
+                }
                 Msg::Finished(i, outcome) => (i, outcome),
             };
             in_flight -= 1;
@@ -163,6 +205,17 @@ pub(crate) fn run(
                     report(Event::UpToDate { stage: name, cutoff });
                     summary.up_to_date += 1;
                     st[i] = St::Ok { ran: false };
+                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                }
+                Outcome::Restored(entry, reason) => {
+                    lock.stages.insert(name.clone(), *entry);
+                    if let Err(e) = lock.write(&paths.lock, &paths.tmp) {
+                        lock_error = Some(e);
+                        stop = true;
+                    }
+                    report(Event::Restored { stage: name, reason: &reason });
+                    summary.restored.push(i);
+                    st[i] = St::Ok { ran: true };
                     release(p, selected, i, &mut waiting, &st, &mut ready);
                 }
                 Outcome::Ran(entry, seconds) => {
@@ -292,7 +345,7 @@ mod tests {
         let opts = Options { jobs: 1, force: false, keep_going };
         let mut events = Vec::new();
         let selected = vec![true; p.stages.len()];
-        let summary = run(&p, &selected, &store, &mut lock, &opts, &paths, &mut |e| {
+        let summary = run(&p, &selected, &store, &mut lock, &opts, &paths, None, &mut |e| {
             events.push(match e {
                 Event::Started { stage, reason } => format!("start {stage}: {reason}"),
                 Event::Done { stage, .. } => format!("done {stage}"),
@@ -300,6 +353,8 @@ mod tests {
                 Event::Frozen { stage } => format!("frozen {stage}"),
                 Event::Failed { stage, .. } => format!("failed {stage}"),
                 Event::Skipped { stage, failed } => format!("skipped {stage} after {failed}"),
+                Event::Restored { stage, .. } => format!("restored {stage}"),
+                Event::Note(note) => format!("note {note}"),
             })
         })
         .unwrap();

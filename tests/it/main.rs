@@ -32,6 +32,7 @@ mod readme;
 mod recovery;
 mod repro;
 mod retries;
+mod runcache;
 mod s3;
 mod s3server;
 mod setup;

@@ -14,6 +14,10 @@ pub struct ReproArgs {
     /// Run the selected stages even if nothing they read changed.
     #[arg(short, long)]
     pub force: bool,
+    /// Neither restore stages from the run cache (here or on the data remote) nor record the
+    /// stages that run in it.
+    #[arg(long)]
+    pub no_run_cache: bool,
     /// Print each stage and why it would run; run nothing, write nothing.
     #[arg(long)]
     pub dry: bool,

@@ -6,13 +6,18 @@
 //! git cannot list them, nothing is deleted. An object written within the grace period stays
 //! whatever it is (an add or a push may have stored it and not yet staged or pushed its
 //! pointer). A remote or a shared cache may hold other repositories' objects: there, deleting
-//! takes `--force`, and without it the whole run is a dry run.
+//! takes `--force`, and without it the whole run is a dry run. Run-cache entries written in
+//! the last `data.runCacheDays` days (30 by default) are roots too: the objects they name stay
+//! (see [`crate::pipeline::runcache::gc`]); older entries, and remote entries naming an object
+//! the remote no longer holds, are dropped with the objects.
 
 use crate::cli::args::GcArgs;
 use crate::cli::context::Context;
 use crate::git::roots;
 use crate::git::scan::Scanner;
 use crate::oid::Oid;
+use crate::pipeline::runcache::entry::{Entries, entries_dir};
+use crate::pipeline::runcache::gc as runs;
 use crate::store::shards;
 use crate::sync::remote::{Key, Listed, Remote};
 use anyhow::{Context as _, Result};
@@ -32,6 +37,8 @@ struct Plan {
     young: Vec<u64>,
     kept: usize,
     temps: Vec<PathBuf>,
+    /// Every object found in the place (kept or not).
+    present: HashSet<Oid>,
 }
 
 impl Plan {
@@ -43,6 +50,7 @@ impl Plan {
         keep: &Reachable,
         old: bool,
     ) {
+        self.present.insert(oid);
         if keep.oids.contains(&oid) {
             self.kept += 1;
         } else if old {
@@ -64,7 +72,7 @@ struct Reachable {
 }
 
 pub(crate) fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
-    let keep = reachable(ctx)?;
+    let mut keep = reachable(ctx)?;
     if args.remote.is_some() && (keep.commits == 0 || ctx.repo.gix.is_shallow().unwrap_or(true)) {
         return Err(crate::hint::hinted(
             "this clone does not have the whole history, so it cannot tell what the remote's objects are still used for; nothing was deleted",
@@ -86,22 +94,41 @@ pub(crate) fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
             plural(keep.commits),
         ),
     );
+    let runs_cutoff = runs::cutoff(run_cache_days(ctx));
+    let entries = Entries { dir: entries_dir(&ctx.repo.data_dir()), tmp: ctx.repo.tmp_dir() };
+    let local_runs = runs::local(&entries, &ctx.store, runs_cutoff);
+    keep.oids.extend(local_runs.objects.iter().copied());
     let plan = local_plan(ctx, &keep, cutoff)?;
     report(ctx, args, &plan, "the cache", dry);
+    report_runs(ctx, &local_runs, "the cache", dry);
     let mut pending = !plan.delete.is_empty() || !plan.temps.is_empty();
     if !dry {
         delete_local(ctx, &plan)?;
+        local_runs.drop.iter().for_each(|k| entries.remove(k));
     }
     let remote = match args.remote.as_deref() {
         Some(name) => {
             let remote = ctx.remote((!name.is_empty()).then_some(name))?;
+            let transfer = ctx.transfer()?;
+            let remote_runs = runs::remote(&remote, &transfer, &ctx.store, runs_cutoff)?;
+            if let Some(r) = &remote_runs {
+                keep.oids.extend(r.objects.iter().copied());
+            }
             let plan = remote_plan(ctx, &*remote, &keep, cutoff)?;
             let place = format!("remote {} ({})", remote.name(), remote.location());
             report(ctx, args, &plan, &place, dry);
+            let remote_runs = remote_runs.map(|mut r| {
+                r.drop_unless_present(&plan.present);
+                report_runs(ctx, &r, &place, dry);
+                r
+            });
             pending |= !plan.delete.is_empty() || !plan.temps.is_empty();
             if !dry {
                 delete_remote(ctx, &remote, &plan)?;
                 remove_files(&plan.temps, "the remote")?;
+                if let Some(r) = &remote_runs {
+                    delete_runs(&transfer, &remote, &r.drop)?;
+                }
             }
             Some(remote)
         }
@@ -130,6 +157,47 @@ pub(crate) fn run(ctx: &Context, args: &GcArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// `data.runCacheDays`: run-cache entries younger than this are gc roots.
+fn run_cache_days(ctx: &Context) -> u64 {
+    ctx.repo
+        .config_string("data.runCacheDays")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(runs::DEFAULT_DAYS)
+}
+
+fn report_runs(ctx: &Context, roots: &runs::Roots, place: &str, dry: bool) {
+    if roots.kept.is_empty() && roots.drop.is_empty() {
+        return;
+    }
+    let verb = if dry { "would be dropped" } else { "dropped" };
+    crate::cli::ui::say(
+        ctx.global.quiet,
+        format!(
+            "Run cache in {place}: {} recent entr{} kept with the objects {} name{}; {} old or broken one{} {verb}.",
+            roots.kept.len(),
+            if roots.kept.len() == 1 { "y" } else { "ies" },
+            if roots.kept.len() == 1 { "it" } else { "they" },
+            if roots.kept.len() == 1 { "s" } else { "" },
+            roots.drop.len(),
+            plural(roots.drop.len()),
+        ),
+    );
+}
+
+/// Deletes run-cache entries from the remote.
+fn delete_runs(
+    transfer: &crate::sync::transfer::Transfer,
+    remote: &std::sync::Arc<dyn Remote>,
+    keys: &[Oid],
+) -> Result<()> {
+    for key in keys.iter().map(|k| Key::Run(*k)) {
+        transfer
+            .call(|| remote.delete(&key))
+            .with_context(|| format!("cannot delete the run-cache entry {}", key.path()))?;
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
@@ -189,7 +257,8 @@ fn remote_plan(
     transfer.call(|| remote.check())?;
     let listed: Vec<Listed> = transfer.call(|| remote.list())?;
     let mut plan = Plan::default();
-    for Listed { key: Key::Object(oid), size, modified } in listed {
+    for Listed { key, size, modified } in listed {
+        let Key::Object(oid) = key else { continue };
         plan.consider(oid, size, None, keep, older(modified, cutoff));
     }
     // partial uploads an interrupted push left (another machine may be writing the recent ones)

@@ -1,6 +1,7 @@
-//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k]`: runs the stages of the `dvc.yaml` in
-//! the current folder whose inputs changed ([`crate::pipeline`]), prints each stage's fate
-//! and reason, then makes the outputs git-data files: their patterns tracked, their bytes
+//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k] [--no-run-cache]`: runs the stages of
+//! the `dvc.yaml` in the current folder whose inputs changed ([`crate::pipeline`]) — or
+//! restores them from the run cache ([`crate::pipeline::runcache`]) — prints each stage's
+//! fate and reason, then makes the outputs git-data files: their patterns tracked, their bytes
 //! stored (the runner stores them as it hashes them), and the outputs staged with the lock
 //! file and `.gitattributes` — never committed.
 //!
@@ -16,6 +17,9 @@ use crate::pipeline::load::{self, Pipeline};
 use crate::pipeline::lock::LockFile;
 use crate::pipeline::owner::Owner;
 use crate::pipeline::run::{self, Event, Options, Paths, Plan};
+use crate::pipeline::runcache::RunCache;
+use crate::pipeline::runcache::entry::{Entries, entries_dir};
+use crate::pipeline::runcache::remote::RemoteRuns;
 use crate::pipeline::{LOCK_NAME, PIPELINE_NAME, dag};
 use anyhow::{Context as _, Result};
 use gix::bstr::{BString, ByteSlice};
@@ -63,17 +67,27 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let opts =
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
     let quiet = ctx.global.quiet;
-    let summary = run::run(&pipeline, &selected, &ctx.store, &mut lock, &opts, &paths, &mut |e| {
-        print_event(e, quiet)
-    })?;
-    if !summary.ran.is_empty() {
-        stage_outputs(ctx, &root, &pipeline, &summary.ran)?;
+    let cache = (!args.no_run_cache).then(|| run_cache(ctx));
+    let summary = run::run(
+        &pipeline,
+        &selected,
+        &ctx.store,
+        &mut lock,
+        &opts,
+        &paths,
+        cache.as_ref(),
+        &mut |e| print_event(e, quiet),
+    )?;
+    let written: Vec<usize> = summary.ran.iter().chain(&summary.restored).copied().collect();
+    if !written.is_empty() {
+        stage_outputs(ctx, &root, &pipeline, &written)?;
     }
     if !quiet {
-        let mut parts = vec![
-            format!("{} ran", summary.ran.len()),
-            format!("{} up to date", summary.up_to_date),
-        ];
+        let mut parts = vec![format!("{} ran", summary.ran.len())];
+        if !summary.restored.is_empty() {
+            parts.push(format!("{} restored from the run cache", summary.restored.len()));
+        }
+        parts.push(format!("{} up to date", summary.up_to_date));
         if summary.failed > 0 {
             parts.push(format!("{} failed", summary.failed));
         }
@@ -85,8 +99,24 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     Ok(if summary.failed > 0 { 1 } else { 0 })
 }
 
+/// The run cache: this repository's entries, and the default data remote's when one is
+/// configured (one that cannot be opened is said once, and left out).
+fn run_cache(ctx: &Context) -> RunCache {
+    let tmp = ctx.repo.tmp_dir();
+    let entries = Entries { dir: entries_dir(&ctx.repo.data_dir()), tmp: tmp.clone() };
+    let remote = RemoteRuns::open(&ctx.local()).unwrap_or_else(|e| {
+        eprintln!("git-data: note: the run cache on the data remote is not used: {e}");
+        None
+    });
+    RunCache { entries, tmp, remote }
+}
+
 fn print_event(event: Event<'_>, quiet: bool) {
     match event {
+        Event::Restored { stage, reason } if !quiet => {
+            println!("Restored {stage} from the run cache ({reason}): no command run")
+        }
+        Event::Note(note) => eprintln!("git-data: note: {note}"),
         Event::Started { stage, reason } if !quiet => println!("Running {stage}: {reason}"),
         Event::Done { stage, seconds } if !quiet => println!("Done {stage} ({seconds:.1}s)"),
         Event::UpToDate { stage, cutoff: true } if !quiet => {

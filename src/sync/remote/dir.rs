@@ -201,6 +201,31 @@ impl Remote for DirRemote {
         Ok(out)
     }
 
+    async fn list_runs(&self) -> Result<Option<Vec<Listed>>, RemoteError> {
+        self.ensure_root()?;
+        let runs = self.root.join("runs");
+        let mut out = Vec::new();
+        let shards = match std::fs::read_dir(&runs) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(out)),
+            Err(e) => return Err(self.error(&e, "cannot list the remote's run-cache entries")),
+        };
+        for shard in shards.flatten() {
+            let shard_name = shard.file_name().to_string_lossy().into_owned();
+            let Ok(entries) = std::fs::read_dir(shard.path()) else { continue };
+            for entry in entries.flatten() {
+                let rel = format!("{shard_name}/{}", entry.file_name().to_string_lossy());
+                let Some(key) = Key::from_run_path(&rel) else { continue };
+                if let Ok(m) = entry.metadata()
+                    && m.is_file()
+                {
+                    out.push(Listed { key, size: m.len(), modified: m.modified().ok() });
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
         match std::fs::remove_file(self.root.join(key.path())) {
             Ok(()) => Ok(()),

@@ -8,7 +8,9 @@
 //! of writers may store the same object at once), `put_over` replaces it; errors carry a kind
 //! that decides retries, never their text, and no implementation retries by itself (that is
 //! crate::sync::retry's job, the one layer that does). Keys are an enum
-//! so later object kinds (chunks, chunk lists) fit beside whole objects.
+//! so later object kinds (chunks, chunk lists) fit beside whole objects; run-cache entries
+//! ([`Key::Run`], `runs/ab/<key>`) are the one kind whose bytes do not hash to their key: a
+//! reader checks them by their content (crate::pipeline::runcache).
 
 pub(crate) mod azure;
 pub(crate) mod dir;
@@ -44,6 +46,9 @@ pub(crate) fn repair_hint() -> String {
 pub(crate) enum Key {
     /// A whole file, named by the SHA-256 of its bytes.
     Object(Oid),
+    /// A run-cache entry of `git data repro`, named by its run key (a SHA-256 of what the
+    /// stage read); a small text naming the objects of the stage's outputs.
+    Run(Oid),
 }
 
 impl Key {
@@ -51,7 +56,17 @@ impl Key {
     pub(crate) fn path(&self) -> String {
         match self {
             Key::Object(oid) => format!("objects/{}", oid.shard_path()),
+            Key::Run(key) => {
+                let hex = key.to_hex();
+                format!("runs/{}/{hex}", &hex[..2])
+            }
         }
+    }
+
+    /// The key of a path below `runs/` (`ab/<key>`); `None` for anything else.
+    pub(crate) fn from_run_path(rest: &str) -> Option<Key> {
+        let key = Oid::from_hex(rest.get(3..)?).ok()?;
+        (Key::Run(key).path().get("runs/".len()..) == Some(rest)).then_some(Key::Run(key))
     }
 
     /// The key of a path below `objects/` (`ab/cd/<oid>`); `None` for anything else (temps,
@@ -203,6 +218,16 @@ pub(crate) trait Remote: Send + Sync {
     fn can_delete(&self) -> bool {
         true
     }
+    /// Whether the remote can hold run-cache entries ([`Key::Run`]): a Git LFS server only
+    /// holds objects.
+    fn holds_runs(&self) -> bool {
+        true
+    }
+    /// Every run-cache entry the remote holds (for `gc --remote` only: a lookup reads one
+    /// key); `None` where the store cannot list them.
+    async fn list_runs(&self) -> Result<Option<Vec<Listed>>, RemoteError> {
+        Ok(None)
+    }
     /// Deletes `key`; a key that is not there is success.
     async fn delete(&self, key: &Key) -> Result<(), RemoteError>;
 }
@@ -342,5 +367,8 @@ mod tests {
         assert_eq!(Key::from_object_path(&wrong_shard), None);
         assert_eq!(Key::from_object_path(&format!("{}/incoming-x", &rest[..5])), None);
         assert_eq!(Key::from_object_path("ab"), None);
+        assert_eq!(Key::Run(oid).path(), format!("runs/{}/{hex}", &hex[..2]));
+        assert_eq!(Key::from_run_path(&format!("{}/{hex}", &hex[..2])), Some(Key::Run(oid)));
+        assert_eq!(Key::from_run_path(&format!("zz/{hex}")), None);
     }
 }

@@ -192,6 +192,23 @@ impl Remote for AzureRemote {
         self.list_objects().await
     }
 
+    async fn list_runs(&self) -> Result<Option<Vec<Listed>>, RemoteError> {
+        let client = self.client()?;
+        let objects = self.objects_base();
+        let base = format!("{}runs/", &objects[..objects.len() - "objects/".len()]);
+        let mut listing = client.list(Some(&StorePath::from(base.trim_end_matches('/'))));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| self.err(&format!("list {base}"), &e))?;
+            let Some(rest) = meta.location.as_ref().strip_prefix(&base) else { continue };
+            if let Some(key) = Key::from_run_path(rest) {
+                let modified = std::time::SystemTime::from(meta.last_modified);
+                out.push(Listed { key, size: meta.size, modified: Some(modified) });
+            }
+        }
+        Ok(Some(out))
+    }
+
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
         let client = self.client()?;
         let blob = self.blob(key);

@@ -325,6 +325,23 @@ impl Remote for GcsRemote {
         self.list_under("").await
     }
 
+    async fn list_runs(&self) -> Result<Option<Vec<Listed>>, RemoteError> {
+        let store = self.store().await?;
+        let objects = self.objects_base();
+        let base = format!("{}runs/", &objects[..objects.len() - "objects/".len()]);
+        let doing = format!("list {base}");
+        let mut listing = store.list(Some(&StorePath::from(base.trim_end_matches('/'))));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.try_next().await.map_err(|e| self.err(&doing, &e))? {
+            let name = meta.location.to_string();
+            if let Some(key) = name.strip_prefix(&base).and_then(Key::from_run_path) {
+                let modified = Some(SystemTime::from(meta.last_modified));
+                out.push(Listed { key, size: meta.size, modified });
+            }
+        }
+        Ok(Some(out))
+    }
+
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
         let name = self.object_name(key);
         match self.store().await?.delete(&StorePath::from(name.as_str())).await {

@@ -72,9 +72,12 @@ const NO_LISTING: &str = "the Git LFS API cannot list or delete objects: the ser
      tools manage its storage (git-data only pushes and fetches there)";
 
 impl LfsRemote {
+    /// The object of a key: callers never give a run-cache key, since `holds_runs` is false
+    /// (one would be refused by the server as an object whose bytes do not match).
     fn oid(key: &Key) -> Oid {
-        let Key::Object(oid) = key;
-        *oid
+        match key {
+            Key::Object(oid) | Key::Run(oid) => *oid,
+        }
     }
 
     fn err(&self, kind: ErrorKind, message: String) -> RemoteError {
@@ -275,6 +278,10 @@ impl Remote for LfsRemote {
     }
 
     fn can_delete(&self) -> bool {
+        false
+    }
+
+    fn holds_runs(&self) -> bool {
         false
     }
 

@@ -69,6 +69,18 @@ impl S3Remote {
         Ok(out)
     }
 
+    /// Every run-cache entry (`<prefix>/runs/ab/<key>`), for `gc --remote`.
+    pub(super) async fn list_runs(&self) -> Result<Vec<Listed>, RemoteError> {
+        let objects = self.objects_base();
+        let base = format!("{}runs/", &objects[..objects.len() - "objects/".len()]);
+        let listed = self.list_prefix(&base).await?;
+        let run = |(k, size, modified): Entry| {
+            let key = k.strip_prefix(&base).and_then(Key::from_run_path)?;
+            Some(Listed { key, size, modified })
+        };
+        Ok(listed.into_iter().filter_map(run).collect())
+    }
+
     pub(super) async fn delete_object(&self, key: &Key) -> Result<(), RemoteError> {
         let (client, region) = self.client().await?;
         let k = self.object_key(key);

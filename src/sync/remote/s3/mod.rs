@@ -138,10 +138,15 @@ async fn build_client(s: &S3Settings) -> Result<(Client, String), RemoteError> {
     Ok((Client::from_conf(conf.build()), region))
 }
 
-/// The object's SHA-256 (its oid) in the base64 form of S3's `x-amz-checksum-sha256`.
-fn sha256_header(key: &Key) -> String {
-    let Key::Object(oid) = key;
-    base64::engine::general_purpose::STANDARD.encode(oid.as_bytes())
+/// The SHA-256 of what is stored at `key` from `src`, in the base64 form of S3's
+/// `x-amz-checksum-sha256`: an object's is its oid; a run-cache entry (a few hundred bytes)
+/// is hashed here.
+fn sha256_header(key: &Key, src: &Path) -> std::io::Result<String> {
+    let sum = match key {
+        Key::Object(oid) => *oid,
+        Key::Run(_) => crate::oid::Oid::of_bytes(&std::fs::read(src)?),
+    };
+    Ok(base64::engine::general_purpose::STANDARD.encode(sum.as_bytes()))
 }
 
 #[async_trait]
@@ -233,7 +238,11 @@ impl Remote for S3Remote {
             .content_length(size as i64)
             .body(body);
         if self.s.checksums == ChecksumMode::Always {
-            req = req.checksum_sha256(sha256_header(key));
+            let sum = sha256_header(key, src).map_err(|e| {
+                let doing = format!("cannot read {}: {e}", src.display());
+                RemoteError::new(&self.s.name, ErrorKind::Other, doing)
+            })?;
+            req = req.checksum_sha256(sum);
         }
         req.send().await.map_err(|e| self.err(region, &format!("upload {k}"), &e))?;
         progress.inc(size);
@@ -293,6 +302,10 @@ impl Remote for S3Remote {
 
     async fn list(&self) -> Result<Vec<Listed>, RemoteError> {
         self.list_objects().await
+    }
+
+    async fn list_runs(&self) -> Result<Option<Vec<Listed>>, RemoteError> {
+        self.list_runs().await.map(Some)
     }
 
     async fn delete(&self, key: &Key) -> Result<(), RemoteError> {
