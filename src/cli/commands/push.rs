@@ -23,10 +23,26 @@ pub(crate) fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
         .collect();
     let up = sync::push::upload(&ctx.local(), args.remote.as_deref(), &found, push.verify_remote)?;
     ui::report_uploaded(ctx.global.quiet, &up);
-    // run-cache entries go after the objects of this push, each after the objects it names
+    push_run_cache(ctx, args.remote.as_deref(), push.verify_remote)?;
+    if !ctx.global.quiet && up.files == 0 {
+        let (n, s) = (up.already, if up.already == 1 { "" } else { "s" });
+        if up.asked {
+            println!("Everything is already on the remote ({n} file{s}).");
+        } else {
+            println!(
+                "Everything is already on the remote ({n} file{s}, by this clone's record of \
+                 uploads; `git data push --verify-remote` asks the remote)."
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// Uploads the run-cache entries made here that `remote` lacks, each after the objects it
+/// names; called after the objects of a push (by `git data push` and the pre-push hook).
+pub(super) fn push_run_cache(ctx: &Context, remote: Option<&str>, verify: bool) -> Result<()> {
     let entries = Entries { dir: entries_dir(&ctx.repo.data_dir()), tmp: ctx.repo.tmp_dir() };
-    let runs =
-        runcache::remote::push(&ctx.local(), args.remote.as_deref(), &entries, push.verify_remote)?;
+    let runs = runcache::remote::push(&ctx.local(), remote, &entries, verify)?;
     if !ctx.global.quiet && runs.entries > 0 {
         let s = if runs.entries == 1 { "y" } else { "ies" };
         println!(
@@ -44,16 +60,5 @@ pub(crate) fn run(ctx: &Context, push: &PushArgs) -> Result<i32> {
             if runs.incomplete == 1 { "it" } else { "each" }
         );
     }
-    if !ctx.global.quiet && up.files == 0 {
-        let (n, s) = (up.already, if up.already == 1 { "" } else { "s" });
-        if up.asked {
-            println!("Everything is already on the remote ({n} file{s}).");
-        } else {
-            println!(
-                "Everything is already on the remote ({n} file{s}, by this clone's record of \
-                 uploads; `git data push --verify-remote` asks the remote)."
-            );
-        }
-    }
-    Ok(0)
+    Ok(())
 }

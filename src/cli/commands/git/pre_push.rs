@@ -3,7 +3,8 @@
 //! that the pushed commits introduce and refuses the push when it cannot.
 //!
 //! Commits already on the remote (its side of each update, and its remote-tracking refs) are
-//! not scanned; deleting a branch is a no-op; a push without pointers does nothing.
+//! not scanned; deleting a branch is a no-op; a push without pointers does nothing. The
+//! run-cache entries made here follow the objects (a failure there only warns).
 //!
 //! The large-file policy is checked on the same scan, before anything is uploaded: a push
 //! whose commits add a blob that breaks it is refused with the report of `policy::report`
@@ -65,6 +66,12 @@ pub(super) fn run(ctx: &Context, args: &[String], stdin: &[u8]) -> Result<i32> {
     }
     let up = sync::push::upload(&ctx.local(), None, &found, false)?;
     ui::report_uploaded(ctx.global.quiet, &up);
+    // the commits' data is up: a run-cache entry that cannot follow does not stop the push
+    if let Err(e) = super::super::push::push_run_cache(ctx, None, false) {
+        eprintln!(
+            "git-data: warning: run-cache entries not pushed: {e:#}\nhint: `git data push` uploads them"
+        );
+    }
     Ok(0)
 }
 
