@@ -26,6 +26,7 @@ mod lfs_server;
 mod lfsserver;
 mod migrate;
 mod paths;
+mod pipeline_story;
 mod policy;
 mod prune;
 mod readme;
