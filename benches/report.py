@@ -337,6 +337,82 @@ for wl, title, cols in measured():
                             + [ratio(gdv, fv)]) + " |")
     p("")
 
+# ---------------------------------------------------------------------------- pipelines
+# PIPE (benches/pipelines.sh): git data repro against dvc repro, with issue 25's targets
+pipe = {(k, tool): v for _wl, k, tool, v in rows("pipe.tsv")}
+if order.get("PIPE"):
+    n = int(meta.get("param PIPE_STAGES", "200"))
+    nc, nl = meta.get("param PIPE_COMMITS", "54"), meta.get("param PIPE_LOG_COMMITS", "1000")
+
+    def both(step):
+        return t("PIPE", step, "dvc"), t("PIPE", step, "gitdata")
+
+    def per_stage_noop(tool):
+        a, b = t("PIPE", "no-op repro, foreach", tool), t("PIPE", "no-op repro, 4 stages", tool)
+        return (a - b) / (n - 4) if a is not None and b is not None and n > 4 else None
+
+    def first_overhead(tool):
+        a, f = t("PIPE", "first run, foreach", tool), t("PIPE", "foreach commands alone", "floor")
+        return (a - f) / n if a is not None and f is not None else None
+
+    def ms(x):
+        return "–" if x is None else f"{x * 1000:.1f} ms"
+
+    def verdict(v, limit, inclusive=False):
+        return "" if v is None else (": met" if v < limit or (inclusive and v == limit) else ": **not met**")
+
+    p("### Pipelines: `git data repro` and `dvc repro`")
+    p("")
+    p("Seconds (median) unless a row says otherwise; ratio = git-data ÷ DVC (below 1 = git-data")
+    p("faster). Targets are issue 25's. Per-stage rows are derived: no-op cost of a stage =")
+    p(f"(no-op of the {n}-stage `foreach` − no-op of the 4-stage chain) ÷ {n - 4}; first-run overhead")
+    p(f"of a stage = (first run of the {n} stages − the same {n} commands run alone through `sh -c`,")
+    p(f"{secs(t('PIPE', 'foreach commands alone', 'floor'))} s) ÷ {n}. DVC has no `-j`: it runs the two")
+    p("`sleep 1` stages one after the other; git-data runs them with `-j 2`.")
+    p("")
+    p("| step | DVC | git-data | ratio | issue target |")
+    p("|---|---:|---:|---:|---|")
+
+    def row(label, d, g, target, fmt=secs):
+        p(f"| {label} | {fmt(d) if d is not None else '–'} | {fmt(g) if g is not None else '–'} | "
+          f"{ratio(g, d)} | {target} |")
+
+    d, g = both("no-op repro, 4 stages")
+    row("no-op `repro` of a 4-stage pipeline", d, g, "< 0.050 s" + verdict(g, 0.05))
+    d, g = both("no-op repro, foreach")
+    row(f"no-op `repro` of a {n}-stage `foreach`", d, g, "–")
+    g = per_stage_noop("gitdata")
+    row("per additional no-op stage", per_stage_noop("dvc"), g, "< 1 ms" + verdict(g, 0.001), ms)
+    d, g = both("first run, foreach")
+    row(f"first run of the {n}-stage `foreach`", d, g, "–")
+    g = first_overhead("gitdata")
+    row("first-run overhead per stage", first_overhead("dvc"), g, "≤ 10 ms" + verdict(g, 0.010, inclusive=True), ms)
+    d, g = both("two 1 s stages")
+    row("two independent 1 s stages (git-data `-j 2`)", d, g, "< 1.8 s wall" + verdict(g, 1.8))
+    d, g = both(f"metrics show, {nc} commits")
+    skipped = any("git data metrics" in x for x in notes)
+    gcell = g if g is not None else None
+    row(f"`metrics show` over {nc} commits" + (" (git-data: not in this build)" if skipped else ""),
+        d, gcell, "< 0.2 s" + verdict(gcell, 0.2))
+    d, g = t("PIPE", f"metrics show, {nl} commits", "dvc"), t("PIPE", f"metrics log, {nl} commits", "gitdata")
+    dcell = secs(d) + " (`metrics show -A`)" if d is not None else "n/a"
+    p(f"| `metrics log` over {nl} commits{' (git-data: not in this build)' if skipped else ''} | {dcell} | "
+      f"{secs(g)} | {ratio(g, d)} | < 1 s{verdict(g, 1.0)} |")
+    d, g = both("run-cache restore in a fresh clone")
+
+    def ran(tool, v):
+        r = pipe.get(("runcache ran", tool))
+        if v is None:
+            return "–"
+        return f"{secs(v)} ({'command ran' if r == 'yes' else 'no command run' if r == 'no' else '?'})"
+
+    ok = "" if g is None else (": met" if pipe.get(("runcache ran", "gitdata")) == "no" and
+                               pipe.get(("runcache metrics identical", "gitdata")) == "yes" else ": **not met**")
+    p(f"| restore from the run cache in a fresh clone (`cache: false` metrics; DVC: "
+      f"`dvc pull --run-cache && dvc repro`) | {ran('dvc', d)} | {ran('gitdata', g)} | {ratio(g, d)} | "
+      f"no command run, outputs byte-identical{ok} |")
+    p("")
+
 kinds_seen = [(k, label) for k, label in KINDS if any(order.get(f"{w}-{k}") for w in ("W1", "W2"))]
 if len(kinds_seen) > 1:
     p("### Remote kinds: git-data against each server, ÷ S3")
