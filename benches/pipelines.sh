@@ -27,8 +27,8 @@
 #            `dvc push --run-cache` to a directory remote), then per rep a fresh clone, lr set
 #            back to 0.1 and the repro timed (DVC: `dvc pull --run-cache && dvc repro`, how a
 #            DVC user gets a colleague's run cache). pipe.tsv records whether the command ran
-#            (a marker file the command appends to) and whether metrics.json is the bytes of
-#            the lr 0.1 run.
+#            (a marker file the command appends to); metrics.json and model.bin must be the
+#            bytes of the lr 0.1 run.
 #
 # Parameters (defaults; --smoke in brackets): PIPE_STEPS ("chain foreach jobs metrics
 # runcache") ["chain foreach"], PIPE_STAGES (200) [20], PIPE_COMMITS (54),
@@ -201,7 +201,7 @@ EOF
   for lr in 0.1 0.2; do
     printf 'lr: %s\n' "$lr" > params.yaml
     if [[ $2 == dvc ]]; then "$DVC" repro -q; else git data repro; fi
-    [[ $lr == 0.1 ]] && cp metrics.json ../metrics-0.1.json
+    if [[ $lr == 0.1 ]]; then cp metrics.json ../metrics-0.1.json && cp model.bin ../model-0.1.bin; fi
     git add -A && git commit -q -m "train at lr $lr"
   done
   if [[ $2 == dvc ]]; then "$DVC" push -q --run-cache; fi
@@ -319,13 +319,13 @@ pipe_clone() { # (prep) a fresh clone of the run-cache project, lr set back to 0
   [[ ! -e $D/clone/ran.marker ]] || die "PIPE $TOOL: the clone has a marker"
   printf 'lr: 0.1\n' > "$D/clone/params.yaml"
 }
-pipe_clone_ran() { # (check) did the command run? is metrics.json the lr 0.1 run's?
+pipe_clone_ran() { # (check) did the command run? are metrics.json and model.bin the lr 0.1 run's?
   local ran=no same=no
   [[ -e $D/clone/ran.marker ]] && ran=yes
-  cmp -s "$D/clone/metrics.json" "$D/metrics-0.1.json" && same=yes
-  [[ $same == yes ]] || die "PIPE $TOOL: metrics.json after the restore is not the lr 0.1 run's"
+  cmp -s "$D/clone/metrics.json" "$D/metrics-0.1.json" && cmp -s "$D/clone/model.bin" "$D/model-0.1.bin" && same=yes
+  [[ $same == yes ]] || die "PIPE $TOOL: metrics.json or model.bin after the restore is not the lr 0.1 run's"
   pipe_record "runcache ran" "$TOOL" "$ran"
-  pipe_record "runcache metrics identical" "$TOOL" "$same"
+  pipe_record "runcache outputs identical" "$TOOL" "$same"
 }
 
 pipe_runcache() { # TOOL

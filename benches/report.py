@@ -419,7 +419,7 @@ if order.get("PIPE"):
         return f"{secs(v)} ({'command ran' if r == 'yes' else 'no command run' if r == 'no' else '?'})"
 
     ok = "" if g is None else (": met" if pipe.get(("runcache ran", "gitdata")) == "no" and
-                               pipe.get(("runcache metrics identical", "gitdata")) == "yes" else ": **not met**")
+                               pipe.get(("runcache outputs identical", "gitdata")) == "yes" else ": **not met**")
     if d is not None or g is not None:
         p(f"| restore from the run cache in a fresh clone (`cache: false` metrics; DVC: "
           f"`dvc pull --run-cache && dvc repro`) | {ran('dvc', d)} | {ran('gitdata', g)} | {pratio(g, d)} | "
