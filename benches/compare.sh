@@ -9,7 +9,7 @@
 #
 # Options: --smoke, --out FILE (where the report goes), --no-build (do not run cargo build).
 # Parameters (environment; defaults in parentheses, --smoke sizes in brackets):
-#   WORKLOADS ("W1 W2 S3 CLOUD W3 W5 W6")   REPS (3) [1]: runs of each one-shot step, fresh repos each
+#   WORKLOADS ("W1 W2 S3 CLOUD W3 W5 W6 PIPE")   REPS (3) [1]: runs of each one-shot step, fresh repos each
 #   RT_RUNS (5) [2]: timed runs of each repeatable step, after one warm-up
 #   BIG_MIB (1024) [16]          W1: one file
 #   W2_FILES (5000) [50]         W2: files of W2_MIN_KIB..W2_MAX_KIB (4..256) KiB
@@ -24,6 +24,9 @@
 #                                report sets them beside the S3 figures; CLOUD_REPS (S3_REPS)
 #   TOOLS ("gitdata lfs dvc")    W1/W2/W5 tools; W2 and W5 add plain git ("git")
 #   W3_TOOLS ("gitdata gitdata-hl lfs dvc dvc-hl")  W6_TOOLS ("gitdata")  S3_TOOLS ("gitdata dvc")
+#   PIPE: `git data repro` against `dvc repro` (benches/pipelines.sh, which lists its steps):
+#     PIPE_STEPS ("chain foreach jobs metrics runcache") ["chain foreach"], PIPE_STAGES (200)
+#     [20], PIPE_COMMITS (54), PIPE_LOG_COMMITS (1000), PIPE_TOOLS ("gitdata dvc")
 #   SKIP_MISSING (0): 1 leaves out a compared tool that is not installed, instead of failing
 #   SEED (42)  SCRATCH (/tmp/gd-bench)  GIT_DATA_BIN (target/release/git-data)
 #   REMOTE_ROOT (/dev/shm/gd-bench-remotes): directory remotes and bare git remotes, on
@@ -60,6 +63,8 @@ ROOT=$(dirname "$BENCH")
 SELF=$BENCH/compare.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$BENCH/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=pipelines.sh
+source "$BENCH/pipelines.sh"
 
 if [[ ${1:-} == _call ]]; then   # one adapter function in its own process (a timed step)
   shift; "$@"; exit
@@ -68,8 +73,8 @@ fi
 # ------------------------------------------------------------------------------ parameters
 PARAMS=(WORKLOADS REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES
   W5_MIN_KIB W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_KINDS CLOUD_REPS TOOLS W3_TOOLS
-  W6_TOOLS S3_TOOLS SEED
-  SCRATCH REMOTE_ROOT SETTLE GIT_DATA_BIN SKIP_MISSING)
+  W6_TOOLS S3_TOOLS SEED PIPE_STEPS PIPE_STAGES PIPE_COMMITS PIPE_LOG_COMMITS PIPE_TOOLS
+  SCRATCH REMOTE_ROOT SETTLE WARM_GIB GIT_DATA_BIN SKIP_MISSING)
 command_line() { # how this run was started, for the report
   local p s=""
   for p in "${PARAMS[@]}"; do [[ -n ${!p+x} ]] && s+="$p=$(printf '%q' "${!p}") "; done
@@ -96,7 +101,8 @@ if ((smoke)); then
   : "${REPS:=1}" "${RT_RUNS:=2}" "${BIG_MIB:=16}" "${W2_FILES:=50}" "${MODEL_MIB:=8}"
   : "${W5_FILES:=300}" "${W6_MIB:=64}" "${SETTLE:=0}" "${WARM_GIB:=0}"
 fi
-WORKLOADS=${WORKLOADS:-W1 W2 S3 CLOUD W3 W5 W6}
+WORKLOADS=${WORKLOADS:-W1 W2 S3 CLOUD W3 W5 W6 PIPE}
+pipe_params "$smoke"
 REPS=${REPS:-3} RT_RUNS=${RT_RUNS:-5} SEED=${SEED:-42}
 BIG_MIB=${BIG_MIB:-1024} MODEL_MIB=${MODEL_MIB:-512} W6_MIB=${W6_MIB:-10240}
 W2_FILES=${W2_FILES:-5000} W2_MIN_KIB=${W2_MIN_KIB:-4} W2_MAX_KIB=${W2_MAX_KIB:-256}
@@ -162,7 +168,7 @@ needs() { # TOOL…
     dropped+="$(base_of "$t") "
     ((${SKIP_MISSING:-0})) || die "$(base_of "$t") is missing: run benches/setup.sh (or drop it from the tool lists, or set SKIP_MISSING=1)"
     note "$(base_of "$t") is not installed: left out of this run"
-    for v in TOOLS W3_TOOLS W6_TOOLS S3_TOOLS; do
+    for v in TOOLS W3_TOOLS W6_TOOLS S3_TOOLS PIPE_TOOLS; do
       kept=""
       for t2 in ${!v}; do [[ $(base_of "$t2") == "$(base_of "$t")" ]] || kept+="$t2 "; done
       printf -v "$v" '%s' "${kept% }"
@@ -178,6 +184,7 @@ prepare() {
   local all="$TOOLS $W3_TOOLS"
   [[ $WORKLOADS == *W6* ]] && all+=" $W6_TOOLS"
   [[ $WORKLOADS == *S3* ]] && all+=" $S3_TOOLS"
+  [[ $WORKLOADS == *PIPE* ]] && all+=" $PIPE_TOOLS"
   # shellcheck disable=SC2086
   needs $all
 
@@ -672,7 +679,8 @@ main() {
             emu_stop
           done
         done ;;
-      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3 CLOUD)" ;;
+      PIPE) pipe_workload ;;
+      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3 CLOUD PIPE)" ;;
     esac
     release_data "$wl"
   done
