@@ -31,6 +31,7 @@ mod prune;
 mod readme;
 mod recovery;
 mod repro;
+mod repro_set;
 mod retries;
 mod s3;
 mod s3server;

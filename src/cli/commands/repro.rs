@@ -1,4 +1,5 @@
-//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k]`: runs the stages of the `dvc.yaml` in
+//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k] [--set KEY=VALUE]`: sets the params
+//! given with `--set` ([`crate::pipeline::setparam`]), then runs the stages of the `dvc.yaml` in
 //! the current folder whose inputs changed ([`crate::pipeline`]), prints each stage's fate
 //! and reason, then makes the outputs git-data files: their patterns tracked, their bytes
 //! stored (the runner stores them as it hashes them), and the outputs staged with the lock
@@ -16,6 +17,8 @@ use crate::pipeline::load::{self, Pipeline};
 use crate::pipeline::lock::LockFile;
 use crate::pipeline::owner::Owner;
 use crate::pipeline::run::{self, Event, Options, Paths, Plan};
+use crate::pipeline::setparam;
+use crate::pipeline::statcache::Stats;
 use crate::pipeline::{LOCK_NAME, PIPELINE_NAME, dag};
 use anyhow::{Context as _, Result};
 use gix::bstr::{BString, ByteSlice};
@@ -35,14 +38,17 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
             format!("run `git data repro` in the folder that holds {PIPELINE_NAME}"),
         ));
     }
-    let pipeline = load::load(&root, &dir)?;
-    let selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    let sets = args.set.iter().map(|a| setparam::parse(a, &dir)).collect::<Result<Vec<_>, _>>()?;
+    let mut pipeline = load::load(&root, &dir)?;
+    let mut selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
     let lock_path = root.join(&dir).join(LOCK_NAME);
     let mut lock = LockFile::read(&lock_path)?;
+    // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
+    let stats = Stats::load(&ctx.repo.stat_cache_path());
     if args.dry {
         return Ok(print_plan(
             &pipeline,
-            &run::plan(&pipeline, &selected, &lock, &root, args.force),
+            &run::plan(&pipeline, &selected, &lock, &root, args.force, &stats),
         ));
     }
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
@@ -54,11 +60,17 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let data = ctx.repo.worktree_data_dir().join("repro");
     let owner_name = if dir.is_empty() { "root".to_string() } else { dir.replace('/', "%") };
     let _owner = Owner::claim(&data.join(format!("{owner_name}.owner")))?;
+    if set_params(ctx, &root, &sets)? {
+        // a param may be templated into a command or a foreach: read dvc.yaml again
+        pipeline = load::load(&root, &dir)?;
+        selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    }
     let paths = Paths {
         root: root.clone(),
         lock: lock_path,
         tmp: ctx.repo.tmp_dir(),
         logs: data.join("logs"),
+        stats,
     };
     let opts =
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
@@ -66,6 +78,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let summary = run::run(&pipeline, &selected, &ctx.store, &mut lock, &opts, &paths, &mut |e| {
         print_event(e, quiet)
     })?;
+    let _ = paths.stats.save(); // only a cache: a failed write costs a re-hash next time
     if !summary.ran.is_empty() {
         stage_outputs(ctx, &root, &pipeline, &summary.ran)?;
     }
@@ -83,6 +96,24 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         println!("Stages: {}", parts.join(", "));
     }
     Ok(if summary.failed > 0 { 1 } else { 0 })
+}
+
+/// Writes the `--set` params (all were parsed before the first write); whether one changed.
+fn set_params(ctx: &Context, root: &Path, sets: &[setparam::Assignment]) -> Result<bool> {
+    let mut changed = false;
+    for a in sets {
+        let wrote = setparam::apply(root, a, &ctx.repo.tmp_dir())?;
+        if !ctx.global.quiet {
+            let what = if wrote { "Set" } else { "Already" };
+            println!("{what} {} = {} in {}", a.key, shown(&a.value), a.file);
+        }
+        changed |= wrote;
+    }
+    Ok(changed)
+}
+
+fn shown(v: &serde_yaml::Value) -> String {
+    serde_yaml::to_string(v).map(|s| s.trim_end().to_string()).unwrap_or_default()
 }
 
 fn print_event(event: Event<'_>, quiet: bool) {
