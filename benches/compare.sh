@@ -9,12 +9,14 @@
 #
 # Options: --smoke, --out FILE (where the report goes), --no-build (do not run cargo build).
 # Parameters (environment; defaults in parentheses, --smoke sizes in brackets):
-#   WORKLOADS ("W1 W2 S3 CLOUD W3 W5 W6")   REPS (3) [1]: runs of each one-shot step, fresh repos each
+#   WORKLOADS ("W1 W2 S3 CLOUD W3 W5 W6 PIPE")   REPS (3) [1]: runs of each one-shot step, fresh repos each
 #   RT_RUNS (5) [2]: timed runs of each repeatable step, after one warm-up
 #   BIG_MIB (1024) [16]          W1: one file
 #   W2_FILES (5000) [50]         W2: files of W2_MIN_KIB..W2_MAX_KIB (4..256) KiB
 #   MODEL_MIB (512) [8]          W3: a model, versions v1.0 and v2.0
 #   W5_FILES (100000) [300]      W5: files of W5_MIN_KIB..W5_MAX_KIB (1..8) KiB; W5_REPS (1)
+#   PIPE_STAGES (200) [10]       PIPE: `git data repro` vs `dvc repro` (benches/pipelines.sh);
+#                                PIPE_ROWS (1000000) [20000], PIPE_LOG_COMMITS (1000) [100]
 #   W6_MIB (10240) [64]          W6: one file; W6_REPS (1). It needs 2 x W6_MIB + 2 GiB free
 #                                disk: with less, W6 runs at the largest whole GiB that fits
 #   S3_REPS (REPS)               S3: W1 and W2 push + clone against a local SeaweedFS
@@ -60,6 +62,8 @@ ROOT=$(dirname "$BENCH")
 SELF=$BENCH/compare.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$BENCH/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=pipelines.sh
+source "$BENCH/pipelines.sh"
 
 if [[ ${1:-} == _call ]]; then   # one adapter function in its own process (a timed step)
   shift; "$@"; exit
@@ -68,7 +72,7 @@ fi
 # ------------------------------------------------------------------------------ parameters
 PARAMS=(WORKLOADS REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES
   W5_MIN_KIB W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_KINDS CLOUD_REPS TOOLS W3_TOOLS
-  W6_TOOLS S3_TOOLS SEED
+  W6_TOOLS S3_TOOLS SEED PIPE_STAGES
   SCRATCH REMOTE_ROOT SETTLE GIT_DATA_BIN SKIP_MISSING)
 command_line() { # how this run was started, for the report
   local p s=""
@@ -94,9 +98,11 @@ done
 
 if ((smoke)); then
   : "${REPS:=1}" "${RT_RUNS:=2}" "${BIG_MIB:=16}" "${W2_FILES:=50}" "${MODEL_MIB:=8}"
-  : "${W5_FILES:=300}" "${W6_MIB:=64}" "${SETTLE:=0}" "${WARM_GIB:=0}"
+  : "${W5_FILES:=300}" "${W6_MIB:=64}" "${SETTLE:=0}" "${WARM_GIB:=0}" "${PIPE_STAGES:=10}"
+  : "${PIPE_LOG_COMMITS:=100}" "${PIPE_ROWS:=20000}"
 fi
-WORKLOADS=${WORKLOADS:-W1 W2 S3 CLOUD W3 W5 W6}
+WORKLOADS=${WORKLOADS:-W1 W2 S3 CLOUD W3 W5 W6 PIPE}
+PIPE_STAGES=${PIPE_STAGES:-200}
 REPS=${REPS:-3} RT_RUNS=${RT_RUNS:-5} SEED=${SEED:-42}
 BIG_MIB=${BIG_MIB:-1024} MODEL_MIB=${MODEL_MIB:-512} W6_MIB=${W6_MIB:-10240}
 W2_FILES=${W2_FILES:-5000} W2_MIN_KIB=${W2_MIN_KIB:-4} W2_MAX_KIB=${W2_MAX_KIB:-256}
@@ -240,7 +246,7 @@ for i in range(2000): open(f"{sys.argv[1]}/f{i}", "w").close()' "$FLOOR/create"
   meta coreutils "$(cp --version | head -1 | awk '{print $NF}')"
   meta reflink "$REFLINK"
   for head in REPS RT_RUNS BIG_MIB W2_FILES W2_MIN_KIB W2_MAX_KIB MODEL_MIB W5_FILES W5_MIN_KIB \
-    W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_REPS CLOUD_KINDS WORKLOADS; do
+    W5_MAX_KIB W5_REPS W6_MIB W6_REPS S3_REPS CLOUD_REPS CLOUD_KINDS WORKLOADS PIPE_STAGES; do
     meta "param $head" "${!head}"
   done
   meta smoke "$smoke"
@@ -672,7 +678,10 @@ main() {
             emu_stop
           done
         done ;;
-      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3 CLOUD)" ;;
+      PIPE)
+        say "== PIPE: git data repro and dvc repro, $PIPE_STAGES-stage foreach"
+        pipe_steps ;;
+      *) die "unknown workload $wl (W1 W2 W3 W5 W6 S3 CLOUD PIPE)" ;;
     esac
     release_data "$wl"
   done
