@@ -11,7 +11,8 @@
 //! comments). JSON files are rewritten whole, keys in their order, two-space indent.
 //!
 //! Invariants: the new text is parsed back and must equal the old document with just that
-//! value changed, or nothing is written; a key that is not in the file is refused (`--set`
+//! value changed; every assignment is worked out before any file is written, so one refused
+//! leaves all files as they were; a key that is not in the file is refused (`--set`
 //! changes params, it does not add them); the file is replaced atomically (temp + rename).
 
 use super::params::{lookup, read_file};
@@ -71,41 +72,72 @@ pub(crate) fn parse(arg: &str, dir: &str) -> Result<Assignment, SetError> {
     Ok(Assignment { arg: arg.into(), file, key: key.into(), value })
 }
 
-/// Writes `a` into its file under `root`; `Ok(false)` when it already held that value.
-pub(crate) fn apply(root: &Path, a: &Assignment, tmp_dir: &Path) -> Result<bool, SetError> {
-    let file = root.join(&a.file);
-    let read_err =
-        |message: String| SetError::Read { arg: a.arg.clone(), file: file.clone(), message };
-    let doc = read_file(&file).map_err(read_err)?;
-    let no_key = || SetError::NoKey { arg: a.arg.clone(), key: a.key.clone(), file: file.clone() };
-    let old = lookup(&doc, &a.key).ok_or_else(no_key)?;
-    if *old == a.value {
-        return Ok(false);
+/// Writes every assignment under `root`: all are worked out in memory first (in order, so two
+/// keys of one file both apply), and files are written only if every one succeeded. For each
+/// assignment, whether it changed its file (`false`: the file already held that value).
+pub(crate) fn apply(
+    root: &Path,
+    sets: &[Assignment],
+    tmp_dir: &Path,
+) -> Result<Vec<bool>, SetError> {
+    let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
+    let mut changed = Vec::with_capacity(sets.len());
+    for a in sets {
+        let file = root.join(&a.file);
+        let at = match files.iter().position(|(p, ..)| *p == file) {
+            Some(at) => at,
+            None => {
+                read_file(&file).map_err(|message| read_err(a, &file, message))?; // refuses TOML
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| read_err(a, &file, e.to_string()))?;
+                files.push((file.clone(), text, false));
+                files.len() - 1
+            }
+        };
+        let edited = edit(&files[at].1, &file, a)?;
+        changed.push(edited.is_some());
+        if let Some(text) = edited {
+            files[at] = (file, text, true);
+        }
+    }
+    for (file, text, _) in files.iter().filter(|f| f.2) {
+        let access = crate::fs::textfile::Access::Shared;
+        crate::fs::textfile::replace(file, text.as_bytes(), tmp_dir, access).map_err(|source| {
+            SetError::Write { arg: sets[0].arg.clone(), file: file.clone(), source }
+        })?;
+    }
+    Ok(changed)
+}
+
+fn read_err(a: &Assignment, file: &Path, message: String) -> SetError {
+    SetError::Read { arg: a.arg.clone(), file: file.to_path_buf(), message }
+}
+
+/// The text of `file` (now `text`) with `a` applied; `None` when it already holds the value.
+fn edit(text: &str, file: &Path, a: &Assignment) -> Result<Option<String>, SetError> {
+    let doc: Value = match text.trim() {
+        "" => Value::Mapping(Default::default()),
+        _ => serde_yaml::from_str(text).map_err(|e| read_err(a, file, e.to_string()))?,
+    };
+    let no_key = || SetError::NoKey { arg: a.arg.clone(), key: a.key.clone(), file: file.into() };
+    if *lookup(&doc, &a.key).ok_or_else(no_key)? == a.value {
+        return Ok(None);
     }
     let mut want = doc.clone();
     *lookup_mut(&mut want, &a.key).ok_or_else(no_key)? = a.value.clone();
-    let text = std::fs::read_to_string(&file).map_err(|e| read_err(e.to_string()))?;
-    let new_text = if file.extension().is_some_and(|e| e == "json") {
-        let mut t = serde_json::to_string_pretty(&want).map_err(|e| read_err(e.to_string()))?;
+    if file.extension().is_some_and(|e| e == "json") {
+        let mut t =
+            serde_json::to_string_pretty(&want).map_err(|e| read_err(a, file, e.to_string()))?;
         t.push('\n');
-        t
-    } else {
-        let not_simple =
-            || SetError::NotSimple { arg: a.arg.clone(), key: a.key.clone(), file: file.clone() };
-        let edited = edit_block_yaml(&text, &a.key, &a.value).ok_or_else(not_simple)?;
-        match serde_yaml::from_str::<Value>(&edited) {
-            Ok(back) if back == want => edited,
-            _ => return Err(not_simple()),
-        }
-    };
-    crate::fs::textfile::replace(
-        &file,
-        new_text.as_bytes(),
-        tmp_dir,
-        crate::fs::textfile::Access::Shared,
-    )
-    .map_err(|source| SetError::Write { arg: a.arg.clone(), file: file.clone(), source })?;
-    Ok(true)
+        return Ok(Some(t));
+    }
+    let not_simple =
+        || SetError::NotSimple { arg: a.arg.clone(), key: a.key.clone(), file: file.into() };
+    let edited = edit_block_yaml(text, &a.key, &a.value).ok_or_else(not_simple)?;
+    match serde_yaml::from_str::<Value>(&edited) {
+        Ok(back) if back == want => Ok(Some(edited)),
+        _ => Err(not_simple()),
+    }
 }
 
 /// [`lookup`] for writing: the same key resolution (a whole key with dots first).
@@ -286,22 +318,28 @@ mod tests {
     }
 
     #[test]
-    fn applies_atomically_and_verifies() {
+    fn applies_all_or_nothing_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let tmp = root.join("tmp");
-        std::fs::write(root.join("params.yaml"), "train:  # section\n  lr: 0.1 # rate\n").unwrap();
-        assert!(apply(root, &parse("train.lr=0.5", "").unwrap(), &tmp).unwrap());
+        let one = |a: &str| apply(root, &[parse(a, "").unwrap()], &tmp);
+        std::fs::write(root.join("params.yaml"), "train:  # section\n  lr: 0.1 # rate\n  n: 1\n")
+            .unwrap();
+        let both = [parse("train.lr=0.5", "").unwrap(), parse("train.n=2", "").unwrap()];
+        assert_eq!(apply(root, &both, &tmp).unwrap(), [true, true]);
         let text = std::fs::read_to_string(root.join("params.yaml")).unwrap();
-        assert_eq!(text, "train:  # section\n  lr: 0.5 # rate\n");
-        assert!(!apply(root, &parse("train.lr=0.5", "").unwrap(), &tmp).unwrap());
-        let e = apply(root, &parse("train.mom=1", "").unwrap(), &tmp).unwrap_err();
+        assert_eq!(text, "train:  # section\n  lr: 0.5 # rate\n  n: 2\n");
+        assert_eq!(one("train.lr=0.5").unwrap(), [false]);
+        // one bad assignment: nothing is written, not even the good one before it
+        let mixed = [parse("train.lr=0.7", "").unwrap(), parse("train.mom=1", "").unwrap()];
+        let e = apply(root, &mixed, &tmp).unwrap_err();
         assert!(e.to_string().contains("there is no key `train.mom` in"), "{e}");
+        assert_eq!(std::fs::read_to_string(root.join("params.yaml")).unwrap(), text);
         std::fs::write(root.join("flow.yaml"), "train: {lr: 0.1}\n").unwrap();
-        let e = apply(root, &parse("flow.yaml:train.lr=2", "").unwrap(), &tmp).unwrap_err();
+        let e = one("flow.yaml:train.lr=2").unwrap_err();
         assert!(e.to_string().contains("edit it by hand"), "{e}");
         std::fs::write(root.join("p.json"), "{\"z\": 1, \"a\": {\"b\": 2}}").unwrap();
-        assert!(apply(root, &parse("p.json:a.b=3", "").unwrap(), &tmp).unwrap());
+        assert_eq!(one("p.json:a.b=3").unwrap(), [true]);
         let text = std::fs::read_to_string(root.join("p.json")).unwrap();
         assert_eq!(text, "{\n  \"z\": 1,\n  \"a\": {\n    \"b\": 3\n  }\n}\n");
     }

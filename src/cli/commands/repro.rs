@@ -98,18 +98,19 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     Ok(if summary.failed > 0 { 1 } else { 0 })
 }
 
-/// Writes the `--set` params (all were parsed before the first write); whether one changed.
+/// Writes the `--set` params (all or none); whether one changed its file.
 fn set_params(ctx: &Context, root: &Path, sets: &[setparam::Assignment]) -> Result<bool> {
-    let mut changed = false;
-    for a in sets {
-        let wrote = setparam::apply(root, a, &ctx.repo.tmp_dir())?;
-        if !ctx.global.quiet {
-            let what = if wrote { "Set" } else { "Already" };
+    if sets.is_empty() {
+        return Ok(false);
+    }
+    let changed = setparam::apply(root, sets, &ctx.repo.tmp_dir())?;
+    if !ctx.global.quiet {
+        for (a, wrote) in sets.iter().zip(&changed) {
+            let what = if *wrote { "Set" } else { "Already" };
             println!("{what} {} = {} in {}", a.key, shown(&a.value), a.file);
         }
-        changed |= wrote;
     }
-    Ok(changed)
+    Ok(changed.contains(&true))
 }
 
 fn shown(v: &serde_yaml::Value) -> String {
