@@ -6,14 +6,21 @@
 //! id of the data it stands for, and is flagged: a stage can be found up to date without the
 //! data, but cannot run on it.
 //!
+//! With a [`Stats`], a file whose stat the work tree's stat cache vouches for is not read
+//! (with a store, only when the store already holds its object), and a settled file hashed
+//! is noted for the cache ([`super::statcache`]).
+//!
 //! Invariants: with a store, every byte hashed is also stored (file objects and the manifest
 //! itself), so a recorded id always names objects in the cache; the manifest of the same
 //! tree is the same bytes on every machine (paths `/`-separated, relative, byte-sorted).
 
+use super::statcache::Stats;
+use crate::fs::stat::FileStat;
 use crate::oid::{self, Oid};
 use crate::store::{Store, StoreError};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// What the lock file records for one path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,28 +45,52 @@ pub(crate) enum HashError {
 }
 
 /// The id of the file or directory at `abs`, stored into `store` when given; `None` when
-/// nothing is there.
+/// nothing is there. Reads every byte (no stat cache).
 pub(crate) fn hash(abs: &Path, store: Option<&Store>) -> Result<Option<Hashed>, HashError> {
+    let (root, rel) = match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => (dir, name.to_string_lossy().into_owned()),
+        _ => (abs, String::new()),
+    };
+    hash_with(root, &rel, store, &Stats::none())
+}
+
+/// [`hash`] of the repository path `rel` under `root`, with `stats` vouching for unchanged
+/// files and noting the settled files it had to read.
+pub(crate) fn hash_with(
+    root: &Path,
+    rel: &str,
+    store: Option<&Store>,
+    stats: &Stats,
+) -> Result<Option<Hashed>, HashError> {
+    let abs = &root.join(rel);
     let io_err = |source| HashError::Io { path: abs.to_path_buf(), source };
+    let observed = SystemTime::now();
     let meta = match std::fs::metadata(abs) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err(e)),
     };
     if !meta.is_dir() {
-        let (oid, size, pointers) = hash_file(abs, store)?;
+        let file = Seen { rel, stat: FileStat::from_metadata(&meta), observed };
+        let (oid, size, pointers) = hash_file(abs, &file, store, stats)?;
         return Ok(Some(Hashed { oid, size, nfiles: None, pointers }));
     }
     let mut files = Vec::new();
-    walk(abs, "", &mut files)?;
-    files.sort();
+    walk(abs, "", observed, &mut files)?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut manifest = String::new();
     let (mut total, mut pointers) = (0, false);
-    for rel in &files {
-        let (oid, size, pointer) = hash_file(&abs.join(rel), store)?;
+    let base = rel.trim_end_matches('/');
+    for (name, stat, observed) in &files {
+        let key = match base {
+            "" | "." => name.clone(),
+            base => format!("{base}/{name}"),
+        };
+        let file = Seen { rel: &key, stat: *stat, observed: *observed };
+        let (oid, size, pointer) = hash_file(&abs.join(name), &file, store, stats)?;
         total += size;
         pointers |= pointer;
-        manifest.push_str(&format!("{} {size} {rel}\n", oid.to_hex()));
+        manifest.push_str(&format!("{} {size} {name}\n", oid.to_hex()));
     }
     let oid = match store {
         Some(store) => {
@@ -73,30 +104,64 @@ pub(crate) fn hash(abs: &Path, store: Option<&Store>) -> Result<Option<Hashed>, 
     Ok(Some(Hashed { oid, size: total, nfiles: Some(files.len() as u64), pointers }))
 }
 
+/// A file as its stat was taken: repository path, stat, and a moment before the stat.
+struct Seen<'a> {
+    rel: &'a str,
+    stat: FileStat,
+    observed: SystemTime,
+}
+
 /// A file's id and size, and whether it is a pointer (then the id and size of its data).
-fn hash_file(path: &Path, store: Option<&Store>) -> Result<(Oid, u64, bool), HashError> {
+fn hash_file(
+    path: &Path,
+    seen: &Seen<'_>,
+    store: Option<&Store>,
+    stats: &Stats,
+) -> Result<(Oid, u64, bool), HashError> {
     let io_err = |source| HashError::Io { path: path.to_path_buf(), source };
+    let size = seen.stat.size;
+    if let Some(oid) = stats.lookup(seen.rel, &seen.stat)
+        && store.is_none_or(|s| s.contains(&oid, size))
+    {
+        return Ok((oid, size, false));
+    }
     let Some(store) = store else {
-        let meta = std::fs::metadata(path).map_err(io_err)?;
-        if meta.len() < crate::pointer::MAX_POINTER_SIZE as u64 {
+        if size < crate::pointer::MAX_POINTER_SIZE as u64 {
             let bytes = std::fs::read(path).map_err(io_err)?;
             if let Ok(p) = crate::pointer::Pointer::parse(&bytes) {
                 return Ok((p.oid, p.size, true));
             }
-            return Ok((Oid::of_bytes(&bytes), bytes.len() as u64, false));
+            let oid = Oid::of_bytes(&bytes);
+            if bytes.len() as u64 == size {
+                stats.note(seen.rel, &seen.stat, seen.observed, oid);
+            }
+            return Ok((oid, bytes.len() as u64, false));
         }
-        let (oid, size) = oid::hash_file(path).map_err(io_err)?;
-        return Ok((oid, size, false));
+        let (oid, read) = oid::hash_file(path).map_err(io_err)?;
+        if read == size {
+            stats.note(seen.rel, &seen.stat, seen.observed, oid);
+        }
+        return Ok((oid, read, false));
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
-    let (oid, size) = store
+    let (oid, read) = store
         .insert_reader(file)
         .map_err(|source| HashError::Store { path: path.to_path_buf(), source })?;
-    Ok((oid, size, false))
+    // a small file could be a pointer, whose id the cache must not stand for: the no-store
+    // path, which tells them apart, notes it
+    if read == size && read >= crate::pointer::MAX_POINTER_SIZE as u64 {
+        stats.note(seen.rel, &seen.stat, seen.observed, oid);
+    }
+    Ok((oid, read, false))
 }
 
-/// Every file below `dir`, as `/`-separated paths after `prefix`.
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), HashError> {
+/// Every file below `dir`, as `/`-separated paths after `prefix`, with its stat.
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    observed: SystemTime,
+    out: &mut Vec<(String, FileStat, SystemTime)>,
+) -> Result<(), HashError> {
     let io_err = |source| HashError::Io { path: dir.to_path_buf(), source };
     for entry in std::fs::read_dir(dir).map_err(io_err)? {
         let entry = entry.map_err(io_err)?;
@@ -107,9 +172,9 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), HashError
         let rel = format!("{prefix}{name}");
         let meta = std::fs::metadata(entry.path()).map_err(io_err)?;
         if meta.is_dir() {
-            walk(&entry.path(), &format!("{rel}/"), out)?;
+            walk(&entry.path(), &format!("{rel}/"), observed, out)?;
         } else {
-            out.push(rel);
+            out.push((rel, FileStat::from_metadata(&meta), observed));
         }
     }
     Ok(())

@@ -5,10 +5,11 @@
 //! The steps, one module each: read and expand `dvc.yaml` ([`load`]: templating in
 //! [`template`], `foreach`/`matrix` in [`expand`], each stage checked in [`spec`]); order the
 //! stages ([`dag`]); read tracked params ([`params`]); hash files and directories ([`hash`]);
-//! read and write the lock ([`lock`]); decide which stages must run and why ([`state`]); run
-//! them, in parallel along the graph ([`run`]), or restore them from the run cache
-//! ([`runcache`]). Invariant: nothing here prints; the command
-//! line receives events and prints them.
+//! read and write the lock ([`lock`]); let the stat cache vouch for unchanged files
+//! ([`statcache`]); decide which stages must run and why ([`state`]); run them, in parallel
+//! along the graph ([`run`]), or restore them from the run cache ([`runcache`]). Invariant:
+//! nothing here prints; the command line receives events and prints them. `--set` edits a
+//! params file first ([`setparam`]).
 
 pub(crate) mod dag;
 pub(crate) mod error;
@@ -21,7 +22,9 @@ pub(crate) mod owner;
 pub(crate) mod params;
 pub(crate) mod run;
 pub(crate) mod runcache;
+pub(crate) mod setparam;
 pub(crate) mod spec;
+pub(crate) mod statcache;
 pub(crate) mod state;
 pub(crate) mod template;
 

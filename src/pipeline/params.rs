@@ -6,9 +6,11 @@
 //! same file changes nothing for the stage.
 
 use super::spec::ParamFile;
+use crate::fs::stat::FileStat;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The values a stage tracks, by file (as written in the stage) and key.
 pub(crate) type ParamValues = BTreeMap<String, BTreeMap<String, Value>>;
@@ -24,6 +26,34 @@ pub(crate) fn read_file(abs: &Path) -> Result<Value, String> {
         return Ok(Value::Mapping(Default::default()));
     }
     serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML or JSON: {e}"))
+}
+
+/// Params files read and parsed once per run, shared by the stage threads; a file is read
+/// again only when its stat changed (a stage rewrote it), so later stages see the change.
+#[derive(Default)]
+pub(crate) struct Files {
+    known: Mutex<HashMap<PathBuf, (FileStat, Arc<Value>)>>,
+}
+
+impl Files {
+    /// The parsed params file at `abs` (see [`read_file`]).
+    pub(crate) fn read(&self, abs: &Path) -> Result<Arc<Value>, String> {
+        let stat = std::fs::metadata(abs).map(|m| FileStat::from_metadata(&m)).ok();
+        if let Some(stat) = stat
+            && let Ok(known) = self.known.lock()
+            && let Some((seen, doc)) = known.get(abs)
+            && seen.same_content_stat(&stat)
+        {
+            return Ok(doc.clone());
+        }
+        let doc = Arc::new(read_file(abs)?);
+        if let Some(stat) = stat
+            && let Ok(mut known) = self.known.lock()
+        {
+            known.insert(abs.to_path_buf(), (stat, doc.clone()));
+        }
+        Ok(doc)
+    }
 }
 
 /// The value at a dotted key: the whole key first (a key may contain dots), then part by part.
@@ -48,11 +78,23 @@ pub(crate) fn lookup<'v>(doc: &'v Value, key: &str) -> Option<&'v Value> {
 }
 
 /// The tracked values of `files` under the repository `root`; an error names the file or key.
+#[cfg(test)]
 pub(crate) fn values(root: &Path, files: &[ParamFile]) -> Result<ParamValues, String> {
+    values_with(root, files, &Files::default())
+}
+
+/// [`values`], each file read and parsed once per run through `known`.
+pub(crate) fn values_with(
+    root: &Path,
+    files: &[ParamFile],
+    known: &Files,
+) -> Result<ParamValues, String> {
     let mut out = ParamValues::new();
     for f in files {
-        let doc = read_file(&root.join(&f.file.repo))
+        let doc = known
+            .read(&root.join(&f.file.repo))
             .map_err(|e| format!("params file `{}`: {e}", f.file.path))?;
+        let doc = doc.as_ref();
         let mut tracked = BTreeMap::new();
         match &f.keys {
             None => {
@@ -63,7 +105,7 @@ pub(crate) fn values(root: &Path, files: &[ParamFile]) -> Result<ParamValues, St
             }
             Some(keys) => {
                 for key in keys {
-                    let v = lookup(&doc, key)
+                    let v = lookup(doc, key)
                         .ok_or_else(|| format!("param `{key}` is not in `{}`", f.file.path))?;
                     tracked.insert(key.clone(), v.clone());
                 }
@@ -111,5 +153,18 @@ mod tests {
         std::fs::write(dir.path().join("p.toml"), "a = 1").unwrap();
         let e = values(dir.path(), &[file("p.toml", None)]).unwrap_err();
         assert!(e.contains("TOML files are not read yet"), "{e}");
+    }
+
+    #[test]
+    fn params_files_are_parsed_once_while_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("params.yaml");
+        std::fs::write(&p, "lr: 1\n").unwrap();
+        let files = Files::default();
+        let a = files.read(&p).unwrap();
+        assert!(Arc::ptr_eq(&a, &files.read(&p).unwrap()));
+        std::fs::write(&p, "lr: 22\n").unwrap();
+        let b = files.read(&p).unwrap();
+        assert_eq!(b["lr"], Value::from(22));
     }
 }

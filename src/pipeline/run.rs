@@ -33,6 +33,8 @@ pub(crate) struct Paths {
     /// Temp files of the lock's atomic rewrite.
     pub tmp: PathBuf,
     pub logs: PathBuf,
+    /// The stat cache and params files, shared by the stage threads.
+    pub stats: super::statcache::Stats,
 }
 
 /// What happened to a stage, reported as it happens.
@@ -141,13 +143,14 @@ pub(crate) fn run(
                 st[i] = St::Running;
                 let entry = lock.stages.get(&stage.name).cloned();
                 let tx = tx.clone();
-                let (root, logs, force) = (&paths.root, &paths.logs, opts.force);
+                let (root, logs, force, stats) =
+                    (&paths.root, &paths.logs, opts.force, &paths.stats);
                 scope.spawn(move || {
                     let outcome = (|| {
-                        let now = state::inputs(root, stage)?;
+                        let now = state::inputs_with(root, stage, stats)?;
                         let reason = match force {
                             true => Some(Reason::Forced),
-                            false => state::check(root, stage, entry.as_ref(), &now)?,
+                            false => state::check_with(root, stage, entry.as_ref(), &now, stats)?,
                         };
                         let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
                         let cache = cache.filter(|_| RunCache::applies(stage));
@@ -292,6 +295,7 @@ pub(crate) fn plan(
     lock: &LockFile,
     root: &std::path::Path,
     force: bool,
+    stats: &super::statcache::Stats,
 ) -> Vec<(usize, Plan)> {
     let mut runs = vec![false; p.stages.len()];
     let mut out = Vec::new();
@@ -304,19 +308,22 @@ pub(crate) fn plan(
         } else if force {
             Plan::Run(Reason::Forced)
         } else {
-            match state::inputs(root, stage) {
+            match state::inputs_with(root, stage, stats) {
                 Err(StateError::MissingDep(_)) if upstream.is_some() => {
                     Plan::AfterUpstream(upstream.clone().unwrap_or_default())
                 }
                 Err(e) => Plan::Error(e),
-                Ok(now) => match state::check(root, stage, lock.stages.get(&stage.name), &now) {
-                    Ok(Some(reason)) => Plan::Run(reason),
-                    Ok(None) => match &upstream {
-                        Some(u) => Plan::AfterUpstream(u.clone()),
-                        None => Plan::UpToDate,
-                    },
-                    Err(e) => Plan::Error(e),
-                },
+                Ok(now) => {
+                    match state::check_with(root, stage, lock.stages.get(&stage.name), &now, stats)
+                    {
+                        Ok(Some(reason)) => Plan::Run(reason),
+                        Ok(None) => match &upstream {
+                            Some(u) => Plan::AfterUpstream(u.clone()),
+                            None => Plan::UpToDate,
+                        },
+                        Err(e) => Plan::Error(e),
+                    }
+                }
             }
         };
         runs[i] = matches!(plan, Plan::Run(_) | Plan::AfterUpstream(_));
@@ -339,6 +346,7 @@ mod tests {
             lock: root.join("gitdata.lock"),
             tmp: root.join("tmp"),
             logs: root.join("logs"),
+            stats: crate::pipeline::statcache::Stats::none(),
         };
         let mut lock = LockFile::read(&paths.lock).unwrap();
         let store = Store::new(root.join("cache"));

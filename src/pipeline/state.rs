@@ -14,6 +14,7 @@ use super::hash::{self, HashError};
 use super::lock::{Cmd, PathLock, StageLock};
 use super::params::{self, ParamValues};
 use super::spec::Stage;
+use super::statcache::Stats;
 use std::fmt;
 use std::path::Path;
 
@@ -72,27 +73,46 @@ pub(crate) struct Inputs {
 }
 
 /// Hashes the deps and reads the params of `stage` under the repository `root`.
+#[cfg(test)]
 pub(crate) fn inputs(root: &Path, stage: &Stage) -> Result<Inputs, StateError> {
+    inputs_with(root, stage, &Stats::none())
+}
+
+/// [`inputs`], with `stats` vouching for unchanged files and params files read once.
+pub(crate) fn inputs_with(root: &Path, stage: &Stage, stats: &Stats) -> Result<Inputs, StateError> {
     let mut deps = Vec::with_capacity(stage.deps.len());
     let mut pointer_deps = Vec::new();
     for dep in &stage.deps {
-        let h = hash::hash(&root.join(&dep.repo), None)?
+        let h = hash::hash_with(root, &dep.repo, None, stats)?
             .ok_or_else(|| StateError::MissingDep(dep.path.clone()))?;
         if h.pointers {
             pointer_deps.push(dep.repo.clone());
         }
         deps.push(PathLock::new(&dep.path, &h));
     }
-    let params = params::values(root, &stage.params).map_err(StateError::Params)?;
+    let params =
+        params::values_with(root, &stage.params, &stats.params).map_err(StateError::Params)?;
     Ok(Inputs { deps, params, pointer_deps })
 }
 
 /// Why `stage` must run, or `None` when it is up to date.
+#[cfg(test)]
 pub(crate) fn check(
     root: &Path,
     stage: &Stage,
     entry: Option<&StageLock>,
     now: &Inputs,
+) -> Result<Option<Reason>, StateError> {
+    check_with(root, stage, entry, now, &Stats::none())
+}
+
+/// [`check`], with `stats` vouching for unchanged outputs.
+pub(crate) fn check_with(
+    root: &Path,
+    stage: &Stage,
+    entry: Option<&StageLock>,
+    now: &Inputs,
+    stats: &Stats,
 ) -> Result<Option<Reason>, StateError> {
     if stage.always_changed {
         return Ok(Some(Reason::AlwaysChanged));
@@ -133,7 +153,7 @@ pub(crate) fn check(
         return Ok(Some(Reason::OutsListChanged));
     }
     for (out, recorded) in stage.outs.iter().zip(&entry.outs) {
-        match hash::hash(&root.join(&out.at.repo), None)? {
+        match hash::hash_with(root, &out.at.repo, None, stats)? {
             None => return Ok(Some(Reason::OutMissing(out.at.path.clone()))),
             Some(h) if PathLock::new(&out.at.path, &h) != *recorded => {
                 return Ok(Some(Reason::OutChanged(out.at.path.clone())));

@@ -32,6 +32,7 @@ mod prune;
 mod readme;
 mod recovery;
 mod repro;
+mod repro_set;
 mod retries;
 mod runcache;
 mod s3;

@@ -24,4 +24,10 @@ pub struct ReproArgs {
     /// After a stage fails, keep running the stages that do not depend on it.
     #[arg(short = 'k', long)]
     pub keep_going: bool,
+    /// Set a param before running, as `dvc exp run --set-param` does: `section.key=VALUE`
+    /// (in the params.yaml beside dvc.yaml) or `file.yaml:section.key=VALUE`. VALUE is read
+    /// as YAML: a number, bool or string. Only the value on the key's line changes; comments
+    /// stay. Repeatable.
+    #[arg(short = 'S', long = "set", value_name = "KEY=VALUE", conflicts_with = "dry")]
+    pub set: Vec<String>,
 }

@@ -1,4 +1,5 @@
-//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k] [--no-run-cache]`: runs the stages of
+//! `git data repro [TARGETS] [-j N] [-f] [--dry] [-k] [--no-run-cache] [--set KEY=VALUE]`:
+//! sets the params given with `--set` ([`crate::pipeline::setparam`]), then runs the stages of
 //! the `dvc.yaml` in the current folder whose inputs changed ([`crate::pipeline`]) — or
 //! restores them from the run cache ([`crate::pipeline::runcache`]) — prints each stage's
 //! fate and reason, then makes the outputs git-data files: their patterns tracked, their bytes
@@ -20,6 +21,8 @@ use crate::pipeline::run::{self, Event, Options, Paths, Plan};
 use crate::pipeline::runcache::RunCache;
 use crate::pipeline::runcache::entry::{Entries, entries_dir};
 use crate::pipeline::runcache::remote::RemoteRuns;
+use crate::pipeline::setparam;
+use crate::pipeline::statcache::Stats;
 use crate::pipeline::{LOCK_NAME, PIPELINE_NAME, dag};
 use anyhow::{Context as _, Result};
 use gix::bstr::{BString, ByteSlice};
@@ -39,14 +42,17 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
             format!("run `git data repro` in the folder that holds {PIPELINE_NAME}"),
         ));
     }
-    let pipeline = load::load(&root, &dir)?;
-    let selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    let sets = args.set.iter().map(|a| setparam::parse(a, &dir)).collect::<Result<Vec<_>, _>>()?;
+    let mut pipeline = load::load(&root, &dir)?;
+    let mut selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
     let lock_path = root.join(&dir).join(LOCK_NAME);
     let mut lock = LockFile::read(&lock_path)?;
+    // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
+    let stats = Stats::load(&ctx.repo.stat_cache_path());
     if args.dry {
         return Ok(print_plan(
             &pipeline,
-            &run::plan(&pipeline, &selected, &lock, &root, args.force),
+            &run::plan(&pipeline, &selected, &lock, &root, args.force, &stats),
         ));
     }
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
@@ -58,11 +64,17 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let data = ctx.repo.worktree_data_dir().join("repro");
     let owner_name = if dir.is_empty() { "root".to_string() } else { dir.replace('/', "%") };
     let _owner = Owner::claim(&data.join(format!("{owner_name}.owner")))?;
+    if set_params(ctx, &root, &sets)? {
+        // a param may be templated into a command or a foreach: read dvc.yaml again
+        pipeline = load::load(&root, &dir)?;
+        selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    }
     let paths = Paths {
         root: root.clone(),
         lock: lock_path,
         tmp: ctx.repo.tmp_dir(),
         logs: data.join("logs"),
+        stats,
     };
     let opts =
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
@@ -78,6 +90,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         cache.as_ref(),
         &mut |e| print_event(e, quiet),
     )?;
+    let _ = paths.stats.save(); // only a cache: a failed write costs a re-hash next time
     let written: Vec<usize> = summary.ran.iter().chain(&summary.restored).copied().collect();
     if !written.is_empty() {
         stage_outputs(ctx, &root, &pipeline, &written)?;
@@ -109,6 +122,25 @@ fn run_cache(ctx: &Context) -> RunCache {
         None
     });
     RunCache { entries, tmp, remote }
+}
+
+/// Writes the `--set` params (all or none); whether one changed its file.
+fn set_params(ctx: &Context, root: &Path, sets: &[setparam::Assignment]) -> Result<bool> {
+    if sets.is_empty() {
+        return Ok(false);
+    }
+    let changed = setparam::apply(root, sets, &ctx.repo.tmp_dir())?;
+    if !ctx.global.quiet {
+        for (a, wrote) in sets.iter().zip(&changed) {
+            let what = if *wrote { "Set" } else { "Already" };
+            println!("{what} {} = {} in {}", a.key, shown(&a.value), a.file);
+        }
+    }
+    Ok(changed.contains(&true))
+}
+
+fn shown(v: &serde_yaml::Value) -> String {
+    serde_yaml::to_string(v).map(|s| s.trim_end().to_string()).unwrap_or_default()
 }
 
 fn print_event(event: Event<'_>, quiet: bool) {
