@@ -5,6 +5,7 @@
 //! (unless the caller asks for it), runs with a C locale, and never prompts.
 
 pub(crate) mod attributes;
+pub(crate) mod batch;
 mod command;
 pub(crate) mod credentials;
 pub(crate) mod globs;

@@ -27,7 +27,31 @@ pub(crate) fn load(root: &Path, dir: &str) -> Result<Pipeline, PipelineError> {
     let path = dir_abs.join(PIPELINE_NAME);
     let text = std::fs::read_to_string(&path)
         .map_err(|source| PipelineError::Io { path: path.clone(), source })?;
-    let doc: Value = serde_yaml::from_str(&text)
+    let default_params = dir_abs.join(spec::DEFAULT_PARAMS);
+    let params = if default_params.is_file() {
+        let file_err =
+            |message: String| PipelineError::File { file: PIPELINE_NAME.into(), message };
+        Some(
+            super::params::read_file(&default_params)
+                .map_err(|e| file_err(format!("{}: {e}", spec::DEFAULT_PARAMS)))?,
+        )
+    } else {
+        None
+    };
+    from_text(&text, dir, &dir_abs, params)
+}
+
+/// Loads a pipeline from the text of its `dvc.yaml` and the parsed default params file
+/// (`None`: absent), e.g. both read at a revision; `vars` files are still read under
+/// `dir_abs`.
+pub(crate) fn from_text(
+    text: &str,
+    dir: &str,
+    dir_abs: &Path,
+    default_params: Option<Value>,
+) -> Result<Pipeline, PipelineError> {
+    let path = dir_abs.join(PIPELINE_NAME);
+    let doc: Value = serde_yaml::from_str(text)
         .map_err(|e| PipelineError::Yaml { path: path.clone(), message: e.to_string() })?;
     let file_err = |message: String| PipelineError::File { file: PIPELINE_NAME.into(), message };
     let Value::Mapping(doc) = doc else {
@@ -43,25 +67,20 @@ pub(crate) fn load(root: &Path, dir: &str) -> Result<Pipeline, PipelineError> {
         }
     }
     let mut globals = Mapping::new();
-    let default_params = dir_abs.join(spec::DEFAULT_PARAMS);
-    if default_params.is_file() {
-        match super::params::read_file(&default_params)
-            .map_err(|e| file_err(format!("{}: {e}", spec::DEFAULT_PARAMS)))?
-        {
-            Value::Mapping(m) => globals = m,
-            Value::Null => {}
-            _ => return Err(file_err(format!("{} must hold a map", spec::DEFAULT_PARAMS))),
-        }
+    match default_params {
+        Some(Value::Mapping(m)) => globals = m,
+        None | Some(Value::Null) => {}
+        Some(_) => return Err(file_err(format!("{} must hold a map", spec::DEFAULT_PARAMS))),
     }
     if let Some(vars) = doc.get("vars") {
-        super::expand::add_vars(&mut globals, vars, &dir_abs, "vars").map_err(file_err)?;
+        super::expand::add_vars(&mut globals, vars, dir_abs, "vars").map_err(file_err)?;
     }
     let stages = match doc.get("stages") {
         Some(Value::Mapping(m)) => m.clone(),
         None | Some(Value::Null) => Mapping::new(),
         Some(_) => return Err(file_err("`stages` must be a map of stage names".into())),
     };
-    let stages = super::expand::expand(&stages, &globals, &dir_abs)?
+    let stages = super::expand::expand(&stages, &globals, dir_abs)?
         .into_iter()
         .map(|(name, body)| spec::parse_stage(&name, &body, dir))
         .collect::<Result<Vec<_>, _>>()?;

@@ -18,6 +18,7 @@ pub(crate) mod expand;
 pub(crate) mod hash;
 pub(crate) mod load;
 pub(crate) mod lock;
+pub(crate) mod metrics;
 pub(crate) mod owner;
 pub(crate) mod params;
 pub(crate) mod run;

@@ -24,6 +24,7 @@ mod lfs;
 mod lfs_mixed;
 mod lfs_server;
 mod lfsserver;
+mod metrics;
 mod migrate;
 mod paths;
 mod pipeline_story;

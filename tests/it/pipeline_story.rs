@@ -1,7 +1,8 @@
 //! One machine-learning pipeline through its whole life, as a team lives it: prepare →
 //! featurize → train → evaluate (Python scripts, `params.yaml`, a tracked CSV, `metrics.json`)
 //! plus a `foreach` of reports. First run; no-op; a param change running exactly the
-//! downstream stages; early cutoff; two tags and their metrics and params diff; `git push`;
+//! downstream stages; early cutoff; two tags and their metrics and params diff, the metrics
+//! log and the lineage of the model; `git push`;
 //! a second clone restoring a run from the run cache without running anything; `-j 2`
 //! overlapping two stages; `-k` on a failing branch; and `dvc.yaml` / `dvc.lock` never
 //! written.
@@ -246,6 +247,39 @@ fn a_pipeline_from_first_run_to_a_colleagues_clone() {
     }
 }
 
+/// `metrics diff` and `params diff` between the tags, and `metrics log` over the commits,
+/// as git holds them (the work tree is at a later commit); `lineage` names the model's bytes.
 fn metrics_and_params_across_tags(env: &Env, repo: &Path) {
-    let _ = (env, repo);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = env.data(repo, args);
+        serde_json::from_str(&out.stdout).expect("json")
+    };
+    let got = json(&["metrics", "diff", "v1", "v2", "--json"]);
+    assert_eq!(
+        got["metrics.json"]["acc"],
+        serde_json::json!({"old": 0.6, "new": 0.8, "diff": 0.2})
+    );
+    assert_eq!(got["metrics.json"]["loss"]["diff"], serde_json::json!(-0.2));
+    let got = json(&["params", "diff", "v1", "v2", "--json"]);
+    assert_eq!(got["params.yaml"]["train.lr"]["old"], serde_json::json!(0.1));
+    assert_eq!(got["params.yaml"]["train.lr"]["new"], serde_json::json!(0.3));
+    assert!(
+        got["params.yaml"].get("featurize.scale").is_none(),
+        "unchanged params stay out: {got}"
+    );
+    let got = json(&["metrics", "log", "-k", "acc", "--json"]);
+    let accs: Vec<&serde_json::Value> =
+        got.as_array().expect("rows").iter().map(|row| &row["values"]["acc"]).collect();
+    // newest first: "a note", "lr 0.3", "first run", "pipeline" (no metrics yet)
+    assert_eq!(
+        accs[..3],
+        [&serde_json::json!(0.8), &serde_json::json!(0.8), &serde_json::json!(0.6)]
+    );
+    let got = json(&["lineage", "--json"]);
+    let model = sha256(&read(&repo.join("model.bin")));
+    let files = got["files"].as_array().expect("files");
+    assert!(
+        files.iter().any(|f| f["path"] == "model.bin" && f["oid"] == serde_json::json!(model)),
+        "{got}"
+    );
 }

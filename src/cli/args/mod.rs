@@ -1,10 +1,12 @@
 //! Command-line definitions. The doc comments are the `--help` text, which is product surface
 //! (snapshot-tested).
 
+mod metrics;
 mod pipeline;
 mod remote;
 mod setup;
 
+pub use metrics::{FormatArgs, LineageArgs, LogArgs, ShowArgs, ValuesCommand, ValuesDiffArgs};
 pub use pipeline::ReproArgs;
 pub use remote::{RemoteAddArgs, RemoteCommand, SetCredentialsArgs};
 pub use setup::{CompletionShell, CompletionsArgs, InitArgs, InstallArgs, ManArgs, Preset};
@@ -107,6 +109,17 @@ pub enum Command {
     /// output changed. Outputs become git-data files, stored in the cache and staged with the
     /// lock file, never committed. Logs: .git/data/repro/logs/<stage>.log.
     Repro(ReproArgs),
+    /// Show, compare and log the metrics files of dvc.yaml across revisions.
+    ///
+    /// Metrics files are the `metrics:` of the stages and the top-level `metrics:` list, in
+    /// JSON, YAML, TOML or CSV (the last row, by column); nested keys print as `a.b.c`.
+    #[command(subcommand)]
+    Metrics(ValuesCommand),
+    /// Show, compare and log the params the stages of dvc.yaml track, across revisions.
+    #[command(subcommand)]
+    Params(ValuesCommand),
+    /// Print the commit, the ids of its data files and the pipeline's stages (for MLflow).
+    Lineage(LineageArgs),
     /// Show what git-data sees: version, repository, cache, remotes, link mode.
     Env,
     /// Check commits against the large-file policy and check their pointers (for CI).
@@ -154,6 +167,9 @@ impl Command {
                 | Command::Diff(_)
                 | Command::Track(_)
                 | Command::Env
+                | Command::Metrics(_)
+                | Command::Params(_)
+                | Command::Lineage(_)
                 | Command::Completions(_)
                 | Command::Remote(RemoteCommand::List)
         )

@@ -14,7 +14,9 @@ pub(crate) mod gc;
 pub(crate) mod git;
 pub(crate) mod init;
 pub(crate) mod install;
+pub(crate) mod lineage;
 pub(crate) mod ls_files;
+pub(crate) mod metrics;
 pub(crate) mod migrate;
 pub(crate) mod prune;
 pub(crate) mod push;
@@ -25,6 +27,7 @@ pub(crate) mod track;
 
 use crate::cli::args::{Cli, Command, MigrateCommand};
 use crate::cli::context::Context;
+use crate::pipeline::metrics::collect::Kind;
 use anyhow::Result;
 
 /// Runs a parsed command line; returns the exit code.
@@ -49,6 +52,9 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Command::Gc(a) => gc::run(&Context::open(g)?, &a),
         Command::Prune(a) => prune::run(&Context::open(g)?, &a),
         Command::Repro(a) => repro::run(&Context::open(g)?, &a),
+        Command::Metrics(c) => metrics::run(&Context::open(g)?, Kind::Metrics, &c),
+        Command::Params(c) => metrics::run(&Context::open(g)?, Kind::Params, &c),
+        Command::Lineage(a) => lineage::run(&Context::open(g)?, &a),
         Command::Env => env::run(g),
         Command::Check(a) => check::run(&Context::open(g)?, &a),
         Command::Migrate(c) => {
