@@ -1,5 +1,5 @@
 //! Metrics and params files parsed into flat rows: `key → value as written`. JSON, YAML, TOML
-//! ([`super::toml`]) and CSV/TSV; nested keys flatten to dotted `a.b.c`, list items to `a.0`.
+//! (the `toml` crate) and CSV/TSV; nested keys flatten to dotted `a.b.c`, list items to `a.0`.
 //! A CSV file is a header and rows: the values of its last row, keyed by column name.
 //!
 //! Invariants: a value is kept as its text (numbers print as the file wrote them, through
@@ -45,7 +45,7 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Result<serde_yaml::Value, St
         }
         Format::Yaml if text.trim().is_empty() => Ok(serde_yaml::Value::Null),
         Format::Yaml => serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}")),
-        Format::Toml => super::toml::parse(text).map_err(|e| format!("not valid TOML: {e}")),
+        Format::Toml => toml::from_str(text).map_err(|e| format!("not valid TOML: {e}")),
         Format::Csv(sep) => csv_last_row(text, sep as char),
     }
 }
