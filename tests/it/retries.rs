@@ -121,10 +121,15 @@ fn many_objects_failing_alike_print_one_retry_line() {
     server.faults.fail_next("PutObject", 12);
     let out = env.data(&repo, &["push", "--all"]);
     assert_eq!(server.faults.count("PutObject"), 20 + 12, "each 503 was retried once");
+    // twelve 503s make one line; a connection the loaded test server drops on its own is
+    // another cause, which may add its own line
     let lines = retry_lines(&out.stderr);
-    assert_eq!(lines.len(), 1, "{}", out.stderr);
-    assert!(lines[0].contains("slow down (503 SlowDown)"), "{}", lines[0]);
-    assert!(!lines[0].contains("objects/"), "the line names the cause, not an object");
+    let slow: Vec<_> = lines.iter().filter(|l| l.contains("slow down")).collect();
+    assert_eq!(slow.len(), 1, "{}", out.stderr);
+    assert!(slow[0].contains("slow down (503 SlowDown)"), "{}", slow[0]);
+    for line in &lines {
+        assert!(!line.contains("objects/"), "a line names the cause, not an object: {line}");
+    }
 }
 
 #[test]
