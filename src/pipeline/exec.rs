@@ -91,7 +91,8 @@ pub(crate) fn execute(
     Ok(StageLock { cmd: Cmd::of(&stage.cmds), deps: inputs.deps, params: inputs.params, outs })
 }
 
-fn remove(path: &Path) -> io::Result<()> {
+/// Removes the file or directory at `path`; nothing there is not an error.
+pub(crate) fn remove(path: &Path) -> io::Result<()> {
     let result = match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
         Ok(_) => std::fs::remove_file(path),

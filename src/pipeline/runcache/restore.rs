@@ -103,7 +103,7 @@ pub(crate) fn restore(
     }
     for (target, files, is_dir) in plan {
         let err = |e: io::Error| format!("cannot write {}: {e}", target.display());
-        remove(&target).map_err(err)?;
+        crate::pipeline::exec::remove(&target).map_err(err)?;
         if is_dir {
             std::fs::create_dir_all(&target).map_err(err)?;
         }
@@ -114,18 +114,6 @@ pub(crate) fn restore(
         }
     }
     Ok(())
-}
-
-fn remove(path: &Path) -> io::Result<()> {
-    let result = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-        Err(e) => Err(e),
-    };
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }
 
 /// Copies the `size` bytes of `src` to a new file at `target` through a temp and a rename.
