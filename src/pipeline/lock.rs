@@ -99,10 +99,54 @@ impl LockFile {
         serde_yaml::to_string(self).unwrap_or_default()
     }
 
+}
+
+/// A lock file kept as text stage by stage while `repro` runs: rewriting it after each stage
+/// then costs one concatenation, not a new serialization of every entry (which made a long
+/// first run quadratic). Its text is exactly [`LockFile::to_text`]'s.
+pub(crate) struct LockText {
+    /// Each stage's entry as the lines it has under `stages:`.
+    stages: BTreeMap<String, String>,
+}
+
+impl LockText {
+    pub(crate) fn of(lock: &LockFile) -> LockText {
+        let mut text = LockText { stages: BTreeMap::new() };
+        for (name, entry) in &lock.stages {
+            text.set(name, entry);
+        }
+        text
+    }
+
+    /// Replaces the entry of stage `name`.
+    pub(crate) fn set(&mut self, name: &str, entry: &StageLock) {
+        let one = BTreeMap::from([(name, entry)]);
+        // maps, lists, strings and numbers: serde_yaml cannot fail on them
+        let yaml = serde_yaml::to_string(&one).unwrap_or_default();
+        let mut lines = String::with_capacity(yaml.len() + 64);
+        for line in yaml.lines() {
+            if !line.is_empty() {
+                lines.push_str("  ");
+            }
+            lines.push_str(line);
+            lines.push('\n');
+        }
+        self.stages.insert(name.to_string(), lines);
+    }
+
+    pub(crate) fn text(&self) -> String {
+        if self.stages.is_empty() {
+            return LockFile { schema: SCHEMA.into(), stages: BTreeMap::new() }.to_text();
+        }
+        let mut text = format!("schema: {SCHEMA}\nstages:\n");
+        text.extend(self.stages.values().map(String::as_str));
+        text
+    }
+
     /// Replaces the file whole (temp in `tmp_dir`, then rename; see `fs::textfile`).
     pub(crate) fn write(&self, path: &Path, tmp_dir: &Path) -> Result<(), LockError> {
         let shared = crate::fs::textfile::Access::Shared;
-        crate::fs::textfile::replace(path, self.to_text().as_bytes(), tmp_dir, shared)
+        crate::fs::textfile::replace(path, self.text().as_bytes(), tmp_dir, shared)
             .map_err(|source| LockError::Write { path: path.to_path_buf(), source })
     }
 }
@@ -139,7 +183,7 @@ mod tests {
             }],
         };
         lock.stages.insert("train".into(), entry);
-        lock.write(&path, &dir.path().join("tmp")).unwrap();
+        LockText::of(&lock).write(&path, &dir.path().join("tmp")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let want = format!(
             "schema: git-data/1\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: data.csv\n      sha256: {}\n      size: 3\n    params:\n      params.yaml:\n        train.lr: 0.1\n    outs:\n    - path: model\n      sha256: {}\n      size: 9\n      nfiles: 2\n",
@@ -151,5 +195,36 @@ mod tests {
         std::fs::write(&path, "schema: '2.0'\nstages: {}\n").unwrap();
         let e = LockFile::read(&path).unwrap_err().to_string();
         assert!(e.ends_with("gitdata.lock is damaged: schema `2.0` is not `git-data/1`"), "{e}");
+    }
+
+    #[test]
+    fn the_text_kept_per_stage_is_the_whole_serialization() {
+        let entry = |cmd: &[&str], out: &str| StageLock {
+            cmd: Cmd::of(&cmd.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+            deps: vec![],
+            params: ParamValues::new(),
+            outs: vec![PathLock {
+                path: out.into(),
+                sha256: "ef".repeat(32),
+                size: 0,
+                nfiles: None,
+            }],
+        };
+        let mut lock = LockFile { schema: SCHEMA.into(), stages: BTreeMap::new() };
+        assert_eq!(LockText::of(&lock).text(), lock.to_text());
+        let mut text = LockText::of(&lock);
+        let odd = [
+            ("plain", entry(&["echo x > a"], "a")),
+            ("copy@1", entry(&["python - <<'EOF'\nprint(1)\n\n  print(2)\nEOF", "b: c"], "d e")),
+            ("'quoted'", entry(&["\"q\" # not a comment", ""], "- x")),
+            ("yes", entry(&["true"], "null")),
+        ];
+        for (name, e) in odd {
+            text.set(name, &e);
+            lock.stages.insert(name.into(), e);
+            assert_eq!(text.text(), lock.to_text());
+        }
+        let back: LockFile = serde_yaml::from_str(&text.text()).unwrap();
+        assert_eq!(back, lock);
     }
 }

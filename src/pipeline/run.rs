@@ -3,15 +3,15 @@
 //! ([`super::exec`]) when it must — unless the run cache restores it ([`super::runcache`]);
 //! and the dry-run plan.
 //!
-//! Invariants: only this thread touches the lock file, rewriting it whole after each stage
-//! that succeeded, so a crash loses at most the stages still running; a failed stage keeps
+//! Invariants: only this thread touches the lock file, rewriting it whole (from the text
+//! kept per stage, [`LockText`]) after each stage that succeeded, so a crash loses at most the stages still running; a failed stage keeps
 //! its old entry; a stage starts only after all its selected upstream stages succeeded or
 //! were up to date; after a failure, new stages start only with `keep_going`, and then none
 //! downstream of the failure.
 
 use super::exec::{self, StageFailure};
 use super::load::Pipeline;
-use super::lock::{LockError, LockFile};
+use super::lock::{LockError, LockFile, LockText};
 use super::runcache::{Lookup, RunCache};
 use super::state::{self, Reason, StateError};
 use crate::store::Store;
@@ -127,6 +127,7 @@ pub(crate) fn run(
     let mut summary = Summary::default();
     let mut stop = false;
     let mut lock_error = None;
+    let mut text = LockText::of(lock);
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<Msg>();
         let mut in_flight = 0;
@@ -211,8 +212,9 @@ pub(crate) fn run(
                     release(p, selected, i, &mut waiting, &st, &mut ready);
                 }
                 Outcome::Restored(entry, reason) => {
+                    text.set(name, &entry);
                     lock.stages.insert(name.clone(), *entry);
-                    if let Err(e) = lock.write(&paths.lock, &paths.tmp) {
+                    if let Err(e) = text.write(&paths.lock, &paths.tmp) {
                         lock_error = Some(e);
                         stop = true;
                     }
@@ -222,8 +224,9 @@ pub(crate) fn run(
                     release(p, selected, i, &mut waiting, &st, &mut ready);
                 }
                 Outcome::Ran(entry, seconds) => {
+                    text.set(name, &entry);
                     lock.stages.insert(name.clone(), *entry);
-                    if let Err(e) = lock.write(&paths.lock, &paths.tmp) {
+                    if let Err(e) = text.write(&paths.lock, &paths.tmp) {
                         lock_error = Some(e);
                         stop = true;
                     }
