@@ -98,7 +98,6 @@ impl LockFile {
         // a LockFile is maps, lists, strings and numbers: serde_yaml cannot fail on it
         serde_yaml::to_string(self).unwrap_or_default()
     }
-
 }
 
 /// A lock file kept as text stage by stage while `repro` runs: rewriting it after each stage

@@ -21,6 +21,7 @@ pub(crate) mod lock;
 pub(crate) mod metrics;
 pub(crate) mod owner;
 pub(crate) mod params;
+pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod runcache;
 pub(crate) mod setparam;

@@ -1,7 +1,7 @@
 //! The scheduler of `git data repro`: the selected stages in graph order, up to `jobs` at a
 //! time, each checked ([`super::state`]) once its upstream stages are done and run
-//! ([`super::exec`]) when it must — unless the run cache restores it ([`super::runcache`]);
-//! and the dry-run plan.
+//! ([`super::exec`]) when it must — unless the run cache restores it ([`super::runcache`]).
+//! The dry-run plan is [`super::plan`]'s.
 //!
 //! Invariants: only this thread touches the lock file, rewriting it whole (from the text
 //! kept per stage, [`LockText`]) after each stage that succeeded, so a crash loses at most the stages still running; a failed stage keeps
@@ -13,7 +13,7 @@ use super::exec::{self, StageFailure};
 use super::load::Pipeline;
 use super::lock::{LockError, LockFile, LockText};
 use super::runcache::{Lookup, RunCache};
-use super::state::{self, Reason, StateError};
+use super::state::{self, Reason};
 use crate::store::Store;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -279,60 +279,6 @@ fn release(
             }
         }
     }
-}
-
-/// What `--dry` says of a stage.
-pub(crate) enum Plan {
-    Run(Reason),
-    /// Runs if the named upstream stage, which runs, changes its outputs.
-    AfterUpstream(String),
-    UpToDate,
-    Frozen,
-    Error(StateError),
-}
-
-/// The plan of each selected stage, in graph order; nothing is run or written.
-pub(crate) fn plan(
-    p: &Pipeline,
-    selected: &[bool],
-    lock: &LockFile,
-    root: &std::path::Path,
-    force: bool,
-    stats: &super::statcache::Stats,
-) -> Vec<(usize, Plan)> {
-    let mut runs = vec![false; p.stages.len()];
-    let mut out = Vec::new();
-    for &i in p.dag.order.iter().filter(|&&i| selected[i]) {
-        let stage = &p.stages[i];
-        let upstream =
-            p.dag.upstream[i].iter().find(|&&u| runs[u]).map(|&u| p.stages[u].name.clone());
-        let plan = if stage.frozen {
-            Plan::Frozen
-        } else if force {
-            Plan::Run(Reason::Forced)
-        } else {
-            match state::inputs_with(root, stage, stats) {
-                Err(StateError::MissingDep(_)) if upstream.is_some() => {
-                    Plan::AfterUpstream(upstream.clone().unwrap_or_default())
-                }
-                Err(e) => Plan::Error(e),
-                Ok(now) => {
-                    match state::check_with(root, stage, lock.stages.get(&stage.name), &now, stats)
-                    {
-                        Ok(Some(reason)) => Plan::Run(reason),
-                        Ok(None) => match &upstream {
-                            Some(u) => Plan::AfterUpstream(u.clone()),
-                            None => Plan::UpToDate,
-                        },
-                        Err(e) => Plan::Error(e),
-                    }
-                }
-            }
-        };
-        runs[i] = matches!(plan, Plan::Run(_) | Plan::AfterUpstream(_));
-        out.push((i, plan));
-    }
-    out
 }
 
 #[cfg(test)]

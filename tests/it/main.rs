@@ -27,6 +27,7 @@ mod lfsserver;
 mod metrics;
 mod migrate;
 mod paths;
+mod pipeline_kit;
 mod pipeline_story;
 mod policy;
 mod prune;

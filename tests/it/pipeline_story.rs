@@ -8,6 +8,7 @@
 //! written.
 
 use crate::common::*;
+use crate::pipeline_kit::{commit_pipeline, repro};
 use std::path::{Path, PathBuf};
 
 const PIPELINE: &str = r#"stages:
@@ -95,23 +96,15 @@ const DVC_LOCK: &[u8] = b"schema: '2.0'\nstages: {}\n";
 
 fn project(env: &Env) -> (PathBuf, PathBuf) {
     let repo = env.project("story");
-    for (name, text) in SCRIPTS {
-        write(&repo.join(name), text.as_bytes());
-    }
-    write(&repo.join("params.yaml"), PARAMS.as_bytes());
-    write(&repo.join("dvc.yaml"), PIPELINE.as_bytes());
-    write(&repo.join("dvc.lock"), DVC_LOCK);
-    write(&repo.join("data/raw.csv"), b"a,b\n1,2\n3,4\n5,6\n");
-    env.data(&repo, &["track", "data/raw.csv"]);
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-qm", "pipeline"]);
-    let trace = env.path("trace");
-    env.set_env("TRACE", trace.to_str().expect("utf8"));
+    let mut files: Vec<(&str, &[u8])> = SCRIPTS.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+    files.extend([
+        ("params.yaml", PARAMS.as_bytes()),
+        ("dvc.yaml", PIPELINE.as_bytes()),
+        ("dvc.lock", DVC_LOCK),
+        ("data/raw.csv", b"a,b\n1,2\n3,4\n5,6\n"),
+    ]);
+    let trace = commit_pipeline(env, &repo, &files, &["data/raw.csv"]);
     (repo, trace)
-}
-
-fn repro(env: &Env, dir: &Path, args: &[&str]) -> Out {
-    env.run(dir, "git", &[&["data", "repro"][..], args].concat())
 }
 
 /// The stages that ran since the last call, in the order they finished (sorted when
@@ -282,4 +275,16 @@ fn metrics_and_params_across_tags(env: &Env, repo: &Path) {
         files.iter().any(|f| f["path"] == "model.bin" && f["oid"] == serde_json::json!(model)),
         "{got}"
     );
+    // train's stage: its lock entry's model, and the key of the run-cache entry it made
+    let stages = got["stages"].as_array().expect("stages");
+    let train = stages.iter().find(|s| s["name"] == "train").expect("train in lineage");
+    assert_eq!(train["lock"], "gitdata.lock");
+    let outs = train["outs"].as_array().expect("outs");
+    assert!(outs.iter().any(|o| o["path"] == "model.bin" && o["sha256"] == model), "{train}");
+    let deps = train["deps"].as_array().expect("deps");
+    assert!(deps.iter().any(|d| d["path"] == "features.csv"), "{train}");
+    let key = train["run_key"].as_str().expect("a run key");
+    let entry = repo.join(".git/data/runs").join(&key[..2]).join(key);
+    assert!(entry.is_file(), "no run-cache entry {key} for train: {got}");
+    assert_eq!(stages.len(), 7, "{got}");
 }

@@ -3,6 +3,7 @@
 //! `-k`, `foreach`/`matrix`, and `dvc.yaml` / `dvc.lock` left byte for byte as they were.
 
 use crate::common::*;
+use crate::pipeline_kit::{commit_pipeline, repro, trace};
 use std::path::{Path, PathBuf};
 
 const PARAMS: &str = "prepare: {factor: 2}\nfeaturize: {note: a}\ntrain: {lr: 0.1}\nunused: 1\n";
@@ -67,27 +68,15 @@ const SCRIPTS: &[(&str, &str)] = &[
 /// of DVC's, all committed; stages append their names to the returned trace file.
 fn pipeline_project(env: &Env) -> (PathBuf, PathBuf) {
     let repo = env.project("pipe");
-    for (name, text) in SCRIPTS {
-        write(&repo.join(name), text.as_bytes());
-    }
-    write(&repo.join("params.yaml"), PARAMS.as_bytes());
-    write(&repo.join("dvc.yaml"), PIPELINE.as_bytes());
-    write(&repo.join("dvc.lock"), b"schema: '2.0'\nstages: {}\n");
-    write(&repo.join("data.csv"), b"1,2\n3,4\n");
-    env.data(&repo, &["track", "data.csv"]);
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-qm", "pipeline"]);
-    let trace = env.path("trace");
-    env.set_env("TRACE", trace.to_str().expect("utf8"));
+    let mut files: Vec<(&str, &[u8])> = SCRIPTS.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+    files.extend([
+        ("params.yaml", PARAMS.as_bytes()),
+        ("dvc.yaml", PIPELINE.as_bytes()),
+        ("dvc.lock", b"schema: '2.0'\nstages: {}\n"),
+        ("data.csv", b"1,2\n3,4\n"),
+    ]);
+    let trace = commit_pipeline(env, &repo, &files, &["data.csv"]);
     (repo, trace)
-}
-
-fn repro(env: &Env, dir: &Path, args: &[&str]) -> Out {
-    env.run(dir, "git", &[&["data", "repro"][..], args].concat())
-}
-
-fn trace(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 fn text(path: &Path) -> String {

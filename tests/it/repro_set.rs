@@ -4,7 +4,8 @@
 //! with its mtime put back is still seen.
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
+use crate::pipeline_kit::{commit_pipeline, repro_ok as repro, trace};
+use std::path::PathBuf;
 use std::time::Duration;
 
 const PARAMS: &str =
@@ -25,24 +26,13 @@ const PIPELINE: &str = r#"stages:
 
 fn project(env: &Env) -> (PathBuf, PathBuf) {
     let repo = env.project("setp");
-    write(&repo.join("params.yaml"), PARAMS.as_bytes());
-    write(&repo.join("dvc.yaml"), PIPELINE.as_bytes());
-    write(&repo.join("in.txt"), b"a\nb\nc\n");
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-qm", "pipeline"]);
-    let trace = env.path("trace");
-    env.set_env("TRACE", trace.to_str().expect("utf8"));
+    let files: [(&str, &[u8]); 3] = [
+        ("params.yaml", PARAMS.as_bytes()),
+        ("dvc.yaml", PIPELINE.as_bytes()),
+        ("in.txt", b"a\nb\nc\n"),
+    ];
+    let trace = commit_pipeline(env, &repo, &files, &[]);
     (repo, trace)
-}
-
-fn repro(env: &Env, dir: &Path, args: &[&str]) -> Out {
-    let out = env.run(dir, "git", &[&["data", "repro"][..], args].concat());
-    assert_eq!(out.code, 0, "{}", out.all());
-    out
-}
-
-fn trace(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 #[test]

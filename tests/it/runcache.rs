@@ -6,6 +6,7 @@
 //! entries whose objects are gone.
 
 use crate::common::*;
+use crate::pipeline_kit::{commit_pipeline, repro_ok as repro, trace};
 use std::path::{Path, PathBuf};
 
 const PIPELINE: &str = r#"stages:
@@ -33,26 +34,14 @@ const OUTPUTS: &[&str] =
 fn project(env: &Env, setup: impl Fn(&Path)) -> (PathBuf, PathBuf) {
     let repo = env.project("rc");
     setup(&repo);
-    write(&repo.join("train.sh"), TRAIN.as_bytes());
-    write(&repo.join("params.yaml"), b"train: {lr: 0.1}\n");
-    write(&repo.join("dvc.yaml"), PIPELINE.as_bytes());
-    write(&repo.join("data.csv"), b"1,2\n3,4\n");
-    env.data(&repo, &["track", "data.csv"]);
-    env.git(&repo, &["add", "-A"]);
-    env.git(&repo, &["commit", "-qm", "pipeline"]);
-    let trace = env.path("trace");
-    env.set_env("TRACE", trace.to_str().expect("utf8"));
+    let files: [(&str, &[u8]); 4] = [
+        ("train.sh", TRAIN.as_bytes()),
+        ("params.yaml", b"train: {lr: 0.1}\n"),
+        ("dvc.yaml", PIPELINE.as_bytes()),
+        ("data.csv", b"1,2\n3,4\n"),
+    ];
+    let trace = commit_pipeline(env, &repo, &files, &["data.csv"]);
     (repo, trace)
-}
-
-fn repro(env: &Env, dir: &Path, args: &[&str]) -> Out {
-    let out = env.run(dir, "git", &[&["data", "repro"][..], args].concat());
-    assert_eq!(out.code, 0, "{}", out.all());
-    out
-}
-
-fn trace(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 fn set_lr(repo: &Path, lr: &str) {

@@ -17,7 +17,8 @@ use crate::hint::hinted;
 use crate::pipeline::load::{self, Pipeline};
 use crate::pipeline::lock::LockFile;
 use crate::pipeline::owner::Owner;
-use crate::pipeline::run::{self, Event, Options, Paths, Plan};
+use crate::pipeline::plan::{self, Plan};
+use crate::pipeline::run::{self, Event, Options, Paths};
 use crate::pipeline::runcache::RunCache;
 use crate::pipeline::runcache::entry::{Entries, entries_dir};
 use crate::pipeline::runcache::remote::RemoteRuns;
@@ -52,7 +53,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     if args.dry {
         return Ok(print_plan(
             &pipeline,
-            &run::plan(&pipeline, &selected, &lock, &root, args.force, &stats),
+            &plan::plan(&pipeline, &selected, &lock, &root, args.force, &stats),
         ));
     }
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
