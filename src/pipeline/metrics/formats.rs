@@ -1,5 +1,5 @@
 //! Metrics and params files parsed into flat rows: `key → value as written`. JSON, YAML, TOML
-//! (the `toml` crate) and CSV/TSV; nested keys flatten to dotted `a.b.c`, list items to `a.0`.
+//! (the `toml` crate) and CSV/TSV (the `csv` crate); nested keys flatten to dotted `a.b.c`, list items to `a.0`.
 //! A CSV file is a header and rows: the values of its last row, keyed by column name.
 //!
 //! Invariants: a value is kept as its text (numbers print as the file wrote them, through
@@ -92,54 +92,40 @@ pub(crate) fn scalar(v: &serde_yaml::Value) -> String {
     }
 }
 
-/// A CSV/TSV file: header, then rows; the last non-empty row's cells by column name. Cells
-/// that read as numbers become numbers; quotes (`"a,b"`, `""`) are honoured.
+/// A CSV/TSV file (read by the `csv` crate): header, then rows; the last row's cells by
+/// column name. Cells that read as numbers become numbers; blank lines do not count.
 fn csv_last_row(text: &str, sep: char) -> Result<serde_yaml::Value, String> {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().map(|l| split_csv(l, sep)).ok_or("an empty CSV file")??;
-    let Some(last) = lines.next_back() else {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sep as u8)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    if header.is_empty() {
+        return Err("an empty CSV file".into());
+    }
+    let mut last = None;
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                "a row has {len} cells and the header {expected_len} columns (line {})",
+                e.position().map_or(0, |p| p.line())
+            ),
+            _ => e.to_string(),
+        })?;
+        last = Some(record);
+    }
+    let Some(last) = last else {
         return Err("a CSV file with a header and no row".into());
     };
-    let cells = split_csv(last, sep)?;
-    if cells.len() != header.len() {
-        return Err(format!(
-            "the last row has {} cells and the header {} columns",
-            cells.len(),
-            header.len()
-        ));
-    }
     let mut map = serde_yaml::Mapping::new();
-    for (name, cell) in header.into_iter().zip(cells) {
-        let value = match serde_yaml::from_str::<serde_yaml::Value>(&cell) {
+    for (name, cell) in header.iter().zip(last.iter()) {
+        let value = match serde_yaml::from_str::<serde_yaml::Value>(cell) {
             Ok(v @ serde_yaml::Value::Number(_)) => v,
-            _ => serde_yaml::Value::String(cell),
+            _ => serde_yaml::Value::String(cell.to_string()),
         };
-        map.insert(serde_yaml::Value::String(name), value);
+        map.insert(serde_yaml::Value::String(name.to_string()), value);
     }
     Ok(serde_yaml::Value::Mapping(map))
-}
-
-fn split_csv(line: &str, sep: char) -> Result<Vec<String>, String> {
-    let mut cells = Vec::new();
-    let mut cell = String::new();
-    let mut quoted = false;
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cell.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => cells.push(std::mem::take(&mut cell)),
-            c => cell.push(c),
-        }
-    }
-    if quoted {
-        return Err(format!("an unclosed quote in `{line}`"));
-    }
-    cells.push(cell);
-    Ok(cells.into_iter().map(|c| c.trim().to_string()).collect())
 }
 
 #[cfg(test)]
@@ -179,6 +165,9 @@ mod tests {
         let f = flat(Format::Csv(b'\t'), b"a\tb\n1\t2\n").unwrap();
         assert_eq!(pairs(&f), [("a", "1"), ("b", "2")]);
         assert!(flat(Format::Csv(b','), b"a,b\n1\n").unwrap_err().contains("1 cells"));
+        // a quoted cell may hold the separator, a doubled quote and a line break
+        let f = flat(Format::Csv(b','), b"acc,note\r\n0.5,\"say \"\"hi\"\",\nthen\"\r\n").unwrap();
+        assert_eq!(pairs(&f), [("acc", "0.5"), ("note", "say \"hi\",\nthen")]);
         assert!(flat(Format::Csv(b','), b"a,b\n").is_err());
     }
 
