@@ -1,5 +1,6 @@
 //! Metrics and params files parsed into flat rows: `key → value as written`. JSON, YAML, TOML
-//! (the `toml` crate) and CSV/TSV (the `csv` crate); nested keys flatten to dotted `a.b.c`, list items to `a.0`.
+//! (the `toml` crate) and CSV/TSV (the `csv` crate); nested keys flatten to dotted `a.b.c`,
+//! list items to `a.0`.
 //! A CSV file is a header and rows: the values of its last row, keyed by column name.
 //!
 //! Invariants: a value is kept as its text (numbers print as the file wrote them, through
