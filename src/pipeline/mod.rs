@@ -11,6 +11,7 @@
 //! nothing here prints; the command line receives events and prints them. `--set` edits a
 //! params file first ([`setparam`]).
 
+pub(crate) mod adopt;
 pub(crate) mod dag;
 pub(crate) mod error;
 pub(crate) mod exec;

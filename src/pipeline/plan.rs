@@ -14,6 +14,8 @@ pub(crate) enum Plan {
     /// Runs if the named upstream stage, which runs, changes its outputs.
     AfterUpstream(String),
     UpToDate,
+    /// Up to date as `dvc.lock` records it: the run takes its entry into `gitdata.lock`.
+    InDvcLock,
     Frozen,
     Error(StateError),
 }
@@ -26,6 +28,7 @@ pub(crate) fn plan(
     root: &std::path::Path,
     force: bool,
     stats: &super::statcache::Stats,
+    dvc: &super::adopt::DvcLock,
 ) -> Vec<(usize, Plan)> {
     let mut runs = vec![false; p.stages.len()];
     let mut out = Vec::new();
@@ -46,6 +49,14 @@ pub(crate) fn plan(
                 Ok(now) => {
                     match state::check_with(root, stage, lock.stages.get(&stage.name), &now, stats)
                     {
+                        Ok(Some(Reason::NoEntry))
+                            if dvc.adopt(root, stage, &now, None).is_some() =>
+                        {
+                            match &upstream {
+                                Some(u) => Plan::AfterUpstream(u.clone()),
+                                None => Plan::InDvcLock,
+                            }
+                        }
                         Ok(Some(reason)) => Plan::Run(reason),
                         Ok(None) => match &upstream {
                             Some(u) => Plan::AfterUpstream(u.clone()),

@@ -35,6 +35,8 @@ pub(crate) struct Paths {
     pub logs: PathBuf,
     /// The stat cache and params files, shared by the stage threads.
     pub stats: super::statcache::Stats,
+    /// DVC's lock beside the pipeline, for stages `gitdata.lock` does not know yet.
+    pub dvc: super::adopt::DvcLock,
 }
 
 /// What happened to a stage, reported as it happens.
@@ -51,6 +53,10 @@ pub(crate) enum Event<'a> {
     Restored {
         stage: &'a str,
         reason: &'a Reason,
+    },
+    /// Not run: up to date as `dvc.lock` records it; now in `gitdata.lock` too.
+    Adopted {
+        stage: &'a str,
     },
     /// Something to tell once (the run cache's remote cannot be read, an entry not written).
     Note(&'a str),
@@ -78,6 +84,8 @@ pub(crate) struct Summary {
     pub ran: Vec<usize>,
     /// Indexes of the stages restored from the run cache.
     pub restored: Vec<usize>,
+    /// Indexes of the stages taken over from `dvc.lock`.
+    pub adopted: Vec<usize>,
     pub up_to_date: usize,
     pub failed: usize,
     pub skipped: usize,
@@ -93,6 +101,7 @@ enum Outcome {
     UpToDate,
     Ran(Box<super::lock::StageLock>, f64),
     Restored(Box<super::lock::StageLock>, Reason),
+    Adopted(Box<super::lock::StageLock>),
     Failed(StageFailure),
 }
 
@@ -144,8 +153,8 @@ pub(crate) fn run(
                 st[i] = St::Running;
                 let entry = lock.stages.get(&stage.name).cloned();
                 let tx = tx.clone();
-                let (root, logs, force, stats) =
-                    (&paths.root, &paths.logs, opts.force, &paths.stats);
+                let (root, logs, force, stats, dvc) =
+                    (&paths.root, &paths.logs, opts.force, &paths.stats, &paths.dvc);
                 scope.spawn(move || {
                     let outcome = (|| {
                         let now = state::inputs_with(root, stage, stats)?;
@@ -154,6 +163,11 @@ pub(crate) fn run(
                             false => state::check_with(root, stage, entry.as_ref(), &now, stats)?,
                         };
                         let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
+                        if reason == Reason::NoEntry
+                            && let Some(entry) = dvc.adopt(root, stage, &now, Some(store))
+                        {
+                            return Ok(Outcome::Adopted(Box::new(entry)));
+                        }
                         let cache = cache.filter(|_| RunCache::applies(stage));
                         let key = cache.map(|_| super::runcache::key::key(stage, &now));
                         if let (Some(cache), Some(key), false) =
@@ -203,37 +217,37 @@ pub(crate) fn run(
             };
             in_flight -= 1;
             let name = &p.stages[i].name;
-            match outcome {
+            if let Outcome::Ran(entry, _) | Outcome::Restored(entry, _) | Outcome::Adopted(entry) =
+                &outcome
+            {
+                text.set(name, entry);
+                lock.stages.insert(name.clone(), (**entry).clone());
+                if let Err(e) = text.write(&paths.lock, &paths.tmp) {
+                    lock_error = Some(e);
+                    stop = true;
+                }
+            }
+            let ok = match outcome {
                 Outcome::UpToDate => {
                     let cutoff = p.dag.upstream[i].iter().any(|&u| st[u] == St::Ok { ran: true });
                     report(Event::UpToDate { stage: name, cutoff });
                     summary.up_to_date += 1;
-                    st[i] = St::Ok { ran: false };
-                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                    St::Ok { ran: false }
                 }
-                Outcome::Restored(entry, reason) => {
-                    text.set(name, &entry);
-                    lock.stages.insert(name.clone(), *entry);
-                    if let Err(e) = text.write(&paths.lock, &paths.tmp) {
-                        lock_error = Some(e);
-                        stop = true;
-                    }
+                Outcome::Restored(_, reason) => {
                     report(Event::Restored { stage: name, reason: &reason });
                     summary.restored.push(i);
-                    st[i] = St::Ok { ran: true };
-                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                    St::Ok { ran: true }
                 }
-                Outcome::Ran(entry, seconds) => {
-                    text.set(name, &entry);
-                    lock.stages.insert(name.clone(), *entry);
-                    if let Err(e) = text.write(&paths.lock, &paths.tmp) {
-                        lock_error = Some(e);
-                        stop = true;
-                    }
+                Outcome::Adopted(_) => {
+                    report(Event::Adopted { stage: name });
+                    summary.adopted.push(i);
+                    St::Ok { ran: false }
+                }
+                Outcome::Ran(_, seconds) => {
                     report(Event::Done { stage: name, seconds });
                     summary.ran.push(i);
-                    st[i] = St::Ok { ran: true };
-                    release(p, selected, i, &mut waiting, &st, &mut ready);
+                    St::Ok { ran: true }
                 }
                 Outcome::Failed(error) => {
                     report(Event::Failed { stage: name, error: &error });
@@ -252,8 +266,11 @@ pub(crate) fn run(
                             below.extend(&p.dag.downstream[d]);
                         }
                     }
+                    continue;
                 }
-            }
+            };
+            st[i] = ok;
+            release(p, selected, i, &mut waiting, &st, &mut ready);
         }
     });
     match lock_error {
@@ -296,6 +313,7 @@ mod tests {
             tmp: root.join("tmp"),
             logs: root.join("logs"),
             stats: crate::pipeline::statcache::Stats::none(),
+            dvc: Default::default(),
         };
         let mut lock = LockFile::read(&paths.lock).unwrap();
         let store = Store::new(root.join("cache"));
@@ -311,6 +329,7 @@ mod tests {
                 Event::Failed { stage, .. } => format!("failed {stage}"),
                 Event::Skipped { stage, failed } => format!("skipped {stage} after {failed}"),
                 Event::Restored { stage, .. } => format!("restored {stage}"),
+                Event::Adopted { stage } => format!("adopted {stage}"),
                 Event::Note(note) => format!("note {note}"),
             })
         })

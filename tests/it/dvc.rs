@@ -344,3 +344,49 @@ fn damaged_or_changed_data_and_busy_index_change_nothing() {
     let out = migrate(&env, &repo, &[]);
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+/// After the switch, the stage DVC ran and left up to date is taken over from `dvc.lock`
+/// without running; `dvc.lock` is only read; a changed dep then runs the stage.
+#[test]
+fn repro_takes_over_the_stages_dvc_lock_shows_up_to_date() {
+    let env = Env::new();
+    let repo = dvc_project(&env, "auto");
+    adopt(&env, &repo);
+    let out = migrate(&env, &repo, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let dvc_lock = read(&repo.join("dvc.lock"));
+    let prepared = read(&repo.join("data/prepared.csv"));
+    let mtime = std::fs::metadata(repo.join("data/prepared.csv")).unwrap().modified().unwrap();
+
+    let out = env.run(&repo, "git", &["data", "repro", "--dry"]);
+    assert_eq!(out.stdout, "up to date prep: as dvc.lock records it\n", "{}", out.all());
+    let out = env.run(&repo, "git", &["data", "repro"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .starts_with("Up to date prep: as dvc.lock records it (now in gitdata.lock too)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("Stages: 0 ran, 1 taken over from dvc.lock, 0 up to date\n"));
+    // DVC's rule for its output still hides it from git: said, with the fix
+    assert!(out.stderr.contains("git ignores the output data/prepared.csv"), "{}", out.stderr);
+    assert_eq!(read(&repo.join("data/prepared.csv")), prepared);
+    let after = std::fs::metadata(repo.join("data/prepared.csv")).unwrap().modified().unwrap();
+    assert_eq!(after, mtime, "the output was not written again");
+    assert_eq!(read(&repo.join("dvc.lock")), dvc_lock);
+    let lock = String::from_utf8(read(&repo.join("gitdata.lock"))).unwrap();
+    assert!(lock.contains(&format!("sha256: {}", sha256(&prepared))), "{lock}");
+
+    // from now on gitdata.lock decides
+    let out = env.run(&repo, "git", &["data", "repro"]);
+    assert!(out.stdout.ends_with("Stages: 0 ran, 1 up to date\n"), "{}", out.all());
+    let mut train = read(&repo.join("data/train.csv"));
+    train.extend_from_slice(b"new,row\n");
+    write(&repo.join("data/train.csv"), &train);
+    let out = env.run(&repo, "git", &["data", "repro"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("Running prep: dep `data/train.csv` changed"), "{}", out.stdout);
+    assert!(read(&repo.join("data/prepared.csv")).ends_with(b"NEW,ROW\n"));
+    assert_eq!(read(&repo.join("dvc.lock")), dvc_lock);
+}

@@ -104,9 +104,10 @@ pub enum Command {
     /// Run the stages of dvc.yaml whose inputs changed, in parallel along the pipeline.
     ///
     /// Reads the dvc.yaml of the current folder, unchanged, and records each stage's command, dependency ids, param
-    /// values and output ids in gitdata.lock beside it (dvc.lock is left alone). A stage
+    /// values and output ids in gitdata.lock beside it (dvc.lock is only read). A stage
     /// runs when it has no entry there, or its command, a dependency, a tracked param or an
-    /// output changed. Outputs become git-data files, stored in the cache and staged with the
+    /// output changed; one with no entry that dvc.lock shows up to date (same command and
+    /// params, every file with its recorded md5) is taken over without running. Outputs become git-data files, stored in the cache and staged with the
     /// lock file, never committed. Logs: .git/data/repro/logs/<stage>.log.
     Repro(ReproArgs),
     /// Show, compare and log the metrics files of dvc.yaml across revisions.

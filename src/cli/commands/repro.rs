@@ -14,6 +14,7 @@ use crate::cli::context::Context;
 use crate::git::attributes::{anchored, with_patterns};
 use crate::git::worktree;
 use crate::hint::hinted;
+use crate::pipeline::adopt::{DVC_LOCK_NAME, DvcLock};
 use crate::pipeline::load::{self, Pipeline};
 use crate::pipeline::lock::LockFile;
 use crate::pipeline::owner::Owner;
@@ -50,10 +51,12 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let mut lock = LockFile::read(&lock_path)?;
     // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
     let stats = Stats::load(&ctx.repo.stat_cache_path());
+    // a stage DVC ran and left up to date is taken over, not run again
+    let dvc = DvcLock::read(&root.join(&dir).join(DVC_LOCK_NAME));
     if args.dry {
         return Ok(print_plan(
             &pipeline,
-            &plan::plan(&pipeline, &selected, &lock, &root, args.force, &stats),
+            &plan::plan(&pipeline, &selected, &lock, &root, args.force, &stats, &dvc),
         ));
     }
     if ctx.repo.config_string("filter.data.process").is_none_or(|v| v.trim().is_empty()) {
@@ -76,6 +79,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         tmp: ctx.repo.tmp_dir(),
         logs: data.join("logs"),
         stats,
+        dvc,
     };
     let opts =
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
@@ -92,7 +96,8 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         &mut |e| print_event(e, quiet),
     )?;
     let _ = paths.stats.save(); // only a cache: a failed write costs a re-hash next time
-    let written: Vec<usize> = summary.ran.iter().chain(&summary.restored).copied().collect();
+    let written: Vec<usize> =
+        summary.ran.iter().chain(&summary.restored).chain(&summary.adopted).copied().collect();
     if !written.is_empty() {
         stage_outputs(ctx, &root, &pipeline, &written)?;
     }
@@ -100,6 +105,9 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         let mut parts = vec![format!("{} ran", summary.ran.len())];
         if !summary.restored.is_empty() {
             parts.push(format!("{} restored from the run cache", summary.restored.len()));
+        }
+        if !summary.adopted.is_empty() {
+            parts.push(format!("{} taken over from {DVC_LOCK_NAME}", summary.adopted.len()));
         }
         parts.push(format!("{} up to date", summary.up_to_date));
         if summary.failed > 0 {
@@ -149,6 +157,9 @@ fn print_event(event: Event<'_>, quiet: bool) {
         Event::Restored { stage, reason } if !quiet => {
             println!("Restored {stage} from the run cache ({reason}): no command run")
         }
+        Event::Adopted { stage } if !quiet => {
+            println!("Up to date {stage}: as {DVC_LOCK_NAME} records it (now in {LOCK_NAME} too)")
+        }
         Event::Note(note) => eprintln!("git-data: note: {note}"),
         Event::Started { stage, reason } if !quiet => println!("Running {stage}: {reason}"),
         Event::Done { stage, seconds } if !quiet => println!("Done {stage} ({seconds:.1}s)"),
@@ -182,6 +193,7 @@ fn print_plan(p: &Pipeline, plan: &[(usize, Plan)]) -> i32 {
             Plan::Run(reason) => println!("would run {name}: {reason}"),
             Plan::AfterUpstream(u) => println!("would run {name}: if {u} changes its outputs"),
             Plan::UpToDate => println!("up to date {name}"),
+            Plan::InDvcLock => println!("up to date {name}: as {DVC_LOCK_NAME} records it"),
             Plan::Frozen => println!("frozen {name}: not run"),
             Plan::Error(e) => {
                 println!("cannot run {name}: {e}");

@@ -158,6 +158,23 @@ pub(crate) fn import(
     Ok(store.commit(file, None)?)
 }
 
+/// Whether the file at `path` has the md5 `expected` that DVC recorded (a DVC 2 record,
+/// `legacy`, also with CRLF read as LF); streamed, nothing written.
+pub(crate) fn has_md5(path: &Path, expected: &str, legacy: bool) -> io::Result<bool> {
+    let mut reader = std::fs::File::open(path)?;
+    let mut check = Md5Check::new(legacy);
+    let mut buf = vec![0u8; STREAM_BUF];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => check.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(check.check(expected).is_ok())
+}
+
 /// Reads and checks a `.dir` listing (JSON: a list of `{md5, relpath}`).
 pub(crate) fn read_listing(src: &Path, md5: &str, legacy: bool) -> Result<Vec<Entry>, ObjectError> {
     let bytes =

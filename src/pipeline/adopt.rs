@@ -1,0 +1,166 @@
+//! Taking over a pipeline that DVC ran: a stage with no entry in `gitdata.lock` but one in
+//! `dvc.lock` is up to date when its command and param values are the ones `dvc.lock`
+//! records and every dep and output it lists still has the md5 recorded there; its
+//! `gitdata.lock` entry is then made from the files as they are, and nothing runs. So the
+//! first `git data repro` after a switch from DVC reruns only what `dvc repro` would rerun.
+//!
+//! Invariants: `dvc.lock` is only read (a missing or damaged one adopts nothing); anything
+//! not proven the same — a directory (DVC's `.dir` hash), a cloud-versioned dep without an
+//! md5, a pointer in place of the data, a path or param the stage no longer lists in the
+//! same way — adopts nothing, and the stage runs as it would have.
+
+use super::hash;
+use super::lock::{Cmd, PathLock, StageLock};
+use super::params::ParamValues;
+use super::spec::Stage;
+use super::state::Inputs;
+use crate::migrate::dvc::objects::has_md5;
+use crate::store::Store;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// DVC's lock file, beside `dvc.yaml`.
+pub(crate) const DVC_LOCK_NAME: &str = "dvc.lock";
+
+/// The stages `dvc.lock` records (none when it is absent or cannot be read).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DvcLock {
+    #[serde(default)]
+    stages: BTreeMap<String, DvcStage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DvcStage {
+    cmd: Cmd,
+    #[serde(default)]
+    deps: Vec<DvcPath>,
+    #[serde(default)]
+    params: ParamValues,
+    #[serde(default)]
+    outs: Vec<DvcPath>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DvcPath {
+    path: String,
+    #[serde(default)]
+    md5: Option<String>,
+    /// `md5` in DVC 3's records; absent in DVC 2's, which hashed text with CRLF as LF.
+    #[serde(default)]
+    hash: Option<String>,
+}
+
+impl DvcLock {
+    /// Reads the `dvc.lock` at `path`.
+    pub(crate) fn read(path: &Path) -> DvcLock {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_yaml::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// The `gitdata.lock` entry of `stage` (read as `now`) when `dvc.lock` shows it up to
+    /// date; with `store`, its cached outputs are stored as they are hashed.
+    pub(crate) fn adopt(
+        &self,
+        root: &Path,
+        stage: &Stage,
+        now: &Inputs,
+        store: Option<&Store>,
+    ) -> Option<StageLock> {
+        let dvc = self.stages.get(&stage.name)?;
+        let dvc_cmds = match &dvc.cmd {
+            Cmd::One(one) => std::slice::from_ref(one),
+            Cmd::Many(many) => many.as_slice(),
+        };
+        let same_cmd = dvc_cmds == stage.cmds.as_slice();
+        if !same_cmd || dvc.params != now.params || !now.pointer_deps.is_empty() {
+            return None;
+        }
+        if dvc.deps.len() != stage.deps.len() || dvc.outs.len() != stage.outs.len() {
+            return None;
+        }
+        for dep in &stage.deps {
+            let record = dvc.deps.iter().find(|d| d.path == dep.path)?;
+            record.matches(&root.join(&dep.repo))?;
+        }
+        let mut outs = Vec::with_capacity(stage.outs.len());
+        for out in &stage.outs {
+            let record = dvc.outs.iter().find(|o| o.path == out.at.path)?;
+            let abs = root.join(&out.at.repo);
+            record.matches(&abs)?;
+            let h = hash::hash(&abs, store.filter(|_| out.cache)).ok()??;
+            outs.push(PathLock::new(&out.at.path, &h));
+        }
+        Some(StageLock {
+            cmd: Cmd::of(&stage.cmds),
+            deps: now.deps.clone(),
+            params: now.params.clone(),
+            outs,
+        })
+    }
+}
+
+impl DvcPath {
+    /// `Some` when the file at `abs` has the recorded md5.
+    fn matches(&self, abs: &Path) -> Option<()> {
+        let md5 = self.md5.as_deref().filter(|m| m.len() == 32)?;
+        if !std::fs::symlink_metadata(abs).ok()?.is_file() {
+            return None;
+        }
+        has_md5(abs, md5, self.hash.is_none()).ok()?.then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::spec::parse_stage;
+    use crate::pipeline::state::inputs;
+
+    const MD5_X: &str = "9dd4e461268c8034f5c8564e155c67a6"; // md5("x")
+    const MD5_XX: &str = "9336ebf25087d91c818ee6e9ec29f8c1"; // md5("xx")
+
+    fn lock(cmd: &str, lr: &str, dep_md5: &str, hash: &str) -> DvcLock {
+        let yaml = format!(
+            "schema: '2.0'\nstages:\n  train:\n    cmd: {cmd}\n    deps:\n    - path: in.txt\n      \
+             {hash}md5: {dep_md5}\n      size: 1\n    params:\n      params.yaml:\n        lr: {lr}\n    \
+             outs:\n    - path: out.txt\n      {hash}md5: {MD5_XX}\n      size: 2\n"
+        );
+        serde_yaml::from_str(&yaml).unwrap()
+    }
+
+    #[test]
+    fn adopts_only_what_dvc_lock_proves_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("in.txt"), "x").unwrap();
+        std::fs::write(root.join("out.txt"), "xx").unwrap();
+        std::fs::write(root.join("params.yaml"), "lr: 0.1\nother: 1\n").unwrap();
+        let yaml =
+            "cmd: cat in.txt in.txt > out.txt\ndeps: [in.txt]\nparams: [lr]\nouts: [out.txt]\n";
+        let stage = parse_stage("train", &serde_yaml::from_str(yaml).unwrap(), "").unwrap();
+        let now = inputs(root, &stage).unwrap();
+        let cmd = "cat in.txt in.txt > out.txt";
+        let store = Store::new(root.join("cache"));
+        for hash in ["hash: md5\n      ", ""] {
+            let entry = lock(cmd, "0.1", MD5_X, hash).adopt(root, &stage, &now, Some(&store));
+            let entry = entry.expect("adopted");
+            assert_eq!(entry.deps, now.deps);
+            assert_eq!(entry.outs[0].sha256, crate::oid::Oid::of_bytes(b"xx").to_hex());
+            assert!(store.contains(&crate::oid::Oid::of_bytes(b"xx"), 2));
+        }
+        // another command, param value or dep: the stage runs
+        assert!(lock("cat in.txt", "0.1", MD5_X, "").adopt(root, &stage, &now, None).is_none());
+        assert!(lock(cmd, "0.2", MD5_X, "").adopt(root, &stage, &now, None).is_none());
+        assert!(lock(cmd, "0.1", MD5_XX, "").adopt(root, &stage, &now, None).is_none());
+        // an output changed since DVC ran
+        std::fs::write(root.join("out.txt"), "xy").unwrap();
+        assert!(lock(cmd, "0.1", MD5_X, "").adopt(root, &stage, &now, None).is_none());
+        // no dvc.lock, or a damaged one
+        assert!(DvcLock::read(&root.join("dvc.lock")).stages.is_empty());
+        std::fs::write(root.join("dvc.lock"), "stages: [").unwrap();
+        assert!(DvcLock::read(&root.join("dvc.lock")).stages.is_empty());
+    }
+}
