@@ -1,8 +1,9 @@
 //! Taking over a pipeline that DVC ran: a stage with no entry in `gitdata.lock` but one in
 //! `dvc.lock` is up to date when its command and param values are the ones `dvc.lock`
 //! records and every dep and output it lists still has the md5 recorded there; its
-//! `gitdata.lock` entry is then made from the files as they are, and nothing runs. So the
-//! first `git data repro` after a switch from DVC reruns only what `dvc repro` would rerun.
+//! `gitdata.lock` entry (and its run-cache entry) is then made from the files as they are,
+//! and nothing runs. So the first `git data repro` after a switch from DVC reruns only what
+//! `dvc repro` would rerun, and a clone can restore what DVC ran from the run cache.
 //!
 //! Invariants: `dvc.lock` is only read (a missing or damaged one adopts nothing); anything
 //! not proven the same — a directory (DVC's `.dir` hash), a cloud-versioned dep without an
@@ -61,7 +62,7 @@ impl DvcLock {
     }
 
     /// The `gitdata.lock` entry of `stage` (read as `now`) when `dvc.lock` shows it up to
-    /// date; with `store`, its cached outputs are stored as they are hashed.
+    /// date; with `store`, its outputs are stored as they are hashed.
     pub(crate) fn adopt(
         &self,
         root: &Path,
@@ -90,7 +91,8 @@ impl DvcLock {
             let record = dvc.outs.iter().find(|o| o.path == out.at.path)?;
             let abs = root.join(&out.at.repo);
             record.matches(&abs)?;
-            let h = hash::hash(&abs, store.filter(|_| out.cache)).ok()??;
+            // `cache: false` outputs are stored too, as a run's are, for the run cache
+            let h = hash::hash(&abs, store).ok()??;
             outs.push(PathLock::new(&out.at.path, &h));
         }
         Some(StageLock {

@@ -163,13 +163,25 @@ pub(crate) fn run(
                             false => state::check_with(root, stage, entry.as_ref(), &now, stats)?,
                         };
                         let Some(reason) = reason else { return Ok(Outcome::UpToDate) };
+                        let cache = cache.filter(|_| RunCache::applies(stage));
+                        let key = cache.map(|_| super::runcache::key::key(stage, &now));
+                        // what the lookup finds, and what a stage that ran or was taken over
+                        // from dvc.lock leaves for the next clone
+                        let record = |entry: &super::lock::StageLock| {
+                            if let (Some(cache), Some(key)) = (cache, key)
+                                && let Err(e) = cache.record(&key, entry, store)
+                            {
+                                let note =
+                                    format!("stage {}: not kept in the run cache: {e}", stage.name);
+                                let _ = tx.send(Msg::Note(note));
+                            }
+                        };
                         if reason == Reason::NoEntry
                             && let Some(entry) = dvc.adopt(root, stage, &now, Some(store))
                         {
+                            record(&entry);
                             return Ok(Outcome::Adopted(Box::new(entry)));
                         }
-                        let cache = cache.filter(|_| RunCache::applies(stage));
-                        let key = cache.map(|_| super::runcache::key::key(stage, &now));
                         if let (Some(cache), Some(key), false) =
                             (cache, key, reason == Reason::Forced)
                         {
@@ -186,13 +198,7 @@ pub(crate) fn run(
                         let _ = tx.send(Msg::Started(i, reason));
                         let t0 = Instant::now();
                         let entry = exec::execute(root, stage, now, store, logs)?;
-                        if let (Some(cache), Some(key)) = (cache, key)
-                            && let Err(e) = cache.record(&key, &entry, store)
-                        {
-                            let note =
-                                format!("stage {}: not kept in the run cache: {e}", stage.name);
-                            let _ = tx.send(Msg::Note(note));
-                        }
+                        record(&entry);
                         Ok(Outcome::Ran(Box::new(entry), t0.elapsed().as_secs_f64()))
                     })()
                     .unwrap_or_else(Outcome::Failed);

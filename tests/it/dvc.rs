@@ -377,6 +377,11 @@ fn repro_takes_over_the_stages_dvc_lock_shows_up_to_date() {
     assert_eq!(read(&repo.join("dvc.lock")), dvc_lock);
     let lock = String::from_utf8(read(&repo.join("gitdata.lock"))).unwrap();
     assert!(lock.contains(&format!("sha256: {}", sha256(&prepared))), "{lock}");
+    // and in the run cache, for a clone going back to this state
+    let lineage = env.data(&repo, &["lineage", "--json"]).stdout;
+    let lineage: serde_json::Value = serde_json::from_str(&lineage).expect("json");
+    let key = lineage["stages"][0]["run_key"].as_str().expect("a run key").to_string();
+    assert!(repo.join(".git/data/runs").join(&key[..2]).join(&key).is_file(), "{lineage}");
 
     // from now on gitdata.lock decides
     let out = env.run(&repo, "git", &["data", "repro"]);

@@ -434,7 +434,8 @@ fn outputs_git_ignores_are_named_and_left_unstaged() {
     assert!(
         out.stderr.contains(
             "git-data: warning: git ignores the output model.pkl (.gitignore:1: /model.pkl): it is \
-             stored and recorded in gitdata.lock, but not staged\nhint: remove those rules"
+             stored, recorded in gitdata.lock and tracked, but not staged\nhint: remove those \
+             rules (DVC writes one for each output), then `git add` those outputs"
         ),
         "{}",
         out.stderr
@@ -443,6 +444,10 @@ fn outputs_git_ignores_are_named_and_left_unstaged() {
     assert!(object_path(&repo.join(".git/data"), b"made\n").is_file());
     assert_eq!(env.git(&repo, &["show", ":kept.pkl"]).stdout, pointer_of(b"kept\n"));
     assert!(text(&repo.join("gitdata.lock")).contains(&sha256(b"made\n")));
+    // the hint works: without the rule, `git add` stages the output as a pointer
+    write(&repo.join(".gitignore"), b"");
+    env.git(&repo, &["add", "model.pkl"]);
+    assert_eq!(env.git(&repo, &["show", ":model.pkl"]).stdout, pointer_of(b"made\n"));
 }
 
 #[test]

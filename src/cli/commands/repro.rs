@@ -226,13 +226,14 @@ fn stage_outputs(ctx: &Context, root: &Path, p: &Pipeline, ran: &[usize]) -> Res
     let mut cached: Vec<(String, bool)> = Vec::new();
     let mut ignored = Vec::new();
     for ((out, probe), rule) in outs.iter().zip(&probes).zip(rules) {
-        if let Some(rule) = rule {
-            ignored.push((out.at.repo.clone(), rule));
-            continue;
-        }
-        to_add.push(out.at.repo.clone());
+        // an ignored output is tracked all the same: once its rule goes, `git add` stores it
+        // as a pointer
         if out.cache {
             cached.push((out.at.repo.clone(), probe != &out.at.repo));
+        }
+        match rule {
+            Some(rule) => ignored.push((out.at.repo.clone(), rule)),
+            None => to_add.push(out.at.repo.clone()),
         }
     }
     let probes: Vec<BString> = cached
@@ -273,14 +274,14 @@ fn stage_outputs(ctx: &Context, root: &Path, p: &Pipeline, ran: &[usize]) -> Res
         .context("cannot run git add")?;
     for (path, rule) in &ignored {
         eprintln!(
-            "git-data: warning: git ignores the output {path} ({rule}): it is stored and recorded \
-             in {LOCK_NAME}, but not staged"
+            "git-data: warning: git ignores the output {path} ({rule}): it is stored, recorded \
+             in {LOCK_NAME} and tracked, but not staged"
         );
     }
     if !ignored.is_empty() {
         eprintln!(
-            "hint: remove those rules (DVC writes one for each output) so that git can track the \
-             outputs as git-data files, then run `git data repro` again"
+            "hint: remove those rules (DVC writes one for each output), then `git add` those \
+             outputs: they go in as git-data files"
         );
     }
     if !out.status.success() {
