@@ -5,17 +5,22 @@
 //! and nothing runs. So the first `git data repro` after a switch from DVC reruns only what
 //! `dvc repro` would rerun, and a clone can restore what DVC ran from the run cache.
 //!
-//! Invariants: `dvc.lock` is only read (a missing or damaged one adopts nothing); anything
-//! not proven the same — a directory (DVC's `.dir` hash), a cloud-versioned dep without an
-//! md5, a pointer in place of the data, a path or param the stage no longer lists in the
-//! same way — adopts nothing, and the stage runs as it would have.
+//! A directory is proven the same through its `.dir` listing in DVC's cache (checked against
+//! its md5): the same files, each with its md5, and no other.
+//!
+//! Invariants: `dvc.lock` and DVC's cache are only read (a missing or damaged one adopts
+//! nothing); anything not proven the same — a directory whose listing is not in the cache, a
+//! cloud-versioned dep without an md5, a pointer in place of the data, a path or param the
+//! stage no longer lists in the same way — adopts nothing, and the stage runs as it would
+//! have.
 
 use super::hash;
 use super::lock::{Cmd, PathLock, StageLock};
 use super::params::ParamValues;
 use super::spec::Stage;
 use super::state::Inputs;
-use crate::migrate::dvc::objects::has_md5;
+use crate::migrate::dvc::meta::DvcConfig;
+use crate::migrate::dvc::objects::{Sources, has_md5, read_listing};
 use crate::store::Store;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -29,6 +34,9 @@ pub(crate) const DVC_LOCK_NAME: &str = "dvc.lock";
 pub(crate) struct DvcLock {
     #[serde(default)]
     stages: BTreeMap<String, DvcStage>,
+    /// DVC's cache, where directory listings are.
+    #[serde(skip)]
+    cache: Sources,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,12 +61,16 @@ struct DvcPath {
 }
 
 impl DvcLock {
-    /// Reads the `dvc.lock` at `path`.
-    pub(crate) fn read(path: &Path) -> DvcLock {
-        std::fs::read_to_string(path)
+    /// Reads the `dvc.lock` at `path`, in the DVC project at `root`.
+    pub(crate) fn read(path: &Path, root: &Path) -> DvcLock {
+        let mut lock: DvcLock = std::fs::read_to_string(path)
             .ok()
             .and_then(|text| serde_yaml::from_str(&text).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if !lock.stages.is_empty() {
+            lock.cache = Sources::new(vec![DvcConfig::load(root).cache_dir()]);
+        }
+        lock
     }
 
     /// The `gitdata.lock` entry of `stage` (read as `now`) when `dvc.lock` shows it up to
@@ -84,13 +96,13 @@ impl DvcLock {
         }
         for dep in &stage.deps {
             let record = dvc.deps.iter().find(|d| d.path == dep.path)?;
-            record.matches(&root.join(&dep.repo))?;
+            record.matches(&root.join(&dep.repo), &self.cache)?;
         }
         let mut outs = Vec::with_capacity(stage.outs.len());
         for out in &stage.outs {
             let record = dvc.outs.iter().find(|o| o.path == out.at.path)?;
             let abs = root.join(&out.at.repo);
-            record.matches(&abs)?;
+            record.matches(&abs, &self.cache)?;
             // `cache: false` outputs are stored too, as a run's are, for the run cache
             let h = hash::hash(&abs, store).ok()??;
             outs.push(PathLock::new(&out.at.path, &h));
@@ -105,14 +117,54 @@ impl DvcLock {
 }
 
 impl DvcPath {
-    /// `Some` when the file at `abs` has the recorded md5.
-    fn matches(&self, abs: &Path) -> Option<()> {
-        let md5 = self.md5.as_deref().filter(|m| m.len() == 32)?;
-        if !std::fs::symlink_metadata(abs).ok()?.is_file() {
+    /// `Some` when the file at `abs` has the recorded md5, or the directory at `abs` holds
+    /// exactly the files of the recorded listing (found in `cache`), each with its md5.
+    fn matches(&self, abs: &Path, cache: &Sources) -> Option<()> {
+        let legacy = self.hash.is_none();
+        let recorded = self.md5.as_deref()?;
+        let kind = std::fs::symlink_metadata(abs).ok()?.file_type();
+        match recorded.strip_suffix(".dir") {
+            None if kind.is_file() && recorded.len() == 32 => {
+                has_md5(abs, recorded, legacy).ok()?.then_some(())
+            }
+            Some(md5) if kind.is_dir() && md5.len() == 32 => {
+                let listing = cache.find(md5, true, legacy)?;
+                let mut entries = read_listing(&listing, md5, legacy).ok()?;
+                entries.sort_by(|a, b| a.relpath.cmp(&b.relpath));
+                let mut here = Vec::with_capacity(entries.len());
+                files_below(abs, "", &mut here)?;
+                here.sort();
+                let same_paths = here.len() == entries.len()
+                    && here.iter().zip(&entries).all(|(h, e)| *h == e.relpath);
+                let same_bytes = || {
+                    entries
+                        .iter()
+                        .all(|e| has_md5(&abs.join(&e.relpath), &e.md5, legacy).is_ok_and(|b| b))
+                };
+                (same_paths && same_bytes()).then_some(())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The files below `dir` as `/`-separated paths after `prefix`; `None` on a symlink or a
+/// name that is not UTF-8 (DVC's listings are text).
+fn files_below(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Option<()> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        let name = entry.file_name().into_string().ok()?;
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let kind = entry.file_type().ok()?;
+        if kind.is_dir() {
+            files_below(&entry.path(), &rel, out)?;
+        } else if kind.is_file() {
+            out.push(rel);
+        } else {
             return None;
         }
-        has_md5(abs, md5, self.hash.is_none()).ok()?.then_some(())
     }
+    Some(())
 }
 
 #[cfg(test)]
@@ -161,8 +213,55 @@ mod tests {
         std::fs::write(root.join("out.txt"), "xy").unwrap();
         assert!(lock(cmd, "0.1", MD5_X, "").adopt(root, &stage, &now, None).is_none());
         // no dvc.lock, or a damaged one
-        assert!(DvcLock::read(&root.join("dvc.lock")).stages.is_empty());
+        assert!(DvcLock::read(&root.join("dvc.lock"), root).stages.is_empty());
         std::fs::write(root.join("dvc.lock"), "stages: [").unwrap();
-        assert!(DvcLock::read(&root.join("dvc.lock")).stages.is_empty());
+        assert!(DvcLock::read(&root.join("dvc.lock"), root).stages.is_empty());
+    }
+
+    #[test]
+    fn a_directory_is_proven_by_its_listing_in_dvcs_cache() {
+        use md5::{Digest, Md5};
+        let hex = |b: &[u8]| Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("parts/sub")).unwrap();
+        std::fs::write(root.join("parts/a.txt"), "one").unwrap();
+        std::fs::write(root.join("parts/sub/b.txt"), "two").unwrap();
+        let listing = format!(
+            "[{{\"md5\": \"{}\", \"relpath\": \"a.txt\"}}, {{\"md5\": \"{}\", \"relpath\": \"sub/b.txt\"}}]",
+            hex(b"one"),
+            hex(b"two")
+        );
+        let md5 = hex(listing.as_bytes());
+        let at = root.join(".dvc/cache/files/md5").join(&md5[..2]);
+        std::fs::create_dir_all(&at).unwrap();
+        std::fs::write(at.join(format!("{}.dir", &md5[2..])), &listing).unwrap();
+        let yaml = format!(
+            "stages:\n  split:\n    cmd: make parts\n    outs:\n    - path: parts\n      hash: md5\n      md5: {md5}.dir\n"
+        );
+        std::fs::write(root.join("dvc.lock"), yaml).unwrap();
+        let stage = parse_stage(
+            "split",
+            &serde_yaml::from_str("cmd: make parts\nouts: [parts]\n").unwrap(),
+            "",
+        )
+        .unwrap();
+        let now = inputs(root, &stage).unwrap();
+        let lock = DvcLock::read(&root.join("dvc.lock"), root);
+        let entry = lock.adopt(root, &stage, &now, None).expect("adopted");
+        assert_eq!(entry.outs[0].nfiles, Some(2));
+        // one more file, or a changed one: not the directory DVC recorded
+        std::fs::write(root.join("parts/sub/c.txt"), "").unwrap();
+        assert!(lock.adopt(root, &stage, &now, None).is_none());
+        std::fs::remove_file(root.join("parts/sub/c.txt")).unwrap();
+        std::fs::write(root.join("parts/a.txt"), "One").unwrap();
+        assert!(lock.adopt(root, &stage, &now, None).is_none());
+        // and without the listing in the cache, nothing is proven
+        std::fs::write(root.join("parts/a.txt"), "one").unwrap();
+        assert!(lock.adopt(root, &stage, &now, None).is_some());
+        std::fs::remove_dir_all(root.join(".dvc/cache")).unwrap();
+        assert!(
+            DvcLock::read(&root.join("dvc.lock"), root).adopt(root, &stage, &now, None).is_none()
+        );
     }
 }

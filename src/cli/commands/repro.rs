@@ -52,7 +52,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
     let stats = Stats::load(&ctx.repo.stat_cache_path());
     // a stage DVC ran and left up to date is taken over, not run again
-    let dvc = DvcLock::read(&root.join(&dir).join(DVC_LOCK_NAME));
+    let dvc = DvcLock::read(&root.join(&dir).join(DVC_LOCK_NAME), &root);
     if args.dry {
         return Ok(print_plan(
             &pipeline,
