@@ -1,9 +1,10 @@
 //! The README's shell blocks marked `<!-- readme-test: NAME -->`, run as written through bash
 //! with the real git and git-data, with only their placeholders replaced (`<repo>`, the
-//! remote's place, keys typed at a prompt): the quick start, S3 set-up, CI and recovery
-//! sections must do what they say.
+//! remote's place, keys typed at a prompt): the quick start, S3 set-up, CI, recovery and
+//! pipeline sections must do what they say.
 
 use crate::common::*;
+use crate::pipeline_kit::{commit_pipeline, trace};
 use crate::s3server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use std::path::Path;
 
@@ -126,4 +127,56 @@ fn s3_set_up_blocks_do_what_they_say() {
     assert_clean(&env, &fresh);
     assert!(out.stdout.contains("credentials: .git/config"), "{}", out.all());
     assert!(!out.all().contains(SECRET_KEY), "{}", out.all());
+}
+
+const PIPELINE: &str = r#"stages:
+  prepare:
+    cmd: tr a-z A-Z < data.csv > prepared.csv && echo prepare >> "$TRACE"
+    deps: [data.csv]
+    outs: [prepared.csv]
+  train:
+    cmd:
+    - cp prepared.csv model.bin
+    - printf '{"acc"':' %s}' ${train.lr} > metrics.json
+    - echo train >> "$TRACE"
+    deps: [prepared.csv]
+    params: [train.lr]
+    outs: [model.bin]
+    metrics:
+    - metrics.json:
+        cache: false
+"#;
+
+#[test]
+fn pipeline_blocks_do_what_they_say() {
+    let env = Env::new();
+    let repo = env.project("pipes");
+    let files: [(&str, &[u8]); 3] = [
+        ("dvc.yaml", PIPELINE.as_bytes()),
+        ("params.yaml", b"train:\n  lr: 0.1  # learning rate\n"),
+        ("data.csv", b"a,b\n1,2\n"),
+    ];
+    let trace_file = commit_pipeline(&env, &repo, &files, &["data.csv"]);
+    let out = run(&env, &repo, "pipelines", &[]);
+    let said = out.stdout.clone();
+    assert!(said.contains("would run prepare: never ran (no entry in gitdata.lock)\n"), "{said}");
+    // the first run ran both stages, `train -k` nothing, `--set` train alone
+    assert_eq!(trace(&trace_file), "prepare\ntrain\ntrain\n");
+    assert!(said.contains("Set train.lr = 0.01 in params.yaml\n"), "{said}");
+    assert_eq!(read(&repo.join("params.yaml")), b"train:\n  lr: 0.01 # learning rate\n");
+    assert_eq!(env.git(&repo, &["show", "v1:model.bin"]).stdout, pointer_of(b"A,B\n1,2\n"));
+    assert_eq!(env.git(&repo, &["show", "v2:metrics.json"]).stdout, r#"{"acc": 0.01}"#);
+
+    run(&env, &repo, "run-cache", &[]);
+    assert_eq!(trace(&trace_file), "prepare\ntrain\ntrain\n", "--no-run-cache: all up to date");
+    let store = env.path("pipes-store");
+    let pushed = env.run(&store, "find", &["runs", "-type", "f"]).stdout;
+    assert_eq!(pushed.lines().count(), 3, "the run-cache entries of the 3 runs: {pushed}");
+
+    let out = run(&env, &repo, "metrics", &[]);
+    let table: Vec<Vec<&str>> =
+        out.stdout.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert!(table.contains(&vec!["metrics.json", "acc", "0.1", "0.01", "-0.09"]), "{out:?}");
+    assert!(table.contains(&vec!["params.yaml", "train.lr", "0.1", "0.01", "-0.09"]), "{out:?}");
+    assert!(out.stdout.contains(&sha256(b"A,B\n1,2\n")), "lineage names the model: {out:?}");
 }
