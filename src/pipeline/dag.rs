@@ -104,11 +104,25 @@ fn describe_cycle(stages: &[Stage], upstream: &[Vec<usize>], done: &[bool]) -> S
 }
 
 /// The stages `targets` name (a `foreach`/`matrix` name selects all its items; `dvc.yaml:`
-/// before a name is allowed) and everything upstream of them; all stages for no targets.
+/// before a name is allowed) and, by `reach`, everything upstream or downstream of them; all
+/// stages for no targets.
+/// Which stages a target brings along (`dvc repro`'s default, `-s` and `--downstream`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Reach {
+    /// The target and every stage it depends on.
+    #[default]
+    Upstream,
+    /// The target alone.
+    Single,
+    /// The target and every stage that depends on it.
+    Downstream,
+}
+
 pub(crate) fn select(
     stages: &[Stage],
     dag: &Dag,
     targets: &[String],
+    reach: Reach,
 ) -> Result<Vec<bool>, PipelineError> {
     if targets.is_empty() {
         return Ok(vec![true; stages.len()]);
@@ -131,7 +145,11 @@ pub(crate) fn select(
     while let Some(i) = stack.pop() {
         if !selected[i] {
             selected[i] = true;
-            stack.extend(&dag.upstream[i]);
+            match reach {
+                Reach::Upstream => stack.extend(&dag.upstream[i]),
+                Reach::Downstream => stack.extend(&dag.downstream[i]),
+                Reach::Single => {}
+            }
         }
     }
     Ok(selected)
@@ -160,9 +178,13 @@ mod tests {
         assert_eq!(dag.upstream[0], [2, 1]);
         assert_eq!(dag.upstream[2], [1]);
         assert!(dag.upstream[3].is_empty(), "data/clean_x is not inside data/clean");
-        let sel = select(&s, &dag, &["train".into()]).unwrap();
-        assert_eq!(sel, [false, true, true, false]);
-        assert!(matches!(select(&s, &dag, &["nope".into()]), Err(PipelineError::UnknownTarget(_))));
+        let sel = |t: &str, reach| select(&s, &dag, &[t.into()], reach).unwrap();
+        assert_eq!(sel("train", Reach::Upstream), [false, true, true, false]);
+        assert_eq!(sel("train", Reach::Single), [false, false, true, false]);
+        assert_eq!(sel("train", Reach::Downstream), [true, false, true, false]);
+        assert_eq!(sel("prep", Reach::Downstream), [true, true, true, false]);
+        let e = select(&s, &dag, &["nope".into()], Reach::Single);
+        assert!(matches!(e, Err(PipelineError::UnknownTarget(_))));
     }
 
     #[test]
@@ -186,7 +208,8 @@ mod tests {
             "'p@a': {cmd: x, outs: [a]}\n'p@b': {cmd: x, outs: [b]}\nq: {cmd: x, deps: [a]}\n",
         );
         let dag = build(&s).unwrap();
-        assert_eq!(select(&s, &dag, &["p".into()]).unwrap(), [true, true, false]);
-        assert_eq!(select(&s, &dag, &["dvc.yaml:q".into()]).unwrap(), [true, false, true]);
+        let up = Reach::Upstream;
+        assert_eq!(select(&s, &dag, &["p".into()], up).unwrap(), [true, true, false]);
+        assert_eq!(select(&s, &dag, &["dvc.yaml:q".into()], up).unwrap(), [true, false, true]);
     }
 }

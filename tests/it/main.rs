@@ -35,6 +35,7 @@ mod readme;
 mod recovery;
 mod repro;
 mod repro_set;
+mod repro_targets;
 mod retries;
 mod runcache;
 mod s3;

@@ -7,6 +7,12 @@ pub struct ReproArgs {
     /// Stages to run, with the stages they depend on (`name`, or a foreach/matrix `name` for
     /// all its items, or `name@item`). Default: every stage of dvc.yaml.
     pub targets: Vec<String>,
+    /// Only the target stages, not the stages they depend on (as `dvc repro -s`).
+    #[arg(short, long, requires = "targets")]
+    pub single_item: bool,
+    /// The target stages and every stage that depends on them, not those they depend on.
+    #[arg(long, requires = "targets", conflicts_with = "single_item")]
+    pub downstream: bool,
     /// Run up to N stages at once: any stage whose upstream stages are done may start.
     #[arg(short, long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..))]

@@ -46,7 +46,12 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     }
     let sets = args.set.iter().map(|a| setparam::parse(a, &dir)).collect::<Result<Vec<_>, _>>()?;
     let mut pipeline = load::load(&root, &dir)?;
-    let mut selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+    let reach = match (args.single_item, args.downstream) {
+        (true, _) => dag::Reach::Single,
+        (_, true) => dag::Reach::Downstream,
+        _ => dag::Reach::Upstream,
+    };
+    let mut selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets, reach)?;
     let lock_path = root.join(&dir).join(LOCK_NAME);
     let mut lock = LockFile::read(&lock_path)?;
     // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
@@ -71,7 +76,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     if set_params(ctx, &root, &sets)? {
         // a param may be templated into a command or a foreach: read dvc.yaml again
         pipeline = load::load(&root, &dir)?;
-        selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets)?;
+        selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets, reach)?;
     }
     let paths = Paths {
         root: root.clone(),
