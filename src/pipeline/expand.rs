@@ -10,14 +10,17 @@
 use super::error::PipelineError;
 use super::template::{Scope, render, scalar_text};
 use serde_yaml::{Mapping, Value};
-use std::path::Path;
 
-/// Adds the `vars` entries (maps, or files `path` / `path:key1,key2`, relative to `dir_abs`)
-/// to `into`; `who` names the place in errors.
+/// Reads a vars file, named relative to the pipeline's folder, into its tree: from the work
+/// tree, or from a revision for `metrics`/`params` at that revision.
+pub(crate) type VarsFiles<'a> = dyn FnMut(&str) -> Result<Value, String> + 'a;
+
+/// Adds the `vars` entries (maps, or files `path` / `path:key1,key2`, read by `files`) to
+/// `into`; `who` names the place in errors.
 pub(crate) fn add_vars(
     into: &mut Mapping,
     entries: &Value,
-    dir_abs: &Path,
+    files: &mut VarsFiles<'_>,
     who: &str,
 ) -> Result<(), String> {
     let Value::Sequence(entries) = entries else {
@@ -31,8 +34,7 @@ pub(crate) fn add_vars(
                     Some((f, k)) => (f, Some(k.split(',').map(str::trim).collect::<Vec<_>>())),
                     None => (spec.as_str(), None),
                 };
-                let doc = super::params::read_file(&dir_abs.join(file))
-                    .map_err(|e| format!("{who}: vars file `{file}`: {e}"))?;
+                let doc = files(file).map_err(|e| format!("{who}: vars file `{file}`: {e}"))?;
                 let Value::Mapping(all) = doc else {
                     return Err(format!("{who}: vars file `{file}` must hold a map"));
                 };
@@ -72,7 +74,7 @@ fn merge(into: &mut Mapping, from: &Mapping, who: &str) -> Result<(), String> {
 pub(crate) fn expand(
     stages: &Mapping,
     globals: &Mapping,
-    dir_abs: &Path,
+    files: &mut VarsFiles<'_>,
 ) -> Result<Vec<(String, Value)>, PipelineError> {
     let mut out: Vec<(String, Value)> = Vec::new();
     for (name, body) in stages {
@@ -93,7 +95,7 @@ pub(crate) fn expand(
         let mut body = body.clone();
         let mut local = Mapping::new();
         if let Some(vars) = body.remove("vars") {
-            add_vars(&mut local, &vars, dir_abs, &format!("stage `{name}`")).map_err(err)?;
+            add_vars(&mut local, &vars, files, &format!("stage `{name}`")).map_err(err)?;
             for k in local.keys() {
                 if globals.contains_key(k) {
                     let k = scalar_text(k).unwrap_or_default();
@@ -201,7 +203,7 @@ mod tests {
     fn run(yaml: &str, globals: &str) -> Result<Vec<(String, Value)>, PipelineError> {
         let stages: Mapping = serde_yaml::from_str(yaml).unwrap();
         let globals: Mapping = serde_yaml::from_str(globals).unwrap();
-        expand(&stages, &globals, Path::new("/nonexistent"))
+        expand(&stages, &globals, &mut |f: &str| Err(format!("no file {f} here")))
     }
 
     fn cmds(out: &[(String, Value)]) -> Vec<(String, String)> {

@@ -38,19 +38,21 @@ pub(crate) fn load(root: &Path, dir: &str) -> Result<Pipeline, PipelineError> {
     } else {
         None
     };
-    from_text(&text, dir, &dir_abs, params)
+    let mut vars_files = |name: &str| super::params::read_file(&dir_abs.join(name));
+    from_text(&text, dir, &path, params, &mut vars_files)
 }
 
-/// Loads a pipeline from the text of its `dvc.yaml` and the parsed default params file
-/// (`None`: absent), e.g. both read at a revision; `vars` files are still read under
-/// `dir_abs`.
+/// Loads a pipeline from the text of its `dvc.yaml` (named `path` in errors), the parsed
+/// default params file (`None`: absent) and its `vars` files as `vars_files` reads them: all
+/// from the work tree, or all at one revision.
 pub(crate) fn from_text(
     text: &str,
     dir: &str,
-    dir_abs: &Path,
+    path: &Path,
     default_params: Option<Value>,
+    vars_files: &mut super::expand::VarsFiles<'_>,
 ) -> Result<Pipeline, PipelineError> {
-    let path = dir_abs.join(PIPELINE_NAME);
+    let path = path.to_path_buf();
     let doc: Value = serde_yaml::from_str(text)
         .map_err(|e| PipelineError::Yaml { path: path.clone(), message: e.to_string() })?;
     let file_err = |message: String| PipelineError::File { file: PIPELINE_NAME.into(), message };
@@ -73,14 +75,14 @@ pub(crate) fn from_text(
         Some(_) => return Err(file_err(format!("{} must hold a map", spec::DEFAULT_PARAMS))),
     }
     if let Some(vars) = doc.get("vars") {
-        super::expand::add_vars(&mut globals, vars, dir_abs, "vars").map_err(file_err)?;
+        super::expand::add_vars(&mut globals, vars, vars_files, "vars").map_err(file_err)?;
     }
     let stages = match doc.get("stages") {
         Some(Value::Mapping(m)) => m.clone(),
         None | Some(Value::Null) => Mapping::new(),
         Some(_) => return Err(file_err("`stages` must be a map of stage names".into())),
     };
-    let stages = super::expand::expand(&stages, &globals, dir_abs)?
+    let stages = super::expand::expand(&stages, &globals, vars_files)?
         .into_iter()
         .map(|(name, body)| spec::parse_stage(&name, &body, dir))
         .collect::<Result<Vec<_>, _>>()?;

@@ -17,15 +17,28 @@ pub(crate) type ParamValues = BTreeMap<String, BTreeMap<String, Value>>;
 
 /// Reads a params or vars file: YAML or JSON. TOML and Python files are refused by name.
 pub(crate) fn read_file(abs: &Path) -> Result<Value, String> {
-    let ext = abs.extension().and_then(|e| e.to_str()).unwrap_or_default();
-    if matches!(ext, "toml" | "py") {
-        return Err(format!("{} files are not read yet: use YAML or JSON", ext.to_uppercase()));
+    refuse_by_name(&abs.to_string_lossy())?;
+    parse_file(&std::fs::read(abs).map_err(|e| e.to_string())?)
+}
+
+/// TOML and Python params files are refused by their name, before reading.
+pub(crate) fn refuse_by_name(name: &str) -> Result<(), String> {
+    let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or_default();
+    match ext {
+        "toml" | "py" => {
+            Err(format!("{} files are not read yet: use YAML or JSON", ext.to_uppercase()))
+        }
+        _ => Ok(()),
     }
-    let text = std::fs::read_to_string(abs).map_err(|e| e.to_string())?;
+}
+
+/// The tree of a params or vars file's bytes (YAML or JSON; empty is an empty map).
+pub(crate) fn parse_file(bytes: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     if text.trim().is_empty() {
         return Ok(Value::Mapping(Default::default()));
     }
-    serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML or JSON: {e}"))
+    serde_yaml::from_str(text).map_err(|e| format!("not valid YAML or JSON: {e}"))
 }
 
 /// Params files read and parsed once per run, shared by the stage threads; a file is read

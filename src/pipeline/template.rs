@@ -92,9 +92,23 @@ pub(crate) fn render(value: &Value, scope: Scope<'_>) -> Result<Value, String> {
             Value::Sequence(items.iter().map(|v| render(v, scope)).collect::<Result<_, _>>()?)
         }
         Value::Mapping(map) => {
+            // keys too, as DVC renders them (`- ${dir}/metrics.json: {cache: false}`)
             let mut out = Mapping::with_capacity(map.len());
             for (k, v) in map {
-                out.insert(k.clone(), render(v, scope)?);
+                let key = match k {
+                    Value::String(s) => match render_str(s, scope)? {
+                        Value::Mapping(_) | Value::Sequence(_) => {
+                            return Err(format!("the key `{s}` must be text, not a map or list"));
+                        }
+                        key => key,
+                    },
+                    other => other.clone(),
+                };
+                if out.contains_key(&key) {
+                    let shown = scalar_text(&key).unwrap_or_default();
+                    return Err(format!("the key `{shown}` appears twice once rendered"));
+                }
+                out.insert(key, render(v, scope)?);
             }
             Value::Mapping(out)
         }
@@ -175,6 +189,20 @@ mod tests {
             render("a ${list} b")
         );
         assert!(render("a ${train.lr").contains("unclosed"));
+    }
+
+    #[test]
+    fn keys_render_too() {
+        let vars = map("dir: eval\nlist: [1]\n");
+        let layers = [&vars];
+        let scope = Scope::new(&layers);
+        let outs: Value = serde_yaml::from_str("- ${dir}/m.json: {cache: false}\n").unwrap();
+        let want: Value = serde_yaml::from_str("- eval/m.json: {cache: false}\n").unwrap();
+        assert_eq!(render(&outs, scope).unwrap(), want);
+        let twice: Value = serde_yaml::from_str("{eval: 1, '${dir}': 2}").unwrap();
+        assert!(render(&twice, scope).unwrap_err().contains("`eval` appears twice"));
+        let list: Value = serde_yaml::from_str("{'${list}': 1}").unwrap();
+        assert!(render(&list, scope).unwrap_err().contains("must be text"));
     }
 
     #[test]

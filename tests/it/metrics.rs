@@ -1,7 +1,7 @@
 //! `git data metrics|params show|diff|log` and `git data lineage` on a real repository: JSON,
 //! YAML, TOML and CSV metrics declared in dvc.yaml across two tags, a metrics file that is a
 //! git-data pointer (read from the cache, then `-` once its object is gone), a malformed file
-//! noted, an unknown revision refused.
+//! noted, an unknown revision refused, a templated path resolved with each revision's vars.
 
 use crate::common::*;
 use std::path::Path;
@@ -182,4 +182,30 @@ fn lineage_lists_data_files_and_the_commit() {
     let out = env.data(&repo, &["lineage", "--json"]);
     let got: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(got["dirty"], serde_json::json!(true));
+}
+
+/// A metrics path templated from a `vars` file is resolved with that file as it was at each
+/// revision, not as it is in the work tree.
+#[test]
+fn vars_files_are_read_at_the_revision() {
+    let env = Env::new();
+    let repo = env.project("v");
+    let pipeline = "vars: [paths.yaml]\nstages:\n  eval:\n    cmd: x\n    metrics:\n    \
+                    - ${out}/metrics.json: {cache: false}\n";
+    let one = [
+        ("dvc.yaml", pipeline),
+        ("paths.yaml", "out: first\n"),
+        ("first/metrics.json", r#"{"acc": 0.1}"#),
+    ];
+    commit(&env, &repo, &one, "one");
+    env.git(&repo, &["tag", "v1"]);
+    env.git(&repo, &["rm", "-q", "first/metrics.json"]);
+    let two = [("paths.yaml", "out: second\n"), ("second/metrics.json", r#"{"acc": 0.2}"#)];
+    commit(&env, &repo, &two, "two");
+    env.git(&repo, &["tag", "v2"]);
+    let out = env.data(&repo, &["metrics", "show", "v1", "v2", "--json"]);
+    let got: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(got["v1"]["first/metrics.json"]["acc"], serde_json::json!(0.1), "{got}");
+    assert_eq!(got["v2"]["second/metrics.json"]["acc"], serde_json::json!(0.2), "{got}");
+    assert!(got["v1"].get("second/metrics.json").is_none(), "{got}");
 }

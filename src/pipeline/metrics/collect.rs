@@ -97,8 +97,11 @@ impl<'s> Reader<'s> {
         let declared = match (rev, self.pipelines.get(&key)) {
             (Some(_), Some(d)) => d.clone(),
             _ => {
-                let d = Rc::new(self.declared(&pipe_text, params.as_ref().map(|p| &p.1[..])));
-                if rev.is_some() {
+                let (d, read_vars) =
+                    self.declared(rev, &pipe_text, params.as_ref().map(|p| &p.1[..]))?;
+                let d = Rc::new(d);
+                // a pipeline that reads vars files depends on more than the key: not kept
+                if rev.is_some() && !read_vars {
                     self.pipelines.insert(key, d.clone());
                 }
                 d
@@ -166,62 +169,98 @@ impl<'s> Reader<'s> {
         std::fs::read(self.store.object_path(&p.oid)).ok()
     }
 
-    /// The files `dvc.yaml` declares for this reader's kind.
-    fn declared(&self, text: &[u8], params: Option<&[u8]>) -> Result<Declared, String> {
-        let text = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_string())?;
-        let params = match params {
-            Some(p) => Some(
-                formats::parse(Format::Yaml, p).map_err(|e| format!("{DEFAULT_PARAMS}: {e}"))?,
-            ),
-            None => None,
+    /// The files `dvc.yaml` declares for this reader's kind, its `vars` files read at `rev`
+    /// too; and whether it read any.
+    fn declared(
+        &mut self,
+        rev: Option<&str>,
+        text: &[u8],
+        params: Option<&[u8]>,
+    ) -> Result<(Result<Declared, String>, bool), GitError> {
+        let mut read_vars = false;
+        let Reader { root, dir, batch, kind, .. } = self;
+        let mut vars_files = |name: &str| -> Result<Value, String> {
+            read_vars = true;
+            crate::pipeline::params::refuse_by_name(name)?;
+            let path = join_path(dir, name).ok_or("a path outside the repository")?;
+            let bytes = match rev {
+                None => std::fs::read(root.join(&path)).map_err(|e| e.to_string())?,
+                Some(rev) => match batch.read(&format!("{rev}:{path}")) {
+                    Ok(Some(blob)) => blob.data,
+                    Ok(None) => return Err("not in this revision".into()),
+                    Err(e) => return Err(e.to_string()),
+                },
+            };
+            crate::pipeline::params::parse_file(&bytes)
         };
-        let doc: Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-        let pipeline = load::from_text(text, &self.dir, &self.root.join(&self.dir), params)
-            .map_err(|e| e.to_string())?;
-        let mut out = Declared::new();
-        let top = |key: &str| -> Vec<String> {
-            let Some(Value::Sequence(items)) = doc.get(key) else { return Vec::new() };
-            items
-                .iter()
-                .filter_map(|i| match i {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Mapping(m) => m.keys().next().and_then(|k| k.as_str()).map(String::from),
-                    _ => None,
-                })
-                .filter_map(|p| join_path(&self.dir, &p))
-                .collect()
-        };
-        match self.kind {
-            Kind::Metrics => {
-                for stage in &pipeline.stages {
-                    for o in stage.outs.iter().filter(|o| o.kind == OutKind::Metric) {
-                        out.insert(o.at.repo.clone(), None);
-                    }
-                }
-                for path in top("metrics") {
-                    out.insert(path, None);
+        let declared = declared_in(dir, root, *kind, text, params, &mut vars_files);
+        Ok((declared, read_vars))
+    }
+}
+
+/// The files the pipeline `text` (in `dir`) declares for `kind`.
+fn declared_in(
+    dir: &str,
+    root: &std::path::Path,
+    kind: Kind,
+    text: &[u8],
+    params: Option<&[u8]>,
+    vars_files: &mut crate::pipeline::expand::VarsFiles<'_>,
+) -> Result<Declared, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_string())?;
+    let params = match params {
+        Some(p) => {
+            Some(formats::parse(Format::Yaml, p).map_err(|e| format!("{DEFAULT_PARAMS}: {e}"))?)
+        }
+        None => None,
+    };
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let path = root.join(dir).join(PIPELINE_NAME);
+    let pipeline =
+        load::from_text(text, dir, &path, params, vars_files).map_err(|e| e.to_string())?;
+    let mut out = Declared::new();
+    let top = |key: &str| -> Vec<String> {
+        let Some(Value::Sequence(items)) = doc.get(key) else { return Vec::new() };
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Mapping(m) => m.keys().next().and_then(|k| k.as_str()).map(String::from),
+                _ => None,
+            })
+            .filter_map(|p| join_path(dir, &p))
+            .collect()
+    };
+    match kind {
+        Kind::Metrics => {
+            for stage in &pipeline.stages {
+                for o in stage.outs.iter().filter(|o| o.kind == OutKind::Metric) {
+                    out.insert(o.at.repo.clone(), None);
                 }
             }
-            Kind::Params => {
-                for stage in &pipeline.stages {
-                    for p in &stage.params {
-                        let entry = out.entry(p.file.repo.clone()).or_insert(Some(Vec::new()));
-                        match (entry, &p.keys) {
-                            (Some(have), Some(keys)) => {
-                                for k in keys {
-                                    if !have.contains(k) {
-                                        have.push(k.clone());
-                                    }
+            for path in top("metrics") {
+                out.insert(path, None);
+            }
+        }
+        Kind::Params => {
+            for stage in &pipeline.stages {
+                for p in &stage.params {
+                    let entry = out.entry(p.file.repo.clone()).or_insert(Some(Vec::new()));
+                    match (entry, &p.keys) {
+                        (Some(have), Some(keys)) => {
+                            for k in keys {
+                                if !have.contains(k) {
+                                    have.push(k.clone());
                                 }
                             }
-                            (entry, _) => *entry = None,
                         }
+                        (entry, _) => *entry = None,
                     }
                 }
             }
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 /// The flat rows of `v`: every key, or those under the tracked `keys`.
