@@ -24,14 +24,24 @@ use crate::migrate::dvc::objects::{Sources, has_md5, read_listing};
 use crate::store::Store;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// DVC's lock file, beside `dvc.yaml`.
 pub(crate) const DVC_LOCK_NAME: &str = "dvc.lock";
 
+/// DVC's lock beside a pipeline, read (and DVC's config with it) the first time a stage
+/// asks: a run whose stages all have `gitdata.lock` entries never parses it.
+#[derive(Debug, Default)]
+pub(crate) struct DvcLock {
+    /// The `dvc.lock` file and the DVC project's root; `None`: nothing to read.
+    at: Option<(PathBuf, PathBuf)>,
+    read: OnceLock<Recorded>,
+}
+
 /// The stages `dvc.lock` records (none when it is absent or cannot be read).
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct DvcLock {
+struct Recorded {
     #[serde(default)]
     stages: BTreeMap<String, DvcStage>,
     /// DVC's cache, where directory listings are.
@@ -61,16 +71,24 @@ struct DvcPath {
 }
 
 impl DvcLock {
-    /// Reads the `dvc.lock` at `path`, in the DVC project at `root`.
+    /// The `dvc.lock` at `path`, in the DVC project at `root`; read when first needed.
     pub(crate) fn read(path: &Path, root: &Path) -> DvcLock {
-        let mut lock: DvcLock = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| serde_yaml::from_str(&text).ok())
-            .unwrap_or_default();
-        if !lock.stages.is_empty() {
-            lock.cache = Sources::new(vec![DvcConfig::load(root).cache_dir()]);
-        }
-        lock
+        let at = path.is_file().then(|| (path.to_path_buf(), root.to_path_buf()));
+        DvcLock { at, read: OnceLock::new() }
+    }
+
+    fn recorded(&self) -> &Recorded {
+        self.read.get_or_init(|| {
+            let Some((path, root)) = &self.at else { return Recorded::default() };
+            let mut recorded: Recorded = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| serde_yaml::from_str(&text).ok())
+                .unwrap_or_default();
+            if !recorded.stages.is_empty() {
+                recorded.cache = Sources::new(vec![DvcConfig::load(root).cache_dir()]);
+            }
+            recorded
+        })
     }
 
     /// The `gitdata.lock` entry of `stage` (read as `now`) when `dvc.lock` shows it up to
@@ -82,7 +100,8 @@ impl DvcLock {
         now: &Inputs,
         store: Option<&Store>,
     ) -> Option<StageLock> {
-        let dvc = self.stages.get(&stage.name)?;
+        let recorded = self.recorded();
+        let dvc = recorded.stages.get(&stage.name)?;
         let dvc_cmds = match &dvc.cmd {
             Cmd::One(one) => std::slice::from_ref(one),
             Cmd::Many(many) => many.as_slice(),
@@ -96,13 +115,13 @@ impl DvcLock {
         }
         for dep in &stage.deps {
             let record = dvc.deps.iter().find(|d| d.path == dep.path)?;
-            record.matches(&root.join(&dep.repo), &self.cache)?;
+            record.matches(&root.join(&dep.repo), &recorded.cache)?;
         }
         let mut outs = Vec::with_capacity(stage.outs.len());
         for out in &stage.outs {
             let record = dvc.outs.iter().find(|o| o.path == out.at.path)?;
             let abs = root.join(&out.at.repo);
-            record.matches(&abs, &self.cache)?;
+            record.matches(&abs, &recorded.cache)?;
             // `cache: false` outputs are stored too, as a run's are, for the run cache
             let h = hash::hash(&abs, store).ok()??;
             outs.push(PathLock::new(&out.at.path, &h));
@@ -182,7 +201,9 @@ mod tests {
              {hash}md5: {dep_md5}\n      size: 1\n    params:\n      params.yaml:\n        lr: {lr}\n    \
              outs:\n    - path: out.txt\n      {hash}md5: {MD5_XX}\n      size: 2\n"
         );
-        serde_yaml::from_str(&yaml).unwrap()
+        let read = OnceLock::new();
+        let _ = read.set(serde_yaml::from_str(&yaml).unwrap());
+        DvcLock { at: None, read }
     }
 
     #[test]
@@ -213,9 +234,9 @@ mod tests {
         std::fs::write(root.join("out.txt"), "xy").unwrap();
         assert!(lock(cmd, "0.1", MD5_X, "").adopt(root, &stage, &now, None).is_none());
         // no dvc.lock, or a damaged one
-        assert!(DvcLock::read(&root.join("dvc.lock"), root).stages.is_empty());
+        assert!(DvcLock::read(&root.join("dvc.lock"), root).recorded().stages.is_empty());
         std::fs::write(root.join("dvc.lock"), "stages: [").unwrap();
-        assert!(DvcLock::read(&root.join("dvc.lock"), root).stages.is_empty());
+        assert!(DvcLock::read(&root.join("dvc.lock"), root).recorded().stages.is_empty());
     }
 
     #[test]
