@@ -44,6 +44,14 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(p) = cause.downcast_ref::<crate::pipeline::PipelineError>() {
         return p.hint();
     }
+    if let Some(crate::pipeline::lock::LockError::Parse { .. }) = cause.downcast_ref() {
+        return Some(
+            "after a merge conflict, take one side (`git checkout --ours gitdata.lock` or \
+             `--theirs`) and run `git data repro`, which redoes or restores what differs; or \
+             delete the file, and every stage runs again or comes back from the run cache"
+                .into(),
+        );
+    }
     if let Some(GitError::NotARepository(_)) = cause.downcast_ref() {
         return Some("run this inside a git repository (git init, or cd into one)".into());
     }

@@ -37,6 +37,11 @@ pub(crate) enum StageFailure {
          `git data pull` first"
     )]
     PointerDep(String),
+    #[error(
+        "its persistent output `{0}` is only a pointer here, its data is not in the work tree: \
+         run `git data pull` first (the command would add to the pointer's text)"
+    )]
+    PointerOut(String),
     #[error("it did not write its output `{0}`")]
     NoOutput(String),
     #[error(transparent)]
@@ -53,9 +58,11 @@ impl StageFailure {
     }
 }
 
-/// The log file of a stage in `logs`.
+/// The log file of a stage in `logs`: one file even when a `foreach` item holds a `/`
+/// (`s@a/b` logs to `s@a%2Fb.log`).
 pub(crate) fn log_path(logs: &Path, stage: &str) -> PathBuf {
-    logs.join(format!("{stage}.log"))
+    let name = stage.replace('%', "%25").replace('/', "%2F");
+    logs.join(format!("{name}.log"))
 }
 
 /// Runs `stage` (whose inputs were read as `inputs`) and returns its new lock entry.
@@ -68,6 +75,12 @@ pub(crate) fn execute(
 ) -> Result<StageLock, StageFailure> {
     if let Some(path) = inputs.pointer_deps.first() {
         return Err(StageFailure::PointerDep(path.clone()));
+    }
+    // a persistent output is read by the command: it must be data, not a pointer
+    for out in stage.outs.iter().filter(|o| o.persist) {
+        if hash::hash(&root.join(&out.at.repo), None)?.is_some_and(|h| h.pointers) {
+            return Err(StageFailure::PointerOut(out.at.path.clone()));
+        }
     }
     for out in stage.outs.iter().filter(|o| !o.persist) {
         remove(&root.join(&out.at.repo))
@@ -196,5 +209,12 @@ mod tests {
         let s = stage("cmd: 'true'\nouts: [never.txt]\n");
         let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root).unwrap_err();
         assert_eq!(e.to_string(), "it did not write its output `never.txt`");
+        // a persistent output that is a pointer is refused before the command runs
+        let pointer = crate::pointer::Pointer::new(crate::oid::Oid::of_bytes(b"old\n"), 4);
+        std::fs::write(root.join("log.txt"), pointer.encode()).unwrap();
+        let s = stage("cmd: echo more >> log.txt\nouts: [log.txt: {persist: true}]\n");
+        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root).unwrap_err();
+        assert!(e.to_string().starts_with("its persistent output `log.txt` is only a pointer"));
+        assert_eq!(std::fs::read_to_string(root.join("log.txt")).unwrap(), pointer.encode());
     }
 }

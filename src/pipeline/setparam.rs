@@ -25,6 +25,11 @@ pub(crate) enum SetError {
     Syntax(String),
     #[error("--set {arg}: the value must be a number, bool or string, not a list or map")]
     NotScalar { arg: String },
+    #[error(
+        "--set {arg}: `{file}` is outside the repository: name a params file of this \
+         repository, relative to the folder of dvc.yaml"
+    )]
+    Outside { arg: String, file: String },
     #[error("--set {arg}: cannot read {}: {message}", file.display())]
     Read { arg: String, file: PathBuf, message: String },
     #[error("--set {arg}: there is no key `{key}` in {}", file.display())]
@@ -68,7 +73,9 @@ pub(crate) fn parse(arg: &str, dir: &str) -> Result<Assignment, SetError> {
     if matches!(value, Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_)) {
         return Err(SetError::NotScalar { arg: arg.into() });
     }
-    let file = super::spec::join_path(dir, file).unwrap_or_else(|| file.to_string());
+    let Some(file) = super::spec::join_path(dir, file) else {
+        return Err(SetError::Outside { arg: arg.into(), file: file.into() });
+    };
     Ok(Assignment { arg: arg.into(), file, key: key.into(), value })
 }
 
@@ -315,6 +322,11 @@ mod tests {
         assert_eq!(parse("opt=adam", "").unwrap().value, Value::String("adam".into()));
         assert!(matches!(parse("lr", ""), Err(SetError::Syntax(_))));
         assert!(matches!(parse("lr=[1, 2]", ""), Err(SetError::NotScalar { .. })));
+        for outside in ["../p.yaml:lr=1", "/etc/p.yaml:lr=1"] {
+            let e = parse(outside, "").unwrap_err();
+            assert!(e.to_string().contains("is outside the repository"), "{e}");
+        }
+        assert_eq!(parse("../p.yaml:lr=1", "pipe").unwrap().file, "p.yaml");
     }
 
     #[test]

@@ -124,7 +124,11 @@ pub(crate) fn parse_stage(name: &str, body: &Value, dir: &str) -> Result<Stage, 
         [("outs", OutKind::Out), ("metrics", OutKind::Metric), ("plots", OutKind::Plot)]
     {
         for item in list(map, key, name)? {
-            outs.push(parse_out(name, key, kind, item, &at)?);
+            let out = parse_out(name, key, kind, item, &at)?;
+            if let Some(why) = kept_file(&out.at.repo, dir) {
+                return Err(err(format!("output `{}` {why}", out.at.path)));
+            }
+            outs.push(out);
         }
     }
     let mut params: Vec<ParamFile> = Vec::new();
@@ -260,6 +264,22 @@ pub(crate) fn join_path(base: &str, rel: &str) -> Option<String> {
     Some(if parts.is_empty() { ".".to_string() } else { parts.join("/") })
 }
 
+/// Why a stage may not write the repository path `repo` (of a pipeline in `dir`): inside
+/// git's own folder, or a file that git, git-data or DVC keeps (deleting it before the run
+/// would lose it).
+fn kept_file(repo: &str, dir: &str) -> Option<&'static str> {
+    if repo.split('/').any(|part| part == ".git") {
+        return Some("is inside git's own folder `.git`");
+    }
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    let beside = |file: &str| join_path(dir, file).is_some_and(|p| p == repo);
+    let kept = matches!(name, ".gitattributes" | ".gitignore" | ".gitdata.yaml")
+        || [super::error::PIPELINE_NAME, super::lock::LOCK_NAME, "dvc.lock"]
+            .iter()
+            .any(|f| beside(f));
+    kept.then_some("is a file git, git-data or DVC keeps: a stage cannot write it")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +342,13 @@ mod tests {
         assert_eq!(msg("cmd: x\ndeps: a\n"), "stage `train`: `deps` must be a list");
         assert!(msg("cmd: x\ndeps: [../../x]\n").contains("leaves the repository"));
         assert!(msg("cmd: x\nouts: [/abs]\n").contains("is absolute"));
+        assert!(msg("cmd: x\nouts: [.git/data]\n").contains("inside git's own folder `.git`"));
+        assert!(msg("cmd: x\nouts: [sub/.git]\n").contains("inside git's own folder"));
+        for kept in ["dvc.yaml", "gitdata.lock", "dvc.lock", ".gitattributes", "d/.gitignore"] {
+            let m = msg(&format!("cmd: x\nouts: [{kept}]\n"));
+            assert!(m.contains("a file git, git-data or DVC keeps"), "{kept}: {m}");
+        }
+        assert!(stage("cmd: x\nouts: [d/dvc.yaml]\n").is_ok(), "dvc.yaml of another folder");
     }
 
     #[test]

@@ -209,3 +209,17 @@ fn vars_files_are_read_at_the_revision() {
     assert_eq!(got["v2"]["second/metrics.json"]["acc"], serde_json::json!(0.2), "{got}");
     assert!(got["v1"].get("second/metrics.json").is_none(), "{got}");
 }
+
+/// A `|` in a key or value stays inside its markdown cell.
+#[test]
+fn markdown_cells_escape_the_bar() {
+    let env = Env::new();
+    let repo = env.project("md");
+    let files = [("dvc.yaml", "metrics: [m.json]\n"), ("m.json", r#"{"a|b": "x|y"}"#)];
+    commit(&env, &repo, &files, "one");
+    let out = env.data(&repo, &["metrics", "show", "--md"]);
+    assert_eq!(
+        out.stdout,
+        "| Path | Key | workspace |\n|---|---|---|\n| m.json | a\\|b | x\\|y |\n"
+    );
+}

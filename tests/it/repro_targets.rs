@@ -65,3 +65,21 @@ fn single_item_and_downstream_choose_the_stages_as_dvc_does() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
 }
+
+/// `foreach` over paths, as DVC users loop over data folders: `s@in/a` runs, and its log is
+/// one file.
+#[test]
+fn foreach_items_may_be_paths() {
+    let env = Env::new();
+    let repo = env.project("paths");
+    let yaml = "stages:\n  s:\n    foreach: [in/a, in/b]\n    do:\n      cmd: cp ${item}.txt ${item}.out\n      \
+                deps:\n      - ${item}.txt\n      outs:\n      - ${item}.out\n";
+    let files: [(&str, &[u8]); 3] =
+        [("dvc.yaml", yaml.as_bytes()), ("in/a.txt", b"a\n"), ("in/b.txt", b"b\n")];
+    commit_pipeline(&env, &repo, &files, &[]);
+    let out = repro_ok(&env, &repo, &["s@in/b"]);
+    assert!(out.stdout.contains("Running s@in/b: never ran"), "{}", out.stdout);
+    assert_eq!(read(&repo.join("in/b.out")), b"b\n");
+    assert!(!repo.join("in/a.out").exists());
+    assert!(repo.join(".git/data/repro/logs/s@in%2Fb.log").is_file());
+}

@@ -266,10 +266,13 @@ fn print_json(v: &Json) {
 /// An aligned table (columns padded, two spaces apart) or, with --md, a markdown table.
 fn print_table(format: FormatArgs, head: Vec<String>, rows: Vec<Vec<String>>) {
     if format.md {
-        println!("| {} |", head.join(" | "));
+        // a `|` or a line break in a key or value would end its cell or row
+        let cell = |c: &String| c.replace('\\', "\\\\").replace('|', "\\|").replace('\n', "<br>");
+        let row = |r: &Vec<String>| r.iter().map(cell).collect::<Vec<_>>().join(" | ");
+        println!("| {} |", row(&head));
         println!("|{}|", head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
-        for r in rows {
-            println!("| {} |", r.join(" | "));
+        for r in &rows {
+            println!("| {} |", row(r));
         }
         return;
     }
