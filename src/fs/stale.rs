@@ -65,6 +65,12 @@ impl Process {
     }
 
     /// `<pid>-<start>-<boot>`, for file names.
+    /// The running process `pid` of this machine, with its start time; `None` when no process
+    /// has that pid.
+    pub(crate) fn of(pid: u32) -> Option<Process> {
+        proc_stat(pid).map(|s| Process { pid, start: s.start, boot: boot() })
+    }
+
     pub(crate) fn tag(&self) -> String {
         format!("{}-{}-{:08x}", self.pid, self.start, self.boot)
     }

@@ -8,6 +8,7 @@
 //! last lines of stderr; the lock entry returned describes exactly the deps and params read
 //! before the commands ran and the outputs they left.
 
+use super::groups::Groups;
 use super::hash::{self, HashError};
 use super::lock::{Cmd, PathLock, StageLock};
 use super::spec::Stage;
@@ -72,6 +73,7 @@ pub(crate) fn execute(
     inputs: Inputs,
     store: &Store,
     logs: &Path,
+    groups: &Groups,
 ) -> Result<StageLock, StageFailure> {
     if let Some(path) = inputs.pointer_deps.first() {
         return Err(StageFailure::PointerDep(path.clone()));
@@ -93,7 +95,7 @@ pub(crate) fn execute(
     let wdir = root.join(&stage.wdir);
     for cmd in &stage.cmds {
         writeln!(file, "$ {cmd}").map_err(log_err)?;
-        run_one(cmd, &wdir, &file, &log)?;
+        run_one(cmd, &wdir, &file, &log, groups)?;
     }
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
@@ -124,18 +126,35 @@ fn run_one(
     wdir: &Path,
     log: &std::fs::File,
     log_path: &Path,
+    groups: &Groups,
 ) -> Result<(), StageFailure> {
     let log_err = |source| StageFailure::Log { path: log_path.to_path_buf(), source };
     let spawn_err = |source| StageFailure::Spawn { cmd: cmd.to_string(), source };
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(cmd)
         .current_dir(wdir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(log_err)?)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_err)?;
+        .stderr(Stdio::piped());
+    super::groups::prepare(&mut command);
+    let mut child = command.spawn().map_err(spawn_err)?;
+    groups.started(child.id());
+    let result = follow(&mut child, cmd, log, log_path);
+    groups.ended(child.id());
+    result
+}
+
+/// Copies the child's stderr to the log (keeping its tail) and waits for it.
+fn follow(
+    child: &mut std::process::Child,
+    cmd: &str,
+    log: &std::fs::File,
+    log_path: &Path,
+) -> Result<(), StageFailure> {
+    let log_err = |source| StageFailure::Log { path: log_path.to_path_buf(), source };
+    let spawn_err = |source| StageFailure::Spawn { cmd: cmd.to_string(), source };
     let mut tail: Vec<u8> = Vec::new();
     if let Some(mut stderr) = child.stderr.take() {
         let mut buf = [0u8; 8192];
@@ -184,7 +203,8 @@ mod tests {
         let s = parse_stage("copy", &serde_yaml::from_str(yaml).unwrap(), "").unwrap();
         let store = Store::new(root.join("cache"));
         let logs = root.join("logs");
-        let entry = execute(root, &s, inputs(root, &s).unwrap(), &store, &logs).unwrap();
+        let entry =
+            execute(root, &s, inputs(root, &s).unwrap(), &store, &logs, &Groups::none()).unwrap();
         let oid = crate::oid::Oid::of_bytes(b"x");
         assert_eq!(entry.outs[0].sha256, oid.to_hex());
         assert!(store.contains(&oid, 1));
@@ -199,7 +219,8 @@ mod tests {
         let store = Store::new(root.join("cache"));
         let stage = |y: &str| parse_stage("bad", &serde_yaml::from_str(y).unwrap(), "").unwrap();
         let s = stage("cmd: 'seq 1 30 >&2; exit 3'\n");
-        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root).unwrap_err();
+        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root, &Groups::none())
+            .unwrap_err();
         assert!(
             e.to_string().starts_with("`seq 1 30 >&2; exit 3` failed (exit code 3); its log: "),
             "{e}"
@@ -207,13 +228,15 @@ mod tests {
         let want: Vec<String> = (11..=30).map(|i| i.to_string()).collect();
         assert_eq!(e.stderr_tail(), Some(want.join("\n").as_str()));
         let s = stage("cmd: 'true'\nouts: [never.txt]\n");
-        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root).unwrap_err();
+        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root, &Groups::none())
+            .unwrap_err();
         assert_eq!(e.to_string(), "it did not write its output `never.txt`");
         // a persistent output that is a pointer is refused before the command runs
         let pointer = crate::pointer::Pointer::new(crate::oid::Oid::of_bytes(b"old\n"), 4);
         std::fs::write(root.join("log.txt"), pointer.encode()).unwrap();
         let s = stage("cmd: echo more >> log.txt\nouts: [log.txt: {persist: true}]\n");
-        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root).unwrap_err();
+        let e = execute(root, &s, inputs(root, &s).unwrap(), &store, root, &Groups::none())
+            .unwrap_err();
         assert!(e.to_string().starts_with("its persistent output `log.txt` is only a pointer"));
         assert_eq!(std::fs::read_to_string(root.join("log.txt")).unwrap(), pointer.encode());
     }

@@ -16,6 +16,7 @@ pub(crate) mod dag;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod expand;
+pub(crate) mod groups;
 pub(crate) mod hash;
 pub(crate) mod load;
 pub(crate) mod lock;

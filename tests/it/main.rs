@@ -34,6 +34,7 @@ mod prune;
 mod readme;
 mod recovery;
 mod repro;
+mod repro_crash;
 mod repro_set;
 mod repro_targets;
 mod retries;

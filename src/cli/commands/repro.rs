@@ -73,6 +73,10 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let data = ctx.repo.worktree_data_dir().join("repro");
     let owner_name = if dir.is_empty() { "root".to_string() } else { dir.replace('/', "%") };
     let _owner = Owner::claim(&data.join(format!("{owner_name}.owner")))?;
+    // what a killed run left running is killed before anything runs again
+    let groups_path = data.join(format!("{owner_name}.groups"));
+    crate::pipeline::groups::reap(&groups_path);
+    let groups = crate::pipeline::groups::Groups::start(&groups_path);
     if set_params(ctx, &root, &sets)? {
         // a param may be templated into a command or a foreach: read dvc.yaml again
         pipeline = load::load(&root, &dir)?;
@@ -85,7 +89,11 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         logs: data.join("logs"),
         stats,
         dvc,
+        groups,
+        unstaged: data.join(format!("{owner_name}.unstaged")),
     };
+    // stages a killed run recorded but did not stage
+    let left: Vec<String> = run::unstaged(&paths.unstaged);
     let opts =
         Options { jobs: usize::from(args.jobs), force: args.force, keep_going: args.keep_going };
     let quiet = ctx.global.quiet;
@@ -101,10 +109,24 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         &mut |e| print_event(e, quiet),
     )?;
     let _ = paths.stats.save(); // only a cache: a failed write costs a re-hash next time
-    let written: Vec<usize> =
+    let mut written: Vec<usize> =
         summary.ran.iter().chain(&summary.restored).chain(&summary.adopted).copied().collect();
+    // a stage a killed run recorded is staged once it is found up to date
+    let mut still = Vec::new();
+    for name in left {
+        match pipeline.stages.iter().position(|s| s.name == name) {
+            Some(i) if summary.current.contains(&i) => written.push(i),
+            Some(i) if written.contains(&i) => {}
+            Some(_) => still.push(name),
+            None => {}
+        }
+    }
     if !written.is_empty() {
         stage_outputs(ctx, &root, &pipeline, &written)?;
+    }
+    match still.is_empty() {
+        true => drop(std::fs::remove_file(&paths.unstaged)),
+        false => drop(std::fs::write(&paths.unstaged, still.join("\n") + "\n")),
     }
     if !quiet {
         let mut parts = vec![format!("{} ran", summary.ran.len())];

@@ -1,11 +1,11 @@
-//! Metrics and params files parsed into flat rows: `key → value as written`. JSON, YAML, TOML
+//! Metrics and params files parsed into flat rows: `key → value`. JSON, YAML, TOML
 //! (the `toml` crate) and CSV/TSV (the `csv` crate); nested keys flatten to dotted `a.b.c`,
 //! list items to `a.0`.
 //! A CSV file is a header and rows: the values of its last row, keyed by column name.
 //!
-//! Invariants: a value is kept as its text (numbers print as the file wrote them, through
-//! serde's shortest round-trip form, never with float noise); a file that cannot be parsed is
-//! an error naming the format, never a partial result.
+//! Invariants: a value is kept as text (numbers in serde's shortest round-trip form, so never
+//! with float noise, though `0.50` becomes `0.5`); a file that cannot be parsed is an error
+//! naming the format, never a partial result.
 
 use std::collections::BTreeMap;
 
@@ -81,7 +81,7 @@ pub(crate) fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut Flat) {
     }
 }
 
-/// A scalar's text: numbers and bools as written, strings bare, null as `null`.
+/// A scalar's text: numbers in shortest form, bools, strings bare, null as `null`.
 pub(crate) fn scalar(v: &serde_yaml::Value) -> String {
     use serde_yaml::Value;
     match v {

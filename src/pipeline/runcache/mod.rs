@@ -202,6 +202,7 @@ mod tests {
             now.clone(),
             &store,
             &dir.path().join("logs"),
+            &crate::pipeline::groups::Groups::none(),
         )
         .unwrap();
         cache.record(&k, &lock, &store).unwrap();

@@ -3,11 +3,12 @@
 //! ([`super::exec`]) when it must — unless the run cache restores it ([`super::runcache`]).
 //! The dry-run plan is [`super::plan`]'s.
 //!
-//! Invariants: only this thread touches the lock file, rewriting it whole (from the text
-//! kept per stage, [`LockText`]) after each stage that succeeded, so a crash loses at most the stages still running; a failed stage keeps
-//! its old entry; a stage starts only after all its selected upstream stages succeeded or
-//! were up to date; after a failure, new stages start only with `keep_going`, and then none
-//! downstream of the failure.
+//! Invariants: only this thread touches the lock file, rewriting it whole (from the text kept
+//! per stage, [`LockText`]) after each stage that succeeded, so a crash loses at most the
+//! stages still running; a stage is named in the unstaged list before the lock names it; a
+//! failed stage keeps its old entry; a stage starts only after all its selected upstream
+//! stages succeeded or were up to date; after a failure, new stages start only with
+//! `keep_going`, and then none downstream of the failure.
 
 use super::exec::{self, StageFailure};
 use super::load::Pipeline;
@@ -37,6 +38,24 @@ pub(crate) struct Paths {
     pub stats: super::statcache::Stats,
     /// DVC's lock beside the pipeline, for stages `gitdata.lock` does not know yet.
     pub dvc: super::adopt::DvcLock,
+    /// Where the running stage commands are recorded.
+    pub groups: super::groups::Groups,
+    /// The stages whose outputs are recorded but not staged yet, one name a line.
+    pub unstaged: PathBuf,
+}
+
+/// Appends `stage` to the list of stages whose outputs are not staged yet.
+fn note_unstaged(path: &std::path::Path, stage: &str) {
+    use std::io::Write;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    if let Ok(mut f) = file {
+        let _ = f.write_all(format!("{stage}\n").as_bytes());
+    }
+}
+
+/// The stages a run named in `path` whose outputs were not staged (a crash came first).
+pub(crate) fn unstaged(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
 }
 
 /// What happened to a stage, reported as it happens.
@@ -87,6 +106,8 @@ pub(crate) struct Summary {
     /// Indexes of the stages taken over from `dvc.lock`.
     pub adopted: Vec<usize>,
     pub up_to_date: usize,
+    /// Indexes of the stages found up to date.
+    pub current: Vec<usize>,
     pub failed: usize,
     pub skipped: usize,
 }
@@ -153,8 +174,8 @@ pub(crate) fn run(
                 st[i] = St::Running;
                 let entry = lock.stages.get(&stage.name).cloned();
                 let tx = tx.clone();
-                let (root, logs, force, stats, dvc) =
-                    (&paths.root, &paths.logs, opts.force, &paths.stats, &paths.dvc);
+                let (root, logs, force, stats, dvc, groups) =
+                    (&paths.root, &paths.logs, opts.force, &paths.stats, &paths.dvc, &paths.groups);
                 scope.spawn(move || {
                     let outcome = (|| {
                         let now = state::inputs_with(root, stage, stats)?;
@@ -197,7 +218,7 @@ pub(crate) fn run(
                         }
                         let _ = tx.send(Msg::Started(i, reason));
                         let t0 = Instant::now();
-                        let entry = exec::execute(root, stage, now, store, logs)?;
+                        let entry = exec::execute(root, stage, now, store, logs, groups)?;
                         record(&entry);
                         Ok(Outcome::Ran(Box::new(entry), t0.elapsed().as_secs_f64()))
                     })()
@@ -228,6 +249,9 @@ pub(crate) fn run(
             {
                 text.set(name, entry);
                 lock.stages.insert(name.clone(), (**entry).clone());
+                // named as not staged yet before the lock names it: a crash before the final
+                // `git add` leaves the next run something to stage
+                note_unstaged(&paths.unstaged, name);
                 if let Err(e) = text.write(&paths.lock, &paths.tmp) {
                     lock_error = Some(e);
                     stop = true;
@@ -238,6 +262,7 @@ pub(crate) fn run(
                     let cutoff = p.dag.upstream[i].iter().any(|&u| st[u] == St::Ok { ran: true });
                     report(Event::UpToDate { stage: name, cutoff });
                     summary.up_to_date += 1;
+                    summary.current.push(i);
                     St::Ok { ran: false }
                 }
                 Outcome::Restored(_, reason) => {
@@ -305,108 +330,4 @@ fn release(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::load::load;
-
-    /// Runs the pipeline `yaml` in `root`; returns the events as text and the summary.
-    fn go(root: &std::path::Path, yaml: &str, keep_going: bool) -> (Vec<String>, Summary) {
-        std::fs::write(root.join("dvc.yaml"), yaml).unwrap();
-        let p = load(root, "").unwrap();
-        let paths = Paths {
-            root: root.to_path_buf(),
-            lock: root.join("gitdata.lock"),
-            tmp: root.join("tmp"),
-            logs: root.join("logs"),
-            stats: crate::pipeline::statcache::Stats::none(),
-            dvc: Default::default(),
-        };
-        let mut lock = LockFile::read(&paths.lock).unwrap();
-        let store = Store::new(root.join("cache"));
-        let opts = Options { jobs: 1, force: false, keep_going };
-        let mut events = Vec::new();
-        let selected = vec![true; p.stages.len()];
-        let summary = run(&p, &selected, &store, &mut lock, &opts, &paths, None, &mut |e| {
-            events.push(match e {
-                Event::Started { stage, reason } => format!("start {stage}: {reason}"),
-                Event::Done { stage, .. } => format!("done {stage}"),
-                Event::UpToDate { stage, cutoff } => format!("up to date {stage} cutoff={cutoff}"),
-                Event::Frozen { stage } => format!("frozen {stage}"),
-                Event::Failed { stage, .. } => format!("failed {stage}"),
-                Event::Skipped { stage, failed } => format!("skipped {stage} after {failed}"),
-                Event::Restored { stage, .. } => format!("restored {stage}"),
-                Event::Adopted { stage } => format!("adopted {stage}"),
-                Event::Note(note) => format!("note {note}"),
-            })
-        })
-        .unwrap();
-        (events, summary)
-    }
-
-    #[test]
-    fn frozen_always_changed_and_the_early_cutoff() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::write(root.join("seed"), "s").unwrap();
-        let yaml = "stages:\n  a:\n    cmd: echo x > a.txt\n    deps: [seed]\n    outs: [a.txt]\n  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n  \
-                    c:\n    cmd: date > c.txt\n    outs: [c.txt]\n    always_changed: true\n  f:\n    cmd: exit 1\n    frozen: true\n";
-        let (events, summary) = go(root, yaml, false);
-        let never = "never ran (no entry in gitdata.lock)";
-        assert_eq!(
-            events,
-            [
-                format!("start a: {never}"),
-                "done a".into(),
-                "start c: always_changed".into(),
-                "done c".into(),
-                "frozen f".into(),
-                format!("start b: {never}"),
-                "done b".into(),
-            ]
-        );
-        assert_eq!((summary.ran, summary.up_to_date), (vec![0, 2, 1], 0));
-        let lock = LockFile::read(&root.join("gitdata.lock")).unwrap();
-        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
-        // same bytes from another command: a runs, b does not
-        let (events, _) = go(root, &yaml.replace("echo x > a.txt", "printf 'x\\n' > a.txt"), false);
-        assert_eq!(
-            events,
-            [
-                "start a: cmd changed",
-                "done a",
-                "start c: always_changed",
-                "done c",
-                "frozen f",
-                "up to date b cutoff=true"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_failure_stops_the_run_or_with_keep_going_only_its_dependents() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let yaml = "stages:\n  bad:\n    cmd: exit 1\n    outs: [bad.txt]\n  mid:\n    cmd: cp bad.txt mid.txt\n    deps: [bad.txt]\n    outs: [mid.txt]\n  \
-                    end:\n    cmd: cp mid.txt end.txt\n    deps: [mid.txt]\n    outs: [end.txt]\n  ok:\n    cmd: echo > ok.txt\n    outs: [ok.txt]\n";
-        let never = "never ran (no entry in gitdata.lock)";
-        let (events, summary) = go(root, yaml, false);
-        assert_eq!(events, [format!("start bad: {never}"), "failed bad".into()]);
-        assert_eq!((summary.failed, summary.skipped, summary.ran.len()), (1, 0, 0));
-        assert!(!root.join("gitdata.lock").exists());
-        let (events, summary) = go(root, yaml, true);
-        assert_eq!(
-            events,
-            [
-                format!("start bad: {never}"),
-                "failed bad".into(),
-                "skipped mid after bad".into(),
-                "skipped end after bad".into(),
-                format!("start ok: {never}"),
-                "done ok".into(),
-            ]
-        );
-        assert_eq!((summary.failed, summary.skipped, summary.ran), (1, 2, vec![3]));
-        let lock = LockFile::read(&root.join("gitdata.lock")).unwrap();
-        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["ok"]);
-    }
-}
+mod tests;
