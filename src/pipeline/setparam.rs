@@ -116,6 +116,25 @@ pub(crate) fn apply(
     Ok(changed)
 }
 
+/// Whether a stage of `stages` reads the param `a` sets: a `params` entry of its file naming
+/// the key, a section holding it or the whole file, or a `${…}` of `pipeline_text` naming the
+/// key or a section holding it (a templated value is tracked through the command).
+pub(crate) fn tracked(a: &Assignment, stages: &[super::spec::Stage], pipeline_text: &str) -> bool {
+    let covers = |k: &str| a.key == k || a.key.starts_with(&format!("{k}."));
+    let declared = stages.iter().flat_map(|s| &s.params).any(|p| {
+        p.file.repo == a.file && p.keys.as_ref().is_none_or(|keys| keys.iter().any(|k| covers(k)))
+    });
+    let mut prefix = String::new();
+    let templated = a.key.split('.').any(|part| {
+        if !prefix.is_empty() {
+            prefix.push('.');
+        }
+        prefix.push_str(part);
+        pipeline_text.contains(&format!("${{{prefix}}}"))
+    });
+    declared || templated
+}
+
 fn read_err(a: &Assignment, file: &Path, message: String) -> SetError {
     SetError::Read { arg: a.arg.clone(), file: file.to_path_buf(), message }
 }

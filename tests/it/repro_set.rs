@@ -93,3 +93,26 @@ fn a_touched_dep_runs_nothing_and_a_same_size_edit_with_its_mtime_put_back_runs(
     assert!(out.stdout.contains("Running prep: dep `in.txt` changed"), "{}", out.stdout);
     assert_eq!(std::fs::read_to_string(repo.join("prep.txt")).unwrap(), "x\ny\n");
 }
+
+/// A param no stage reads is still set, with a note saying that it runs nothing; a key set
+/// twice says the last value wins.
+#[test]
+fn set_notes_a_param_no_stage_reads_and_a_key_set_twice() {
+    let env = Env::new();
+    let (repo, _trace) = project(&env);
+    repro(&env, &repo, &[]);
+    let out = repro(&env, &repo, &["--set", "train.epochs=5", "--set", "train.lr=0.2"]);
+    assert!(
+        out.stderr.contains(
+            "git-data: note: --set train.epochs=5: no stage of dvc.yaml reads `train.epochs` of \
+             params.yaml, so it makes nothing run"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("train.lr=0.2: no stage"), "{}", out.stderr);
+    assert!(read(&repo.join("params.yaml")).windows(9).any(|w| w == b"epochs: 5"));
+    let out = repro(&env, &repo, &["-S", "prep.rows=1", "-S", "prep.rows=2"]);
+    assert!(out.stderr.contains("`prep.rows` is set again later; the last value wins"));
+    assert!(!out.stderr.contains("no stage"), "{}", out.stderr);
+}

@@ -82,6 +82,21 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         pipeline = load::load(&root, &dir)?;
         selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets, reach)?;
     }
+    let text = std::fs::read_to_string(root.join(&dir).join(PIPELINE_NAME)).unwrap_or_default();
+    for (n, a) in sets.iter().enumerate() {
+        if sets[n + 1..].iter().any(|b| b.file == a.file && b.key == a.key) {
+            eprintln!(
+                "git-data: note: --set {}: `{}` is set again later; the last value wins",
+                a.arg, a.key
+            );
+        } else if !setparam::tracked(a, &pipeline.stages, &text) {
+            eprintln!(
+                "git-data: note: --set {}: no stage of {PIPELINE_NAME} reads `{}` of {}, so it \
+                 makes nothing run (list it under a stage's `params`)",
+                a.arg, a.key, a.file
+            );
+        }
+    }
     let paths = Paths {
         root: root.clone(),
         lock: lock_path,

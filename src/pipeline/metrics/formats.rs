@@ -104,6 +104,11 @@ fn csv_last_row(text: &str, sep: char) -> Result<serde_yaml::Value, String> {
     if header.is_empty() {
         return Err("an empty CSV file".into());
     }
+    for (i, name) in header.iter().enumerate() {
+        if header.iter().skip(i + 1).any(|other| other == name) {
+            return Err(format!("the column `{name}` appears twice in the header"));
+        }
+    }
     let mut last = None;
     for record in reader.records() {
         let record = record.map_err(|e| match e.kind() {
@@ -166,6 +171,8 @@ mod tests {
         let f = flat(Format::Csv(b'\t'), b"a\tb\n1\t2\n").unwrap();
         assert_eq!(pairs(&f), [("a", "1"), ("b", "2")]);
         assert!(flat(Format::Csv(b','), b"a,b\n1\n").unwrap_err().contains("1 cells"));
+        let twice = flat(Format::Csv(b','), b"a,a\n1,2\n").unwrap_err();
+        assert_eq!(twice, "the column `a` appears twice in the header");
         // a quoted cell may hold the separator, a doubled quote and a line break
         let f = flat(Format::Csv(b','), b"acc,note\r\n0.5,\"say \"\"hi\"\",\nthen\"\r\n").unwrap();
         assert_eq!(pairs(&f), [("acc", "0.5"), ("note", "say \"hi\",\nthen")]);
