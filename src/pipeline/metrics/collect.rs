@@ -64,7 +64,7 @@ impl<'s> Reader<'s> {
         store: &'s Store,
         kind: Kind,
     ) -> Result<Reader<'s>, GitError> {
-        let batch = CatFile::start(repo)?;
+        let batch = CatFile::start(&repo.git_dir)?;
         Ok(Reader {
             root,
             dir,

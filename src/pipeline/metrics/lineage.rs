@@ -56,7 +56,7 @@ pub(crate) fn lineage(
         run_git(git_with_filter(root).args(["status", "--porcelain", "--untracked-files=no"]))?;
     let (entries, _) = worktree::index_entries(repo, filter)?;
     let flags = worktree::data_flags(repo, &entries)?;
-    let mut batch = CatFile::start(repo)?;
+    let mut batch = CatFile::start(&repo.git_dir)?;
     let mut files = Vec::new();
     for (entry, is_data) in entries.iter().zip(flags) {
         if !is_data {
