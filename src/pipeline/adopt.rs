@@ -20,7 +20,7 @@ use super::params::ParamValues;
 use super::spec::Stage;
 use super::state::Inputs;
 use crate::migrate::dvc::meta::DvcConfig;
-use crate::migrate::dvc::objects::{Sources, has_md5, read_listing};
+use crate::migrate::dvc::objects::{Entry, Sources, has_md5, import, read_listing};
 use crate::store::Store;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -121,10 +121,19 @@ impl DvcLock {
         for out in &stage.outs {
             let record = dvc.outs.iter().find(|o| o.path == out.at.path)?;
             let abs = root.join(&out.at.repo);
-            record.matches(&abs, &recorded.cache)?;
             // `cache: false` outputs are stored too, as a run's are, for the run cache
-            let h = hash::hash(&abs, store).ok()??;
-            outs.push(PathLock::new(&out.at.path, &h));
+            let lock = match (store, record.file_md5(&abs)) {
+                // a file: its md5 checked as it is stored, in one read
+                (Some(store), Some(md5)) => {
+                    let (oid, size) = import(store, &abs, md5, None, record.legacy()).ok()?;
+                    PathLock { path: out.at.path.clone(), sha256: oid.to_hex(), size, nfiles: None }
+                }
+                _ => {
+                    record.matches(&abs, &recorded.cache)?;
+                    PathLock::new(&out.at.path, &hash::hash(&abs, store).ok()??)
+                }
+            };
+            outs.push(lock);
         }
         Some(StageLock {
             cmd: Cmd::of(&stage.cmds),
@@ -136,34 +145,40 @@ impl DvcLock {
 }
 
 impl DvcPath {
+    /// A DVC 2 record: its md5 of a text file was taken with CRLF read as LF.
+    fn legacy(&self) -> bool {
+        self.hash.is_none()
+    }
+
+    /// The recorded md5 when it is a file's and `abs` is a file (not a link).
+    fn file_md5(&self, abs: &Path) -> Option<&str> {
+        let md5 = self.md5.as_deref().filter(|m| m.len() == 32)?;
+        std::fs::symlink_metadata(abs).ok()?.is_file().then_some(md5)
+    }
+
     /// `Some` when the file at `abs` has the recorded md5, or the directory at `abs` holds
     /// exactly the files of the recorded listing (found in `cache`), each with its md5.
     fn matches(&self, abs: &Path, cache: &Sources) -> Option<()> {
-        let legacy = self.hash.is_none();
-        let recorded = self.md5.as_deref()?;
-        let kind = std::fs::symlink_metadata(abs).ok()?.file_type();
-        match recorded.strip_suffix(".dir") {
-            None if kind.is_file() && recorded.len() == 32 => {
-                has_md5(abs, recorded, legacy).ok()?.then_some(())
-            }
-            Some(md5) if kind.is_dir() && md5.len() == 32 => {
-                let listing = cache.find(md5, true, legacy)?;
-                let mut entries = read_listing(&listing, md5, legacy).ok()?;
-                entries.sort_by(|a, b| a.relpath.cmp(&b.relpath));
-                let mut here = Vec::with_capacity(entries.len());
-                files_below(abs, "", &mut here)?;
-                here.sort();
-                let same_paths = here.len() == entries.len()
-                    && here.iter().zip(&entries).all(|(h, e)| *h == e.relpath);
-                let same_bytes = || {
-                    entries
-                        .iter()
-                        .all(|e| has_md5(&abs.join(&e.relpath), &e.md5, legacy).is_ok_and(|b| b))
-                };
-                (same_paths && same_bytes()).then_some(())
-            }
-            _ => None,
+        let legacy = self.legacy();
+        if let Some(md5) = self.file_md5(abs) {
+            return has_md5(abs, md5, legacy).ok()?.then_some(());
         }
+        let md5 = self.md5.as_deref()?.strip_suffix(".dir").filter(|m| m.len() == 32)?;
+        if !std::fs::symlink_metadata(abs).ok()?.is_dir() {
+            return None;
+        }
+        let mut entries = read_listing(&cache.find(md5, true, legacy)?, md5, legacy).ok()?;
+        entries.sort_by(|a, b| a.relpath.cmp(&b.relpath));
+        let mut here = Vec::with_capacity(entries.len());
+        files_below(abs, "", &mut here)?;
+        here.sort();
+        let same_paths =
+            here.len() == entries.len() && here.iter().zip(&entries).all(|(h, e)| *h == e.relpath);
+        let same_bytes = || {
+            let file_is = |e: &Entry| has_md5(&abs.join(&e.relpath), &e.md5, legacy);
+            entries.iter().all(|e| file_is(e).is_ok_and(|same| same))
+        };
+        (same_paths && same_bytes()).then_some(())
     }
 }
 

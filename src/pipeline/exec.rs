@@ -80,7 +80,7 @@ pub(crate) fn execute(
     }
     // a persistent output is read by the command: it must be data, not a pointer
     for out in stage.outs.iter().filter(|o| o.persist) {
-        if hash::hash(&root.join(&out.at.repo), None)?.is_some_and(|h| h.pointers) {
+        if hash::holds_pointer(&root.join(&out.at.repo))? {
             return Err(StageFailure::PointerOut(out.at.path.clone()));
         }
     }

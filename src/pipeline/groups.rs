@@ -6,11 +6,10 @@
 //! what is left of the recorded groups before running anything, so two runs never write the
 //! same outputs at once.
 //!
-//! Invariants: a group is recorded before its command can write anything (the line is
-//! appended right after the spawn, the command's first write comes later only in the sense
-//! that a recorded group is killed whatever it did); a recorded group is killed only while
-//! it still exists and, when its leader is alive, only if that leader is the process
-//! recorded (its start time), so a reused pid is never signalled.
+//! Invariants: a group is recorded right after its spawn (a `kill -9` in between leaves its
+//! leader to PDEATHSIG alone); a recorded group is killed only while it still exists and,
+//! when its leader is alive, only if that leader is the process recorded (its start time),
+//! so a reused pid is never signalled.
 
 use crate::fs::stale::Process;
 use std::io::Write;

@@ -104,6 +104,25 @@ pub(crate) fn hash_with(
     Ok(Some(Hashed { oid, size: total, nfiles: Some(files.len() as u64), pointers }))
 }
 
+/// Whether the file at `abs`, or a file of the directory at `abs`, is a git-data pointer;
+/// only files small enough to be one are read.
+pub(crate) fn holds_pointer(abs: &Path) -> Result<bool, HashError> {
+    let is_pointer = |path: &Path| {
+        crate::git::worktree::read_small(path)
+            .is_some_and(|bytes| crate::pointer::Pointer::parse(&bytes).is_ok())
+    };
+    match std::fs::metadata(abs) {
+        Ok(meta) if meta.is_dir() => {
+            let mut files = Vec::new();
+            walk(abs, "", SystemTime::now(), &mut files)?;
+            Ok(files.iter().any(|(name, ..)| is_pointer(&abs.join(name))))
+        }
+        Ok(_) => Ok(is_pointer(abs)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(HashError::Io { path: abs.to_path_buf(), source }),
+    }
+}
+
 /// A file as its stat was taken: repository path, stat, and a moment before the stat.
 struct Seen<'a> {
     rel: &'a str,

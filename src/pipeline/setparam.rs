@@ -116,10 +116,38 @@ pub(crate) fn apply(
     Ok(changed)
 }
 
+/// What to tell of `sets` before the run: a key set twice (the last value wins), a key no
+/// stage of `stages` reads (see [`tracked`]; `pipeline_text` is `dvc.yaml`'s).
+pub(crate) fn notes(
+    sets: &[Assignment],
+    stages: &[super::spec::Stage],
+    pipeline_text: &str,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (n, a) in sets.iter().enumerate() {
+        if sets[n + 1..].iter().any(|b| b.file == a.file && b.key == a.key) {
+            notes.push(format!(
+                "--set {}: `{}` is set again later; the last value wins",
+                a.arg, a.key
+            ));
+        } else if !tracked(a, stages, pipeline_text) {
+            notes.push(format!(
+                "--set {}: no stage of {} reads `{}` of {}, so it makes nothing run (list it \
+                 under a stage's `params`)",
+                a.arg,
+                super::PIPELINE_NAME,
+                a.key,
+                a.file
+            ));
+        }
+    }
+    notes
+}
+
 /// Whether a stage of `stages` reads the param `a` sets: a `params` entry of its file naming
 /// the key, a section holding it or the whole file, or a `${…}` of `pipeline_text` naming the
 /// key or a section holding it (a templated value is tracked through the command).
-pub(crate) fn tracked(a: &Assignment, stages: &[super::spec::Stage], pipeline_text: &str) -> bool {
+fn tracked(a: &Assignment, stages: &[super::spec::Stage], pipeline_text: &str) -> bool {
     let covers = |k: &str| a.key == k || a.key.starts_with(&format!("{k}."));
     let declared = stages.iter().flat_map(|s| &s.params).any(|p| {
         p.file.repo == a.file && p.keys.as_ref().is_none_or(|keys| keys.iter().any(|k| covers(k)))

@@ -82,19 +82,10 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         pipeline = load::load(&root, &dir)?;
         selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets, reach)?;
     }
-    let text = std::fs::read_to_string(root.join(&dir).join(PIPELINE_NAME)).unwrap_or_default();
-    for (n, a) in sets.iter().enumerate() {
-        if sets[n + 1..].iter().any(|b| b.file == a.file && b.key == a.key) {
-            eprintln!(
-                "git-data: note: --set {}: `{}` is set again later; the last value wins",
-                a.arg, a.key
-            );
-        } else if !setparam::tracked(a, &pipeline.stages, &text) {
-            eprintln!(
-                "git-data: note: --set {}: no stage of {PIPELINE_NAME} reads `{}` of {}, so it \
-                 makes nothing run (list it under a stage's `params`)",
-                a.arg, a.key, a.file
-            );
+    if !sets.is_empty() {
+        let text = std::fs::read_to_string(root.join(&dir).join(PIPELINE_NAME)).unwrap_or_default();
+        for note in setparam::notes(&sets, &pipeline.stages, &text) {
+            eprintln!("git-data: note: {note}");
         }
     }
     let paths = Paths {
@@ -130,7 +121,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     let mut still = Vec::new();
     for name in left {
         match pipeline.stages.iter().position(|s| s.name == name) {
-            Some(i) if summary.current.contains(&i) => written.push(i),
+            Some(i) if summary.up_to_date.contains(&i) => written.push(i),
             Some(i) if written.contains(&i) => {}
             Some(_) => still.push(name),
             None => {}
@@ -151,7 +142,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         if !summary.adopted.is_empty() {
             parts.push(format!("{} taken over from {DVC_LOCK_NAME}", summary.adopted.len()));
         }
-        parts.push(format!("{} up to date", summary.up_to_date));
+        parts.push(format!("{} up to date", summary.up_to_date.len()));
         if summary.failed > 0 {
             parts.push(format!("{} failed", summary.failed));
         }

@@ -105,9 +105,8 @@ pub(crate) struct Summary {
     pub restored: Vec<usize>,
     /// Indexes of the stages taken over from `dvc.lock`.
     pub adopted: Vec<usize>,
-    pub up_to_date: usize,
     /// Indexes of the stages found up to date.
-    pub current: Vec<usize>,
+    pub up_to_date: Vec<usize>,
     pub failed: usize,
     pub skipped: usize,
 }
@@ -261,8 +260,7 @@ pub(crate) fn run(
                 Outcome::UpToDate => {
                     let cutoff = p.dag.upstream[i].iter().any(|&u| st[u] == St::Ok { ran: true });
                     report(Event::UpToDate { stage: name, cutoff });
-                    summary.up_to_date += 1;
-                    summary.current.push(i);
+                    summary.up_to_date.push(i);
                     St::Ok { ran: false }
                 }
                 Outcome::Restored(_, reason) => {
