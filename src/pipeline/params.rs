@@ -42,7 +42,9 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<Value, String> {
 }
 
 /// Params files read and parsed once per run, shared by the stage threads; a file is read
-/// again only when its stat changed (a stage rewrote it), so later stages see the change.
+/// again when its stat changed (a stage rewrote it), so later stages see the change, and a
+/// file that was not settled when read (a rewrite within the same timestamp tick, same size,
+/// would keep its stat) is read every time, as the stat cache does.
 #[derive(Default)]
 pub(crate) struct Files {
     known: Mutex<HashMap<PathBuf, (FileStat, Arc<Value>)>>,
@@ -51,6 +53,7 @@ pub(crate) struct Files {
 impl Files {
     /// The parsed params file at `abs` (see [`read_file`]).
     pub(crate) fn read(&self, abs: &Path) -> Result<Arc<Value>, String> {
+        let observed = std::time::SystemTime::now();
         let stat = std::fs::metadata(abs).map(|m| FileStat::from_metadata(&m)).ok();
         if let Some(stat) = stat
             && let Ok(known) = self.known.lock()
@@ -60,7 +63,7 @@ impl Files {
             return Ok(doc.clone());
         }
         let doc = Arc::new(read_file(abs)?);
-        if let Some(stat) = stat
+        if let Some(stat) = stat.filter(|s| s.settled_at(observed))
             && let Ok(mut known) = self.known.lock()
         {
             known.insert(abs.to_path_buf(), (stat, doc.clone()));
@@ -173,6 +176,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("params.yaml");
         std::fs::write(&p, "lr: 1\n").unwrap();
+        let stat = FileStat::from_metadata(&std::fs::metadata(&p).unwrap());
+        crate::fs::stat::wait_until_settled(stat.ctime_ns.max(stat.mtime_ns));
         let files = Files::default();
         let a = files.read(&p).unwrap();
         assert!(Arc::ptr_eq(&a, &files.read(&p).unwrap()));
