@@ -53,7 +53,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
     };
     let mut selected = dag::select(&pipeline.stages, &pipeline.dag, &args.targets, reach)?;
     let lock_path = root.join(&dir).join(LOCK_NAME);
-    let mut lock = LockFile::read(&lock_path)?;
+    let lock = LockFile::read(&lock_path)?;
     // the stat cache vouches for unchanged deps and outputs: a no-op reads no file bytes
     let stats = Stats::load(&ctx.repo.stat_cache_path());
     // a stage DVC ran and left up to date is taken over, not run again
@@ -108,7 +108,7 @@ pub(crate) fn run(ctx: &Context, args: &ReproArgs) -> Result<i32> {
         &pipeline,
         &selected,
         &ctx.store,
-        &mut lock,
+        &lock,
         &opts,
         &paths,
         cache.as_ref(),

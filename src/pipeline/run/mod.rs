@@ -134,14 +134,14 @@ enum St {
     Skipped,
 }
 
-/// Runs the selected stages (restoring from the run cache `cache` those it holds); the lock
-/// file is rewritten after each success.
+/// Runs the selected stages (restoring from the run cache `cache` those it holds); `lock` is
+/// the lock file as read before the run, and the file is rewritten after each success.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     p: &Pipeline,
     selected: &[bool],
     store: &Store,
-    lock: &mut LockFile,
+    lock: &LockFile,
     opts: &Options,
     paths: &Paths,
     cache: Option<&RunCache>,
@@ -247,7 +247,6 @@ pub(crate) fn run(
                 &outcome
             {
                 text.set(name, entry);
-                lock.stages.insert(name.clone(), (**entry).clone());
                 // named as not staged yet before the lock names it: a crash before the final
                 // `git add` leaves the next run something to stage
                 note_unstaged(&paths.unstaged, name);

@@ -17,12 +17,12 @@ fn go(root: &std::path::Path, yaml: &str, keep_going: bool) -> (Vec<String>, Sum
         groups: crate::pipeline::groups::Groups::none(),
         unstaged: root.join("unstaged"),
     };
-    let mut lock = LockFile::read(&paths.lock).unwrap();
+    let lock = LockFile::read(&paths.lock).unwrap();
     let store = Store::new(root.join("cache"));
     let opts = Options { jobs: 1, force: false, keep_going };
     let mut events = Vec::new();
     let selected = vec![true; p.stages.len()];
-    let summary = run(&p, &selected, &store, &mut lock, &opts, &paths, None, &mut |e| {
+    let summary = run(&p, &selected, &store, &lock, &opts, &paths, None, &mut |e| {
         events.push(match e {
             Event::Started { stage, reason } => format!("start {stage}: {reason}"),
             Event::Done { stage, .. } => format!("done {stage}"),
