@@ -2,7 +2,7 @@
 //! and the change) and of `log` (one row per commit, one column per key), and the numeric
 //! change printed with no more digits than its operands have.
 //!
-//! Invariant: a cell is the value as the file wrote it; `-` is a file whose object is not
+//! Invariant: a cell is the value's text ([`super::formats::scalar`]); `-` is a file whose object is not
 //! local, `!` a file that does not parse, and an empty cell a key absent at that revision.
 
 use super::collect::{FileVals, Snapshot};
