@@ -118,6 +118,18 @@ impl Md5Check {
     }
 }
 
+/// An [`Md5Check`] fed by `io::copy`.
+impl io::Write for Md5Check {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.update(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -161,17 +173,8 @@ pub(crate) fn import(
 /// Whether the file at `path` has the md5 `expected` that DVC recorded (a DVC 2 record,
 /// `legacy`, also with CRLF read as LF); streamed, nothing written.
 pub(crate) fn has_md5(path: &Path, expected: &str, legacy: bool) -> io::Result<bool> {
-    let mut reader = std::fs::File::open(path)?;
     let mut check = Md5Check::new(legacy);
-    let mut buf = vec![0u8; STREAM_BUF];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => check.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    io::copy(&mut std::fs::File::open(path)?, &mut check)?;
     Ok(check.check(expected).is_ok())
 }
 
